@@ -1,0 +1,203 @@
+"""Judging one gateway response against the catalogue's rules, as plain functions.
+
+Each function returns ``Check`` tuples ``(requirement, ok, message)``; the pytest context turns
+them into findings with the catalogue's level. The messages say what was expected and what was
+observed, in one sentence, because they are what a partner reads in the report.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, NamedTuple, Protocol
+
+from agws_conformance import schemas
+
+ErrorFormat = Literal["old", "new"]
+
+DOCUMENTED_MESSAGES: dict[int, str] = {
+    1014: "Invalid signature",
+    1041: "Order not found",
+    1407: "Cache: item not found",
+}
+
+
+class Check(NamedTuple):
+    requirement: str
+    ok: bool | None  # None: an INFO observation
+    message: str
+
+
+class ResponseLike(Protocol):
+    status: int
+    headers: Any
+    body: bytes
+    json: Any
+    json_error: str | None
+
+
+def _short(value: Any, limit: int = 120) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def describe(resp: ResponseLike) -> str:
+    """One phrase for what came back, used in every message."""
+    if resp.json_error:
+        return f"HTTP {resp.status} with an unusable body ({resp.json_error})"
+    body = resp.json
+    if isinstance(body, dict):
+        keys = {k: body.get(k) for k in ("status", "status_code", "message") if k in body}
+        result = body.get("result")
+        if isinstance(result, dict) and "error_code" in result:
+            keys["result.error_code"] = result.get("error_code")
+        return f"HTTP {resp.status} {_short(keys)}"
+    return f"HTTP {resp.status} with JSON {type(body).__name__} {_short(body, 60)}"
+
+
+def envelope_ok(resp: ResponseLike) -> bool:
+    return not resp.json_error and isinstance(resp.json, dict) and not schemas.errors("envelope", resp.json)
+
+
+def is_success(resp: ResponseLike) -> bool:
+    """A success at every level: an envelope with status true, status_code 0 and error_code 0 (or absent).
+
+    Deliberately generous, so that a gateway that wrongly succeeds is caught by "never a success" rules.
+    """
+    body = resp.json
+    if not isinstance(body, dict) or body.get("status") is not True:
+        return False
+    if body.get("status_code") not in (0, None):
+        return False
+    result = body.get("result")
+    if isinstance(result, dict) and result.get("error_code") not in (0, None):
+        return False
+    return 200 <= resp.status < 300
+
+
+def observed_error_format(resp: ResponseLike) -> ErrorFormat | None:
+    """Which documented error format an error response uses, if any."""
+    body = resp.json
+    if not isinstance(body, dict):
+        return None
+    result = body.get("result")
+    if body.get("status") is True and isinstance(result, dict) and result.get("error_code") not in (0, None):
+        return "new"
+    if body.get("status") is False and body.get("status_code") not in (0, None):
+        return "old"
+    return None
+
+
+def error_code(resp: ResponseLike) -> int | None:
+    """The error code wherever the response's format puts it."""
+    fmt = observed_error_format(resp)
+    body = resp.json
+    if fmt == "new":
+        return body["result"].get("error_code")
+    if fmt == "old":
+        return body.get("status_code")
+    return None
+
+
+def envelope(resp: ResponseLike) -> list[Check]:
+    """ENV-SHAPE, ENV-SUCCESS-CODE-ZERO and ENV-CONTENT-TYPE for any response."""
+    checks: list[Check] = []
+    if resp.json_error or not isinstance(resp.json, dict):
+        checks.append(Check("ENV-SHAPE", False, f"expected a JSON object envelope, observed {describe(resp)}"))
+        return checks
+    problems = schemas.errors("envelope", resp.json)
+    checks.append(Check("ENV-SHAPE", not problems,
+                        "expected the documented envelope (status, status_code, message, result), observed: "
+                        + ("; ".join(problems[:3]) if problems else "well-formed")))
+    if resp.json.get("status") is True:
+        checks.append(Check("ENV-SUCCESS-CODE-ZERO", resp.json.get("status_code") == 0,
+                            f"expected status_code 0 with status true, observed {_short(resp.json.get('status_code'))}"))
+    ctype = resp.headers.get("content-type", "") if resp.headers is not None else ""
+    checks.append(Check("ENV-CONTENT-TYPE", ctype.split(";")[0].strip().lower() == "application/json",
+                        f"expected Content-Type application/json, observed {ctype or 'none'!r}"))
+    return checks
+
+
+def schema_checks(resp: ResponseLike, schema: str, requirement: str, *, strict: bool = False) -> list[Check]:
+    """The response body against one schema; undocumented fields are recorded as INFO."""
+    if resp.json_error or not isinstance(resp.json, dict):
+        return [Check(requirement, False, f"expected a body valid against {schema}, observed {describe(resp)}")]
+    problems = schemas.errors(schema, resp.json)
+    checks = [Check(requirement, not problems,
+                    f"expected a body valid against {schema}, observed: "
+                    + ("; ".join(problems[:5]) if problems else "valid"))]
+    extra = schemas.errors(schema, resp.json, strict=True) if not problems else []
+    if extra:
+        checks.append(Check("SCH-STRICT-EXTRA-FIELDS", False if strict else None,
+                            "undocumented fields: " + "; ".join(extra[:5])))
+    return checks
+
+
+def success(resp: ResponseLike, *, requirement: str, schema: str, schema_requirement: str) -> list[Check]:
+    """A documented success: HTTP 200, the envelope, error_code 0, and the response schema."""
+    checks = envelope(resp)
+    checks.append(Check("HTTP-200-SUCCESS", resp.status == 200, f"expected HTTP 200 for a success, observed HTTP {resp.status}"))
+    checks.append(Check(requirement, is_success(resp), f"expected a success (status true, error_code 0), observed {describe(resp)}"))
+    if is_success(resp):
+        checks += schema_checks(resp, schema, schema_requirement)
+    return checks
+
+
+def expected_error(resp: ResponseLike, *, code: int, declared: str, requirement: str) -> tuple[list[Check], ErrorFormat | None]:
+    """An expected error (1407, 1041, ...) in the declared format; returns the checks and the observed format."""
+    checks = envelope(resp)
+    fmt = observed_error_format(resp)
+    got = error_code(resp)
+    checks.append(Check(requirement, got == code and fmt is not None,
+                        f"expected error {code} ({DOCUMENTED_MESSAGES.get(code, 'documented error')}), observed {describe(resp)}"))
+    if fmt is None:
+        return checks, None
+    if declared in ("old", "new"):
+        checks.append(Check("ERR-FORMAT-DECLARED", fmt == declared,
+                            f"expected the {declared} error format the target declares, observed the {fmt} format"))
+    if fmt == "new":
+        checks += schema_checks(resp, "error-expected-new", "SCH-ERROR-NEW")
+        checks.append(Check("HTTP-200-SUCCESS", resp.status == 200,
+                            f"expected HTTP 200 for a new-format expected error, observed HTTP {resp.status}"))
+        message = resp.json["result"].get("message")
+    else:
+        checks += schema_checks(resp, "error-expected-old", "SCH-ERROR-OLD")
+        checks.append(Check("HTTP-OLD-FORMAT-STATUS", None, f"old-format expected error {got} answered with HTTP {resp.status}"))
+        message = resp.json.get("message")
+    if got == code and code in DOCUMENTED_MESSAGES:
+        checks.append(Check("ERR-CODE-MESSAGE", message == DOCUMENTED_MESSAGES[code],
+                            f"expected message {DOCUMENTED_MESSAGES[code]!r} for {code}, observed {_short(message)}"))
+    return checks, fmt
+
+
+def unexpected_error(resp: ResponseLike, *, code: int | None, requirement: str) -> list[Check]:
+    """An unexpected error (1014, ...): status false, its code in status_code, result {}, a failing HTTP status."""
+    checks = envelope(resp)
+    body = resp.json if isinstance(resp.json, dict) else {}
+    is_unexpected = body.get("status") is False and body.get("status_code") not in (0, None)
+    want = f"an unexpected error with status_code {code}" if code is not None else "an unexpected error"
+    checks.append(Check(requirement, is_unexpected and (code is None or body.get("status_code") == code),
+                        f"expected {want}, observed {describe(resp)}"))
+    if is_unexpected:
+        checks += schema_checks(resp, "error-unexpected", "SCH-ERROR-UNEXPECTED")
+        checks.append(Check("ENV-STATUS-FALSE-IFF-UNEXPECTED", True, "status false on an unexpected error"))
+        checks.append(Check("HTTP-UNEXPECTED-FAILING-STATUS", resp.status >= 400,
+                            f"expected a failing HTTP status (4xx/5xx) for an unexpected error, observed HTTP {resp.status}"))
+        if code in DOCUMENTED_MESSAGES and body.get("status_code") == code:
+            checks.append(Check("ERR-CODE-MESSAGE", body.get("message") == DOCUMENTED_MESSAGES[code],
+                                f"expected message {DOCUMENTED_MESSAGES[code]!r} for {code}, observed {_short(body.get('message'))}"))
+    elif body.get("status") is True and code is not None:
+        checks.append(Check("ENV-STATUS-FALSE-IFF-UNEXPECTED", False,
+                            f"expected status false for an unexpected error, observed {describe(resp)}"))
+    return checks
+
+
+def refused(resp: ResponseLike, *, requirement: str) -> list[Check]:
+    """Bad input: an error envelope (any documented error shape), never a success, never a 5xx."""
+    checks: list[Check] = []
+    checks.append(Check(requirement, not is_success(resp), f"expected an error, observed a success: {describe(resp)}"))
+    checks.append(Check("ROB-NO-5XX", resp.status < 500, f"expected no 5xx for a client fault, observed HTTP {resp.status}"))
+    is_error_envelope = envelope_ok(resp) and observed_error_format(resp) is not None
+    checks.append(Check(requirement, is_error_envelope,
+                        f"expected an error envelope, observed {describe(resp)}"))
+    if requirement != "ROB-NO-5XX":
+        checks.append(Check(requirement, resp.status < 500, f"expected no 5xx, observed HTTP {resp.status}"))
+    return checks

@@ -1,0 +1,335 @@
+"""The mock gateway as an ASGI app: the two documented endpoints, answered as the documents say.
+
+Starlette does the routing and request plumbing (a small, well-kept ASGI toolkit; the pipeline
+below is plain functions). Every request goes through one pipeline, in this order, and the first
+check that refuses answers:
+
+1. path (404) and method (405, ``Allow: POST``)
+2. content type: missing or JSON (``application/json``, ``*/*+json``) is accepted, anything else
+   (``text/plain``, forms) gets 415. Go servers usually ignore the header; refusing a clearly
+   wrong one makes a client bug visible without punishing a client that omits it.
+3. size: ``Content-Length`` over the limit, or a body that grows past it while being read
+   incrementally, gets 413 (the body is never buffered beyond the limit)
+4. UTF-8, JSON syntax (Go's rules, via the signer), top level must be an object: 400
+5. signature: 1014 "Invalid signature", HTTP 400, before anything looks at the fields, so an
+   unsigned request learns nothing about which accounts exist
+6. required fields present, strings, not empty: 400 naming the field
+7. scope: project (8008), agent (9724), service_code (9721) must be the target's; these are
+   *expected* errors in the target's error format (the Error Codes page lists them beside 1407;
+   only 1014 is documented as unexpected) and never successes
+8. lookup: a configured account/payment is a success, else 1407 / 1041 as an expected error
+
+Unexpected errors use the documented shape ``{"status": false, "status_code": N, "message": ...,
+"result": {}}``; for transport faults N is the HTTP status (400, 404, 405, 413, 415). Expected
+errors in the new format are HTTP 200 with ``result.error_code``; in the old format they are
+``status: false`` with HTTP 404 (all documented expected errors here are "not found" errors; the
+status is undocumented, the suite only records it: HTTP-OLD-FORMAT-STATUS). Undocumented extra
+request fields are ignored. Bodies are rendered as a Go server renders a map: compact,
+keys sorted, HTML-escaped (``signer.canonical_from_value``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import replace
+from typing import Any, Iterable
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from agws_conformance import signer
+from agws_conformance.endpoints import ENDPOINTS, REQUEST_FIELDS
+from agws_conformance.mock import data
+from agws_conformance.mock.faults import (
+    Behaviour,
+    Incoming,
+    Reply,
+    SignatureInput,
+    Wire,
+    behaviour_for,
+)
+from agws_conformance.target import Target
+
+DEFAULT_MAX_BODY_BYTES = 65536
+# An oversized body is drained (read and dropped, never kept) up to this much, so that a client
+# still writing it reads a clean 413 instead of a reset connection; beyond it the connection closes.
+_DRAIN_BYTES = 1024 * 1024
+# Python's json recursion would fail first; this is the precise, documented limit.
+MAX_NESTING = 64
+# A stalled (hang fault) response gives up waiting for the client after this long.
+STALL_SECONDS = 300.0
+
+_ROUTE_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+_JSON = "application/json"
+
+# Expected errors (public-facts.md, code table).
+SCOPE_ERRORS: dict[str, tuple[int, str]] = {
+    "project": (8008, "project doesn't exist"),
+    "agent": (9724, "showcase not found"),
+    "service_code": (9721, "showcase service not found"),
+}
+NOT_FOUND: dict[str, tuple[int, str]] = {
+    "user/check": (1407, "Cache: item not found"),
+    "action/status": (1041, "Order not found"),
+}
+OLD_FORMAT_HTTP_STATUS = 404
+
+
+def _unexpected(endpoint: str | None, http_status: int, code: int, message: str, problem: str,
+                request: Any = None, headers: tuple[tuple[str, str], ...] = ()) -> Reply:
+    return Reply(kind="unexpected", endpoint=endpoint, http_status=http_status, code=code,
+                 message=message, problem=problem, request=request, headers=headers)
+
+
+def _bad_request(endpoint: str, message: str, problem: str, request: Any = None) -> Reply:
+    return _unexpected(endpoint, 400, 400, message, problem, request)
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {bool: "boolean", int: "number", float: "number", str: "string", list: "array",
+            dict: "object"}.get(type(value), type(value).__name__)
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of a parsed JSON value, iteratively."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        item, level = todo.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, level)
+            todo.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def render(reply: Reply) -> dict[str, Any]:
+    """The JSON value for a decided reply."""
+    if reply.kind == "success":
+        return {"status": True, "status_code": 0, "message": "Success", "result": reply.result or {}}
+    if reply.kind == "expected" and reply.error_format == "new":
+        return {"status": True, "status_code": 0, "message": "Success",
+                "result": {"error_code": reply.code, "message": reply.message, "data": None}}
+    return {"status": False, "status_code": reply.code, "message": reply.message, "result": {}}
+
+
+class _WireResponse:
+    """An ASGI response sending a :class:`Wire` as is (or stalling it)."""
+
+    def __init__(self, wire: Wire) -> None:
+        self.wire = wire
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        wire = self.wire
+        headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in wire.headers]
+        headers.append((b"content-length", str(len(wire.body)).encode()))
+        await send({"type": "http.response.start", "status": wire.status, "headers": headers})
+        if not wire.stall:
+            await send({"type": "http.response.body", "body": wire.body})
+            return
+        await send({"type": "http.response.body", "body": wire.body[: len(wire.body) // 2],
+                    "more_body": True})
+        # Never finish: wait for the client to give up (or the server to shut down).
+        try:
+            async with asyncio.timeout(STALL_SECONDS):
+                while (await receive())["type"] != "http.disconnect":
+                    pass
+        except TimeoutError:
+            pass
+
+
+class _Gateway:
+    def __init__(self, target: Target, behaviour: Behaviour, max_body_bytes: int) -> None:
+        if target.secret is None:
+            raise ValueError(
+                f"target {target.name!r} has no secret: export {target.secret_env} before starting the mock"
+            )
+        self.target = target
+        self.behaviour = behaviour
+        self.max_body_bytes = behaviour.max_body_bytes or max_body_bytes
+        self.error_format = "new" if target.error_format == "auto" else target.error_format
+        self.accounts = {a.username: a for a in target.accounts}
+        self.payments = {p.external_id: p for p in target.payments}
+        self.usernames = tuple(a.username for a in target.accounts if a.account_status == 1)
+
+    # -- the pipeline ---------------------------------------------------------------------
+
+    async def decide(self, request: Request, endpoint: str | None) -> Reply:
+        if endpoint is None:
+            return _unexpected(None, 404, 404, f"no such method: {request.url.path}", "path")
+        if request.method not in self.behaviour.methods:
+            return _unexpected(endpoint, 405, 405, f"method {request.method} not allowed; use POST",
+                               "method", headers=(("allow", "POST"),))
+        content_type = request.headers.get("content-type")
+        if content_type is not None and not _is_json(content_type):
+            return _unexpected(endpoint, 415, 415,
+                               f"unsupported Content-Type {content_type[:60]!r}; send application/json",
+                               "content-type")
+        raw = await self._read_body(request)
+        if raw is None:
+            return _unexpected(endpoint, 413, 413,
+                               f"request body exceeds {self.max_body_bytes} bytes", "oversized")
+        incoming = Incoming(endpoint, request.method, request.headers.get("x-signature"), raw)
+        for hook in self.behaviour.incoming_hooks:
+            incoming = hook(incoming, self.target)
+        return self.decide_body(incoming)
+
+    def decide_body(self, incoming: Incoming) -> Reply:
+        endpoint, raw = incoming.endpoint, incoming.raw
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return _bad_request(endpoint, f"body is not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset "
+                                f"{exc.start})", "utf-8")
+        if not text.strip():
+            return _bad_request(endpoint, "body is empty; send a JSON object", "malformed-json")
+        try:
+            body = json.loads(text, parse_constant=_reject_constant)
+        except RecursionError:
+            return _bad_request(endpoint, f"body nests deeper than {MAX_NESTING} levels", "malformed-json")
+        except ValueError as exc:
+            return _bad_request(endpoint, f"body is not valid JSON: {str(exc).splitlines()[0]}",
+                                "malformed-json")
+        if not isinstance(body, dict):
+            return _bad_request(endpoint, f"body must be a JSON object, not {_type_name(body)}", "non-object")
+        if _depth(body) > MAX_NESTING:
+            return _bad_request(endpoint, f"body nests deeper than {MAX_NESTING} levels", "malformed-json", body)
+        try:
+            # Go's decoder refuses a few bodies Python's accepts (e.g. 1e400, a BOM).
+            signer.canonicalize(raw, self.target.variant)
+        except signer.SignerError as exc:
+            return _bad_request(endpoint, str(exc), "malformed-json", body)
+        given = SignatureInput(incoming.signature, raw, self.target.secret.reveal(), self.target.variant)
+        if not self.behaviour.signature_check(given):
+            return _unexpected(endpoint, 400, 1014, "Invalid signature", "signature", body)
+        for hook in self.behaviour.request_hooks:
+            body = hook(endpoint, body, self.target)
+        for name in REQUEST_FIELDS[endpoint]:
+            if name not in body:
+                return _bad_request(endpoint, f"field {name!r} is required", "missing-field", body)
+            if not isinstance(body[name], str):
+                return _bad_request(endpoint, f"field {name!r} must be a string, not {_type_name(body[name])}",
+                                    "wrong-type", body)
+            if body[name] == "":
+                return _bad_request(endpoint, f"field {name!r} must not be empty", "empty-field", body)
+        for name in self.behaviour.scope_fields:
+            if body[name] != getattr(self.target, name):
+                code, message = SCOPE_ERRORS[name]
+                return self._expected(endpoint, code, message, body)
+        if endpoint == "user/check":
+            account = self.accounts.get(body["username"])
+            if account is not None:
+                return Reply("success", endpoint, 200, 0, "Success", data.account_result(account), request=body)
+        else:
+            payment = self.payments.get(body["external_id"])
+            if payment is not None:
+                result = {"error_code": 0, "message": "",
+                          "data": data.payment_data(payment, body, self.usernames)}
+                return Reply("success", endpoint, 200, 0, "Success", result, request=body)
+        code, message = NOT_FOUND[endpoint]
+        return self._expected(endpoint, code, message, body)
+
+    def _expected(self, endpoint: str, code: int, message: str, body: dict[str, Any]) -> Reply:
+        return Reply("expected", endpoint, 200, code, message, error_format=self.error_format, request=body)
+
+    async def _read_body(self, request: Request) -> bytes | None:
+        """The body, or None when it is larger than the limit (read incrementally, never buffered past it)."""
+        limit = self.max_body_bytes
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            await _drain(request)
+            return None
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                await _drain(request, size)
+                return None
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    # -- rendering ------------------------------------------------------------------------
+
+    def respond(self, reply: Reply) -> _WireResponse:
+        for hook in self.behaviour.reply_hooks:
+            reply = hook(reply)
+        if reply.kind == "expected" and reply.error_format == "old":
+            reply = replace(reply, http_status=OLD_FORMAT_HTTP_STATUS)
+        payload = render(reply)
+        for payload_hook in self.behaviour.payload_hooks:
+            payload = payload_hook(reply, payload)
+        wire = Wire(reply.http_status, (("content-type", _JSON),) + reply.headers,
+                    signer.canonical_from_value(payload))
+        for wire_hook in self.behaviour.wire_hooks:
+            wire = wire_hook(reply, wire)
+        return _WireResponse(wire)
+
+    def handler(self, endpoint: str | None):  # noqa: ANN201 - a Starlette endpoint
+        async def handle(request: Request) -> _WireResponse:
+            return self.respond(await self.decide(request, endpoint))
+
+        return handle
+
+    async def http_exception(self, request: Request, exc: Exception) -> _WireResponse:
+        # Starlette raises these for methods outside _ROUTE_METHODS (405) and unrouted paths (404).
+        status = exc.status_code if isinstance(exc, HTTPException) else 400
+        if status == 405:
+            reply = _unexpected(None, 405, 405, f"method {request.method} not allowed; use POST",
+                                "method", headers=(("allow", "POST"),))
+        else:
+            reply = _unexpected(None, status, status, f"no such method: {request.url.path}", "path")
+        return self.respond(reply)
+
+
+async def _drain(request: Request, already: int = 0) -> None:
+    size = already
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > _DRAIN_BYTES:
+                return
+    except Exception:  # a client that went away mid-body: nothing left to drain
+        return
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == _JSON or (media.startswith("application/") and media.endswith("+json"))
+
+
+def _normalize_prefix(prefix: str) -> str:
+    prefix = prefix.strip().rstrip("/")
+    if prefix and not prefix.startswith("/"):
+        prefix = "/" + prefix
+    return prefix
+
+
+def create_app(
+    target: Target,
+    *,
+    faults: Iterable[str] = (),
+    prefix: str = "",
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> Starlette:
+    """The mock gateway for ``target`` (its accounts, payments, secret and error format).
+
+    ``faults`` names entries of :data:`agws_conformance.mock.faults.FAULTS` (UnknownFaultError
+    otherwise); ``prefix`` is a path prefix before the documented paths (as a base_url path).
+    """
+    if max_body_bytes < 1:
+        raise ValueError("max_body_bytes must be positive")
+    gateway = _Gateway(target, behaviour_for(list(faults)), max_body_bytes)
+    prefix = _normalize_prefix(prefix)
+    routes = [Route(prefix + path, gateway.handler(name), methods=_ROUTE_METHODS)
+              for name, path in ENDPOINTS.items()]
+    routes.append(Route("/{path:path}", gateway.handler(None), methods=_ROUTE_METHODS))
+    return Starlette(routes=routes, exception_handlers={HTTPException: gateway.http_exception})

@@ -1,0 +1,553 @@
+"""Fault modes: each one injects exactly one documented deviation into the mock gateway.
+
+The suite proves it can *detect* non-conformance by running against the mock with a fault on and
+checking that the requirements the fault claims to break really fail. So a fault must be small
+and honest about what it breaks: ``Fault.breaks`` names requirement IDs from
+``schemas/requirements.json`` (a test checks they all exist).
+
+The app never asks "is fault X on?". It runs one pipeline (see ``app.py``) whose hook points are
+collected in :class:`Behaviour`; a fault is a function ``Behaviour -> Behaviour`` that swaps one
+strategy or appends one transform:
+
+``signature_check``   decides whether X-Signature is valid (after the body parsed as JSON);
+``scope_fields``      which of project/agent/service_code are checked against the target;
+``methods``           HTTP methods served (others get 405);
+``max_body_bytes``    body limit override;
+``incoming_hooks``    rewrite the raw request before parsing;
+``request_hooks``     rewrite the parsed, signature-checked body before field validation;
+``reply_hooks``       change the decision (kind, codes, HTTP status, error format);
+``payload_hooks``     change the rendered JSON value;
+``wire_hooks``        change the bytes and headers on the wire (or stall them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import base64
+import itertools
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Iterable, Literal, Mapping
+
+from agws_conformance import signer
+from agws_conformance.endpoints import REQUEST_FIELDS
+from agws_conformance.target import Target
+
+Kind = Literal["success", "expected", "unexpected"]
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A request as read off the wire, before any parsing."""
+
+    endpoint: str
+    method: str
+    signature: str | None
+    raw: bytes
+
+
+@dataclass(frozen=True)
+class SignatureInput:
+    """What a signature strategy may look at. The secret is never part of any repr."""
+
+    header: str | None
+    raw: bytes
+    secret: str = field(repr=False)
+    variant: signer.Variant
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the mock decided to answer, before it is rendered.
+
+    ``code`` is 0 for a success, the ``error_code`` of an expected error and the ``status_code`` of
+    an unexpected one. ``problem`` names the check that refused an unexpected error (``method``,
+    ``path``, ``content-type``, ``oversized``, ``utf-8``, ``malformed-json``, ``non-object``,
+    ``signature``, ``missing-field``, ``wrong-type``, ``empty-field``).
+    """
+
+    kind: Kind
+    endpoint: str | None
+    http_status: int
+    code: int
+    message: str
+    result: dict[str, Any] | None = None
+    error_format: str = "new"
+    problem: str | None = None
+    request: Mapping[str, Any] | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Wire:
+    """The HTTP response as sent. ``stall``: send the head and half the body, then never finish."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    stall: bool = False
+
+
+def go_signature_check(given: SignatureInput) -> bool:
+    """The documents' rule: lowercase hex SHA-256 of base64(Go canonical form) + secret.
+
+    The body is re-canonicalized from its parsed form, never hashed as sent: the documents' own Go
+    client sends its struct's field order but signs the sorted map. Compared in constant time.
+    """
+    if not given.header:
+        return False
+    expected = signer.sign(given.raw, given.secret, given.variant).signature
+    return hmac.compare_digest(given.header.encode("latin-1", "replace"), expected.encode("ascii"))
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """The mock's strategies and transforms; the clean mock is ``Behaviour()``."""
+
+    signature_check: Callable[[SignatureInput], bool] = go_signature_check
+    scope_fields: tuple[str, ...] = ("project", "agent", "service_code")
+    methods: frozenset[str] = frozenset({"POST"})
+    max_body_bytes: int | None = None
+    incoming_hooks: tuple[Callable[[Incoming, Target], Incoming], ...] = ()
+    request_hooks: tuple[Callable[[str, dict[str, Any], Target], dict[str, Any]], ...] = ()
+    reply_hooks: tuple[Callable[[Reply], Reply], ...] = ()
+    payload_hooks: tuple[Callable[[Reply, dict[str, Any]], dict[str, Any]], ...] = ()
+    wire_hooks: tuple[Callable[[Reply, Wire], Wire], ...] = ()
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One documented deviation the mock can inject."""
+
+    name: str
+    description: str
+    breaks: tuple[str, ...]
+    apply: Callable[[Behaviour], Behaviour] = field(repr=False, compare=False)
+
+
+class UnknownFaultError(ValueError):
+    """A fault name that is not in :data:`FAULTS`; ``str()`` is one line listing the valid names."""
+
+
+FAULTS: dict[str, Fault] = {}
+
+
+def _fault(name: str, breaks: tuple[str, ...], description: str):  # noqa: ANN202 - decorator
+    def register(apply: Callable[[Behaviour], Behaviour]) -> Callable[[Behaviour], Behaviour]:
+        FAULTS[name] = Fault(name, description, breaks, apply)
+        return apply
+
+    return register
+
+
+def behaviour_for(names: Iterable[str]) -> Behaviour:
+    """The Behaviour with the named faults applied (in order); each call gets fresh fault state."""
+    behaviour = Behaviour()
+    for name in names:
+        fault = FAULTS.get(name)
+        if fault is None:
+            raise UnknownFaultError(
+                f"unknown mock fault {name!r}; valid faults: {', '.join(sorted(FAULTS))}"
+            )
+        behaviour = fault.apply(behaviour)
+    return behaviour
+
+
+# ------------------------------------------------------------------------------------------
+# Small helpers to append one hook.
+
+def _reply(hook: Callable[[Reply], Reply]) -> Callable[[Behaviour], Behaviour]:
+    return lambda b: replace(b, reply_hooks=b.reply_hooks + (hook,))
+
+
+def _payload(hook: Callable[[Reply, dict[str, Any]], dict[str, Any]]) -> Callable[[Behaviour], Behaviour]:
+    return lambda b: replace(b, payload_hooks=b.payload_hooks + (hook,))
+
+
+def _wire(hook: Callable[[Reply, Wire], Wire]) -> Callable[[Behaviour], Behaviour]:
+    return lambda b: replace(b, wire_hooks=b.wire_hooks + (hook,))
+
+
+def _signature(wrap: Callable[[Callable[[SignatureInput], bool], SignatureInput], bool]):  # noqa: ANN202
+    """A strategy that may defer to the previous one (``wrap(previous, given)``)."""
+    return lambda b: replace(b, signature_check=lambda given, prev=b.signature_check: wrap(prev, given))
+
+
+def _hash(data: bytes, secret: str, prepend: bool = False) -> str:
+    encoded = base64.b64encode(data)
+    key = secret.encode("utf-8")
+    return hashlib.sha256(key + encoded if prepend else encoded + key).hexdigest()
+
+
+def _info(reply: Reply, payload: dict[str, Any], category: str) -> dict[str, Any] | None:
+    """The info object of ``category`` in a user/check success payload, else None."""
+    if reply.kind != "success" or reply.endpoint != "user/check":
+        return None
+    return payload.get("result", {}).get("info", {}).get(category)
+
+
+def _data(reply: Reply, payload: dict[str, Any]) -> dict[str, Any] | None:
+    """``result.data`` of an action/status success payload, else None."""
+    if reply.kind != "success" or reply.endpoint != "action/status":
+        return None
+    return payload.get("result", {}).get("data")
+
+
+def _check_result(reply: Reply, payload: dict[str, Any]) -> dict[str, Any] | None:
+    if reply.kind != "success" or reply.endpoint != "user/check":
+        return None
+    return payload.get("result")
+
+
+def _edit(edit: Callable[[dict[str, Any]], None], pick: Callable[[Reply, dict[str, Any]], Any]):  # noqa: ANN202
+    """A payload hook applying ``edit`` in place to whatever ``pick`` selects (when present)."""
+
+    def hook(reply: Reply, payload: dict[str, Any]) -> dict[str, Any]:
+        target = pick(reply, payload)
+        if target is not None:
+            edit(target)
+        return payload
+
+    return _payload(hook)
+
+
+# ------------------------------------------------------------------------------------------
+# Signing.
+
+_fault(
+    "accept-any-signature",
+    ("SIG-REJECT-WRONG-SECRET", "SIG-REJECT-TAMPERED", "SIG-REJECT-TRUNCATED",
+     "SIG-REJECT-OTHER-BODY", "SIG-REJECT-SECRET-PREPENDED", "SIG-REJECT-RAW-BYTES"),
+    "any non-empty X-Signature is accepted without checking it",
+)(_signature(lambda prev, given: bool(given.header)))
+
+_fault(
+    "missing-signature-accepted",
+    ("SIG-REJECT-MISSING", "SIG-REJECT-EMPTY"),
+    "a request without X-Signature (or with an empty one) is served; present ones are checked",
+)(_signature(lambda prev, given: not given.header or prev(given)))
+
+_fault(
+    "hash-raw-bytes",
+    ("SIG-ACCEPT-GO-BODY", "SIG-CANON-ORDER", "SIG-CANON-WHITESPACE", "SIG-CANON-ESCAPES",
+     "SIG-REJECT-RAW-BYTES"),
+    "the signature is computed over the bytes as sent instead of Go's canonical form",
+)(_signature(lambda prev, given: bool(given.header) and hmac.compare_digest(
+    given.header.encode("latin-1", "replace"), _hash(given.raw, given.secret).encode())))
+
+_fault(
+    "no-html-escape",
+    ("SIG-CANON-HTML",),
+    "the canonical form writes < > & raw (a non-Go signer), so Go-signed values with them fail",
+)(_signature(lambda prev, given: prev(replace(given, variant=replace(given.variant, escape_html=False)))))
+
+_fault(
+    "accept-truncated-prefix",
+    ("SIG-REJECT-TRUNCATED",),
+    "any non-empty prefix of the right signature is accepted",
+)(_signature(lambda prev, given: bool(given.header) and signer.sign(
+    given.raw, given.secret, given.variant).signature.startswith(given.header)))
+
+_fault(
+    "accept-secret-prepended",
+    ("SIG-REJECT-SECRET-PREPENDED",),
+    "a signature over secret + base64 (secret prepended) is accepted as well as the right one",
+)(_signature(lambda prev, given: prev(given) or (bool(given.header) and hmac.compare_digest(
+    given.header.encode("latin-1", "replace"),
+    _hash(signer.sign(given.raw, given.secret, given.variant).canonical, given.secret, prepend=True).encode()))))
+
+
+@_fault(
+    "accept-replayed-signature",
+    ("SIG-REJECT-OTHER-BODY",),
+    "a signature that was valid for any earlier request is accepted for any body (a replay cache)",
+)
+def _replayed(b: Behaviour) -> Behaviour:
+    seen: set[str] = set()
+
+    def check(given: SignatureInput, prev: Callable[[SignatureInput], bool] = b.signature_check) -> bool:
+        if prev(given):
+            seen.add(given.header or "")
+            return True
+        return bool(given.header) and given.header in seen
+
+    return replace(b, signature_check=check)
+
+
+def _unscoped(name: str) -> Callable[[Behaviour], Behaviour]:
+    return lambda b: replace(b, scope_fields=tuple(f for f in b.scope_fields if f != name))
+
+
+_fault("ignore-project-scope", ("SIG-SCOPE-PROJECT",),
+       "a request naming another project code is served with this project's data")(_unscoped("project"))
+_fault("ignore-agent-scope", ("SIG-SCOPE-AGENT",),
+       "a request naming another agent is served")(_unscoped("agent"))
+_fault("ignore-service-scope", ("SIG-SCOPE-SERVICE",),
+       "a request naming an unknown service code is served")(_unscoped("service_code"))
+
+# ------------------------------------------------------------------------------------------
+# Envelope.
+
+
+def _set(key: str, value: Any, when: Callable[[Reply], bool]):  # noqa: ANN202
+    def hook(reply: Reply, payload: dict[str, Any]) -> dict[str, Any]:
+        return {**payload, key: value} if when(reply) else payload
+
+    return _payload(hook)
+
+
+_fault(
+    "unexpected-status-true",
+    ("ENV-STATUS-FALSE-IFF-UNEXPECTED", "SCH-ERROR-UNEXPECTED", "SIG-REJECT-FORMAT"),
+    "unexpected errors (e.g. 1014) carry status true",
+)(_set("status", True, lambda r: r.kind == "unexpected"))
+
+_fault(
+    "success-nonzero-status-code",
+    ("ENV-SUCCESS-CODE-ZERO", "SCH-CHECK-SUCCESS", "SCH-STATUS-SUCCESS"),
+    "successes carry status_code 200 instead of 0",
+)(_set("status_code", 200, lambda r: r.kind == "success"))
+
+
+def _string_status_code(reply: Reply, payload: dict[str, Any]) -> dict[str, Any]:
+    return {**payload, "status_code": str(payload.get("status_code"))}
+
+
+_fault("status-code-as-string", ("ENV-SHAPE",),
+       'status_code is written as a JSON string ("0") in every response')(_payload(_string_status_code))
+
+_fault("missing-message", ("ENV-SHAPE",),
+       "the envelope's message field is left out of every response")(
+    _payload(lambda reply, payload: {k: v for k, v in payload.items() if k != "message"}))
+
+_fault("wrong-content-type", ("ENV-CONTENT-TYPE",),
+       "responses are labelled text/plain; charset=utf-8")(
+    _wire(lambda reply, wire: replace(wire, headers=tuple(
+        (k, "text/plain; charset=utf-8" if k.lower() == "content-type" else v) for k, v in wire.headers))))
+
+_fault("unexpected-http-200", ("HTTP-UNEXPECTED-FAILING-STATUS",),
+       "unexpected errors (e.g. 1014) are answered with HTTP 200")(
+    _reply(lambda r: replace(r, http_status=200) if r.kind == "unexpected" else r))
+
+_fault("success-http-202", ("HTTP-200-SUCCESS",),
+       "successes are answered with HTTP 202 Accepted")(
+    _reply(lambda r: replace(r, http_status=202) if r.kind == "success" else r))
+
+# ------------------------------------------------------------------------------------------
+# Field types.
+
+_fault("parking-sum-string", ("SCH-INFO-PARKING", "SCH-CHECK-SUCCESS"),
+       'info.parking.sum is a JSON string ("118") instead of a number')(
+    _edit(lambda info: info.update(sum=str(info["sum"])), lambda r, p: _info(r, p, "parking")))
+
+_fault("parking-missing-current-balance", ("SCH-INFO-PARKING", "SCH-CHECK-SUCCESS"),
+       "info.parking lacks the documented current_balance field")(
+    _edit(lambda info: info.pop("current_balance", None), lambda r, p: _info(r, p, "parking")))
+
+_fault("finance-contracts-object", ("SCH-INFO-FINANCE", "SCH-CHECK-SUCCESS"),
+       "info.finance.contracts is an object keyed by contract_id instead of an array")(
+    _edit(lambda info: info.update(contracts={c["contract_id"]: c for c in info["contracts"]}),
+          lambda r, p: _info(r, p, "finance")))
+
+_fault("utilities-counter-string", ("SCH-INFO-UTILITIES", "SCH-CHECK-SUCCESS"),
+       'info.utilities.service[].is_counter_service is the string "true"/"false"')(
+    _edit(lambda info: [s.update(is_counter_service=str(s["is_counter_service"]).lower())
+                        for s in info["service"]], lambda r, p: _info(r, p, "utilities")))
+
+_fault("status-amount-string", ("SCH-STATUS-SUCCESS",),
+       'action/status data.amount is a JSON string ("100.00")')(
+    _edit(lambda data: data.update(amount=f"{data['amount']:.2f}"), _data))
+
+_fault("parking-latitude-out-of-range", ("CHK-PARKING-COORDINATES",),
+       "info.parking.coordinates.latitude is 123.12 (as in the document's example)")(
+    _edit(lambda info: info["coordinates"].update(latitude=123.12), lambda r, p: _info(r, p, "parking")))
+
+# ------------------------------------------------------------------------------------------
+# Echo.
+
+_fault("external-id-not-echoed", ("STS-ECHO-EXTERNAL-ID",),
+       "data.external_id is the gateway's own transaction id, not the request's external_id")(
+    _edit(lambda data: data.update(external_id="TP-" + hashlib.sha256(
+        data["external_id"].encode()).hexdigest()[:12]), _data))
+
+_fault("project-not-echoed", ("STS-ECHO-PROJECT",),
+       "data.project holds the request's agent (a copy-paste slip) instead of its project")(
+    _payload(lambda reply, payload: payload if _data(reply, payload) is None or reply.request is None
+             else (_data(reply, payload).update(project=reply.request.get("agent")) or payload)))
+
+_fault("service-code-not-echoed", ("STS-ECHO-SERVICE-CODE",),
+       'data.service_code is "" instead of the request\'s service_code')(
+    _edit(lambda data: data.update(service_code=""), _data))
+
+# ------------------------------------------------------------------------------------------
+# Business rules.
+
+_fault("inactive-without-fail-reason", ("CHK-INACTIVE-FAIL-REASON",),
+       "an inactive account (account_status 0) has fail_reason {}")(
+    _edit(lambda result: result.update(fail_reason={}) if result.get("account_status") == 0 else None,
+          _check_result))
+
+_fault("active-with-fail-reason", ("CHK-ACTIVE-EMPTY-FAIL-REASON",),
+       "an active account (account_status 1) carries fail_reason code 100")(
+    _edit(lambda result: result.update(fail_reason={"code": 100, "message": "Unknown reason, clarification required"})
+          if result.get("account_status") == 1 else None, _check_result))
+
+_fault("wrong-account-status", ("CHK-ACCOUNT-STATUS",),
+       "an inactive account (0) is reported with account_status 1")(
+    _edit(lambda result: result.update(account_status=1) if result.get("account_status") == 0 else None,
+          _check_result))
+
+
+def _rename_category(result: dict[str, Any]) -> None:
+    info = result.get("info") or {}
+    result["info"] = {("default" if key in info else key): value for key, value in info.items()}
+
+
+_fault("wrong-info-category", ("CHK-INFO-CATEGORY",),
+       'info carries its parameters under the key "default" instead of the service category')(
+    _edit(_rename_category, _check_result))
+
+_fault("status-code-8", ("STS-STATUS-CODE",),
+       'every payment is reported with the undocumented status_code "8"')(
+    _edit(lambda data: data.update(status_code="8"), _data))
+
+_fault("wrong-status-message", ("STS-STATUS-MESSAGE",),
+       'data.status_message is "OK" instead of the status table\'s wording')(
+    _edit(lambda data: data.update(status_message="OK"), _data))
+
+
+def _swap_min_max(info: dict[str, Any]) -> None:
+    for contract in info["contracts"]:
+        contract["min"], contract["max"] = contract["max"] + 1, contract["min"]
+
+
+_fault("finance-min-gt-max", ("CHK-FINANCE-MIN-MAX",),
+       "each finance contract has min > max")(_edit(_swap_min_max, lambda r, p: _info(r, p, "finance")))
+
+# ------------------------------------------------------------------------------------------
+# Error formats.
+
+_fault("wrong-error-format", ("ERR-FORMAT-DECLARED",),
+       "expected errors use the other format than the target declares (old for new, new for old)")(
+    _reply(lambda r: replace(r, error_format="old" if r.error_format == "new" else "new")
+           if r.kind == "expected" else r))
+
+
+@_fault("mixed-error-formats", ("ERR-FORMAT-CONSISTENT", "ERR-FORMAT-DECLARED"),
+        "expected errors alternate between the new and the old format, request by request")
+def _mixed(b: Behaviour) -> Behaviour:
+    counter = itertools.count()
+
+    def hook(reply: Reply) -> Reply:
+        if reply.kind != "expected":
+            return reply
+        return replace(reply, error_format="old" if next(counter) % 2 else "new")
+
+    return replace(b, reply_hooks=b.reply_hooks + (hook,))
+
+
+_NOT_FOUND_PAGE = (b"<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n"
+                   b"<center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx</center>\r\n"
+                   b"</body>\r\n</html>\r\n")
+
+_fault("not-found-html-404", ("CHK-UNKNOWN-1407", "ENV-SHAPE"),
+       "an unknown username gets an nginx-style HTML 404 page instead of error 1407")(
+    _wire(lambda reply, wire: Wire(404, (("content-type", "text/html"),), _NOT_FOUND_PAGE)
+          if reply.kind == "expected" and reply.code == 1407 else wire))
+
+_fault("wrong-1041-code", ("STS-UNKNOWN-1041",),
+       'an unknown external_id gets 1407 "Cache: item not found" instead of 1041')(
+    _reply(lambda r: replace(r, code=1407, message="Cache: item not found")
+           if r.kind == "expected" and r.code == 1041 else r))
+
+_fault("wrong-1014-message", ("ERR-CODE-MESSAGE",),
+       'signature rejections say "signature mismatch" instead of "Invalid signature"')(
+    _reply(lambda r: replace(r, message="signature mismatch") if r.problem == "signature" else r))
+
+_fault("signature-rejected-without-1014", ("SIG-REJECT-FORMAT",),
+       "signature rejections carry status_code 401 instead of 1014")(
+    _reply(lambda r: replace(r, code=401) if r.problem == "signature" else r))
+
+# ------------------------------------------------------------------------------------------
+# Robustness.
+
+
+def _server_error(problem: str) -> Callable[[Behaviour], Behaviour]:
+    return _reply(lambda r: replace(r, http_status=500, code=500, message="internal server error")
+                  if r.problem == problem else r)
+
+
+_fault("malformed-json-500", ("ROB-MALFORMED-JSON", "ROB-NO-5XX"),
+       "a body that is not valid JSON gets HTTP 500")(_server_error("malformed-json"))
+_fault("non-object-500", ("ROB-NON-OBJECT", "ROB-NO-5XX"),
+       "a JSON body that is not an object gets HTTP 500")(_server_error("non-object"))
+_fault("wrong-types-500", ("ROB-WRONG-TYPES", "ROB-GENERATED-INVALID", "ROB-NO-5XX"),
+       "a required field with a non-string value gets HTTP 500")(_server_error("wrong-type"))
+
+
+def _extra_fields_500(reply: Reply) -> Reply:
+    if reply.request is None or reply.endpoint not in REQUEST_FIELDS:
+        return reply
+    if set(reply.request) - set(REQUEST_FIELDS[reply.endpoint]):
+        return replace(reply, kind="unexpected", http_status=500, code=500,
+                       message="internal server error", result=None, problem="extra-field")
+    return reply
+
+
+_fault("extra-fields-500", ("ROB-EXTRA-FIELDS", "ROB-NO-5XX"),
+       "a signed request with an undocumented extra field gets HTTP 500")(_reply(_extra_fields_500))
+
+
+def _defaults(target: Target) -> dict[str, str]:
+    return {
+        "agent": target.agent, "project": target.project, "service_code": target.service_code,
+        "username": target.accounts[0].username if target.accounts else "",
+        "external_id": target.payments[0].external_id if target.payments else "",
+    }
+
+
+def _fill(when: Callable[[dict[str, Any], str], bool]) -> Callable[[Behaviour], Behaviour]:
+    def hook(endpoint: str, body: dict[str, Any], target: Target) -> dict[str, Any]:
+        defaults = _defaults(target)
+        return {**body, **{f: defaults[f] for f in REQUEST_FIELDS[endpoint] if when(body, f)}}
+
+    return lambda b: replace(b, request_hooks=b.request_hooks + (hook,))
+
+
+_fault("missing-field-defaulted", ("ROB-MISSING-FIELD", "ROB-GENERATED-INVALID"),
+       "a missing required field is silently replaced by the configured value, so the request succeeds")(
+    _fill(lambda body, f: f not in body))
+_fault("empty-field-defaulted", ("ROB-EMPTY-FIELD",),
+       'a required field equal to "" is silently replaced by the configured value')(
+    _fill(lambda body, f: body.get(f) == ""))
+
+_fault("hang", ("ROB-RESPONSE-TIME",),
+       "every response sends its head and half its body, then never completes")(
+    _wire(lambda reply, wire: replace(wire, stall=True)))
+
+_fault("truncated-json", ("ENV-SHAPE", "SCH-CHECK-SUCCESS", "SCH-STATUS-SUCCESS"),
+       "successes are cut in half: a complete HTTP response whose JSON body is truncated")(
+    _wire(lambda reply, wire: replace(wire, body=wire.body[: len(wire.body) // 2])
+          if reply.kind == "success" else wire))
+
+# Even with the limit lifted the mock never buffers more than this.
+OVERSIZED_HARD_CAP = 16 * 1024 * 1024
+
+_fault("oversized-accepted", ("ROB-OVERSIZED",),
+       f"the body size limit is lifted (up to {OVERSIZED_HARD_CAP // 2**20} MiB), so a signed oversized body succeeds")(
+    lambda b: replace(b, max_body_bytes=OVERSIZED_HARD_CAP))
+
+
+def _get_as_post(incoming: Incoming, target: Target) -> Incoming:
+    # A "helpful" handler that serves GET by building the configured request itself.
+    if incoming.method != "GET":
+        return incoming
+    fields = _defaults(target)
+    body = signer.go_struct_body({f: fields[f] for f in REQUEST_FIELDS[incoming.endpoint]})
+    secret = target.secret.reveal() if target.secret is not None else ""
+    return replace(incoming, raw=body, signature=signer.sign(body, secret, target.variant).signature)
+
+
+_fault("get-answered", ("ROB-WRONG-METHOD",),
+       "GET is answered with a success (for the first configured account/payment) instead of 405")(
+    lambda b: replace(b, methods=b.methods | {"GET"}, incoming_hooks=b.incoming_hooks + (_get_as_post,)))

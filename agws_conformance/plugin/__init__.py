@@ -1,0 +1,281 @@
+"""The agws-conformance pytest plugin: options, the ``requirement`` marker, fixtures, result levels.
+
+Hooks stay thin; the logic lives in plain modules (options, run, context, findings, results).
+The plugin is inert in a session that collects no suite test: nothing is resolved, started or sent.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Iterator
+
+import pytest
+
+from agws_conformance.client import HarnessError
+from agws_conformance.findings import ConformanceFailure, warnings_of
+from agws_conformance.results import EXIT_INCOMPLETE, Results, TestResult
+
+from .context import SIGN, Agws
+from .options import Settings, add_options, settings_from
+from .run import MAX_EXCHANGES_PER_TEST, Run
+
+__all__ = ["SIGN", "Agws", "Run", "Settings", "RUN_KEY", "RESULTS_KEY"]
+
+RUN_KEY = pytest.StashKey[Run]()
+RESULTS_KEY = pytest.StashKey[Results]()
+CONTEXTS_KEY = pytest.StashKey[list[Agws]]()
+EXCHANGES_KEY = pytest.StashKey["ExchangeLog"]()
+
+HARNESS_PHASE = "harness"
+"""Report phase given to harness trouble: counted as an error (JUnit <error>), never as a failure."""
+
+
+class ExchangeLog:
+    """The exchanges of one test: the first few and the most recent, with a count of the rest."""
+
+    def __init__(self, limit: int = MAX_EXCHANGES_PER_TEST) -> None:
+        self.head: list[Any] = []
+        self.tail: list[Any] = []
+        self.limit = limit
+        self.dropped = 0
+
+    def add(self, exchange: Any) -> None:
+        if len(self.head) < self.limit // 4:
+            self.head.append(exchange)
+            return
+        self.tail.append(exchange)
+        if len(self.tail) > self.limit - self.limit // 4:
+            self.tail.pop(0)
+            self.dropped += 1
+
+    def all(self) -> list[Any]:
+        return self.head + self.tail
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "requirement(*ids): catalogue requirement IDs that this test judges")
+    config.stash[RUN_KEY] = Run(settings_from(config))
+    config.stash[RESULTS_KEY] = Results()
+    config.pluginmanager.register(_ResultCollector(config.stash[RESULTS_KEY]), "agws-results")
+
+
+def _run(config: pytest.Config) -> Run:
+    return config.stash[RUN_KEY]
+
+
+def _target_names(run: Run) -> list[str] | None:
+    try:
+        return [t.name for t in run.targets()]
+    except pytest.UsageError:
+        return None  # reported cleanly by pytest_collection_modifyitems
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrize over targets (multi-target runs) and over configured accounts and payments."""
+    if "agws" not in metafunc.fixturenames:
+        return
+    run = _run(metafunc.config)
+    names = _target_names(run)
+    if names is None:
+        return
+    multi = len(names) > 1
+    for argname, attr in (("account", "accounts"), ("payment", "payments")):
+        if argname not in metafunc.fixturenames:
+            continue
+        params = []
+        for t in run.targets():
+            for entry in getattr(t, attr):
+                ident = entry.username if attr == "accounts" else entry.external_id
+                params.append(pytest.param(t.name, entry, id=f"{t.name}-{ident}" if multi else ident))
+            if not getattr(t, attr):
+                params.append(pytest.param(t.name, None, id=f"{t.name}-none" if multi else "none",
+                                           marks=pytest.mark.skip(reason=f"target {t.name!r} configures no [[{attr}]]")))
+        metafunc.parametrize(f"agws_target_name,{argname}", params, indirect=["agws_target_name"], scope="function")
+        return
+    if multi:
+        metafunc.parametrize("agws_target_name", names, indirect=True, scope="session")
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    if any("agws" in getattr(item, "fixturenames", ()) for item in items):
+        _run(config).targets()  # raises UsageError with one clear line for a bad target config
+
+
+@pytest.fixture(scope="session")
+def agws_run(request: pytest.FixtureRequest) -> Run:
+    return _run(request.config)
+
+
+@pytest.fixture(scope="session")
+def agws_target_name(request: pytest.FixtureRequest, agws_run: Run) -> str:
+    return getattr(request, "param", None) or agws_run.targets()[0].name
+
+
+@pytest.fixture
+def agws(request: pytest.FixtureRequest, agws_run: Run, agws_target_name: str) -> Agws:
+    """The conformance context for this test and target (see agws_conformance.plugin.context)."""
+    ctx = Agws(agws_run, agws_run.bind(agws_target_name), request.node.nodeid)
+    request.node.stash.setdefault(CONTEXTS_KEY, []).append(ctx)
+    return ctx
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    run = _run(item.config)
+    log = item.stash[EXCHANGES_KEY] = ExchangeLog()
+    run.current_sink = log.add
+    try:
+        return (yield)
+    finally:
+        run.current_sink = None
+
+
+def _requirements(item: pytest.Item) -> list[str]:
+    ids: list[str] = []
+    for mark in item.iter_markers("requirement"):
+        ids += [str(a) for a in mark.args]
+    return list(dict.fromkeys(ids))
+
+
+def _redact_report(report: pytest.TestReport, run: Run) -> None:
+    """Capture-time redaction of what pytest itself captured (tracebacks, stdout, logs)."""
+    if not run.secrets:
+        return
+    if report.longrepr is not None:
+        text = str(report.longrepr)
+        clean = run.redactor(text)
+        if clean != text:
+            report.longrepr = clean
+    report.sections = [(title, run.redactor(content)) for title, content in report.sections]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
+    report: pytest.TestReport = yield
+    run = _run(item.config)
+    _redact_report(report, run)
+    contexts = item.stash.get(CONTEXTS_KEY, [])
+    reqs = _requirements(item)
+    if not contexts and not reqs:
+        return report
+    findings = [f for ctx in contexts for f in ctx.findings]
+    harness = None
+    if call.excinfo is not None and isinstance(call.excinfo.value, HarnessError):
+        harness = str(call.excinfo.value)
+        report.when = HARNESS_PHASE  # type: ignore[assignment]
+        report.longrepr = f"harness error (not a conformance verdict): {run.redactor(harness)}"
+    outcome = report.outcome
+    if call.when == "call" and report.passed:
+        warned = warnings_of(findings)
+        if warned and run.settings.strict:
+            report.outcome = "failed"
+            report.longrepr = "SHOULD requirements violated (--agws-strict):\n" + "\n".join(
+                f"[{f.requirement}] {f.message}" for f in warned)
+            outcome = "failed"
+        elif warned:
+            outcome = "warn"
+    if call.when == "call":
+        report.user_properties += [("requirement", r) for r in reqs]
+        if outcome == "warn":
+            report.user_properties.append(("agws_result", "warn"))
+    log = item.stash.get(EXCHANGES_KEY, None)
+    failing = isinstance(getattr(call.excinfo, "value", None), ConformanceFailure)
+    report.agws = {  # type: ignore[attr-defined]
+        "target": contexts[0].target.name if contexts else "",
+        "requirements": reqs,
+        "outcome": "error" if harness else outcome,
+        "harness": harness,
+        "conformance_failure": failing,
+        "findings": [f.to_dict() for f in findings],
+        "exchanges": [e.to_dict() for e in log.all()] if log and call.when != "setup" else [],
+        "exchanges_dropped": log.dropped if log else 0,
+    }
+    return report
+
+
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, str] | None:
+    if report.when == HARNESS_PHASE:
+        return "error", "E", "HARNESS ERROR"
+    payload = getattr(report, "agws", None)
+    if report.when == "call" and payload and payload.get("outcome") == "warn":
+        return "warnings-agws", "w", "PASSED (SHOULD warning)"
+    return None
+
+
+def _test_result(report: pytest.TestReport) -> TestResult | None:
+    payload = getattr(report, "agws", None)
+    if not payload:
+        return None
+    outcome = payload["outcome"]
+    if report.skipped:
+        outcome = "skipped"
+    elif report.failed and outcome not in ("error",):
+        outcome = "failed" if report.when in ("call",) else "error"
+    elif report.passed and report.when != "call":
+        return None
+    message = ""
+    if report.skipped and isinstance(report.longrepr, tuple):
+        message = str(report.longrepr[2])
+    elif report.failed:
+        message = str(report.longrepr)[-2000:]
+    return TestResult(nodeid=report.nodeid, target=payload["target"], requirements=payload["requirements"],
+                      outcome=outcome, findings=payload["findings"], exchanges=payload["exchanges"],
+                      exchanges_dropped=payload["exchanges_dropped"], harness=payload["harness"],
+                      message=message, duration=report.duration)
+
+
+class _ResultCollector:
+    """Feeds every report into Results; runs in the controller under xdist, where reports arrive serialized."""
+
+    def __init__(self, results: Results) -> None:
+        self.results = results
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        result = _test_result(report)
+        if result is not None:
+            self.results.add(result)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    run = _run(session.config)
+    run.close()
+    results = session.config.stash[RESULTS_KEY]
+    if not results.tests or hasattr(session.config, "workerinput"):
+        return
+    from agws_conformance.catalogue import load_catalogue
+
+    verdict = results.verdict(load_catalogue())
+    counts = results.counts()
+    if verdict == "INCOMPLETE" and counts["error"] and not counts["failed"]:
+        session.exitstatus = EXIT_INCOMPLETE
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    results = config.stash[RESULTS_KEY]
+    if not results.tests:
+        return
+    from agws_conformance.catalogue import load_catalogue
+
+    catalogue = load_catalogue()
+    tr = terminalreporter
+    verdict = results.verdict(catalogue)
+    tr.section("AGWS conformance")
+    counts = results.level_counts(catalogue)
+    for level in ("MUST", "SHOULD", "INFO"):
+        if level in counts:
+            tr.write_line(f"{level:6} " + ", ".join(f"{n} {s}" for s, n in sorted(counts[level].items())))
+    warned = [(t.nodeid, f) for t in results.tests.values() for f in t.findings if f["outcome"] == "warn"]
+    for nodeid, f in warned[:20]:
+        tr.write_line(f"WARNING [{f['requirement']}] {f['message']}  ({nodeid})", yellow=True)
+    harness = [t for t in results.tests.values() if t.outcome == "error"]
+    if harness:
+        tr.write_line(f"{len(harness)} test(s) hit harness trouble (target unreachable, TLS, time-out, setup); "
+                      "these are not conformance verdicts.", red=True)
+    run = _run(config)
+    tr.write_line(f"requests sent: {run.request_count}; targets: {', '.join(results.targets)}")
+    colour = {"CONFORMANT": "green", "CONFORMANT WITH WARNINGS": "yellow"}.get(verdict, "red")
+    tr.write_line(f"verdict: {verdict}", **{colour: True, "bold": True})

@@ -1,0 +1,237 @@
+"""The ``agws`` fixture object: how a suite test talks to a target and records what it judged.
+
+Suite tests never see the secret: signing (correctly, or deliberately wrongly) happens here.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
+
+import pytest
+
+from agws_conformance import judge, signer
+from agws_conformance.catalogue import load_catalogue
+from agws_conformance.client import HarnessError
+from agws_conformance.endpoints import ENDPOINTS, REQUEST_FIELDS
+from agws_conformance.findings import ConformanceFailure, Finding
+
+if TYPE_CHECKING:
+    from agws_conformance.client import Response
+    from agws_conformance.target import Account, Payment, Target
+
+    from .run import BoundTarget, Run
+
+
+class _Sign:
+    def __repr__(self) -> str:
+        return "SIGN"
+
+
+SIGN: Any = _Sign()
+"""Default for ``send(signature=...)``: sign the content correctly with the target's secret."""
+
+_counter = itertools.count(1)
+
+
+class Agws:
+    """One test's handle on one target. Findings accumulate here and reach the report."""
+
+    def __init__(self, run: "Run", bound: "BoundTarget", nodeid: str) -> None:
+        self._run = run
+        self._bound = bound
+        self._secret = bound.target.secret  # a Secret: its repr never shows the value
+        self.nodeid = nodeid
+        self.findings: list[Finding] = []
+        self._seen_passes: set[str] = set()
+
+    def __repr__(self) -> str:
+        return f"<agws target={self.target.name!r} url={self.target.base_url!r}>"
+
+    # -- the target ------------------------------------------------------------------------
+    @property
+    def target(self) -> "Target":
+        return self._bound.target
+
+    @property
+    def settings(self):
+        return self._run.settings
+
+    @property
+    def is_mock(self) -> bool:
+        return self._bound.mock is not None
+
+    @property
+    def error_format(self) -> str:
+        return self.target.error_format
+
+    def accounts(self, *, account_status: int | None = None, category: str | None = None) -> list["Account"]:
+        return [a for a in self.target.accounts
+                if (account_status is None or a.account_status == account_status)
+                and (category is None or a.category == category)]
+
+    def require_account(self, *, account_status: int | None = None, category: str | None = None) -> "Account":
+        """The first configured account matching; skip the test (lack of data) when there is none."""
+        found = self.accounts(account_status=account_status, category=category)
+        if not found:
+            what = ", ".join(f"{k}={v}" for k, v in (("account_status", account_status), ("category", category)) if v is not None)
+            pytest.skip(f"target {self.target.name!r} configures no [[accounts]] entry{' with ' + what if what else ''}")
+        return found[0]
+
+    def require_payment(self) -> "Payment":
+        if not self.target.payments:
+            pytest.skip(f"target {self.target.name!r} configures no [[payments]] entry")
+        return self.target.payments[0]
+
+    def unknown_username(self) -> str:
+        """A username generated for this run, so it cannot exist on the target."""
+        return f"agws-unknown-{self._bound.run_id}-{next(_counter)}"
+
+    def unknown_external_id(self) -> str:
+        return f"agws-{self._bound.run_id}-{next(_counter)}"
+
+    # -- building and signing requests -----------------------------------------------------
+    def fields(self, endpoint: str, **overrides: Any) -> dict[str, Any]:
+        """Valid request fields for ``endpoint`` (credentials from the target), with overrides.
+
+        An override of ``None`` drops the field.
+        """
+        t = self.target
+        base: dict[str, Any] = {"agent": t.agent, "project": t.project, "service_code": t.service_code}
+        if endpoint == "user/check":
+            base["username"] = t.accounts[0].username if t.accounts else self.unknown_username()
+        elif endpoint == "action/status":
+            base["external_id"] = t.payments[0].external_id if t.payments else self.unknown_external_id()
+        else:
+            raise ValueError(f"unknown endpoint {endpoint!r}; expected one of {sorted(ENDPOINTS)}")
+        ordered = {k: base[k] for k in REQUEST_FIELDS[endpoint]}
+        ordered.update(overrides)
+        return {k: v for k, v in ordered.items() if v is not None}
+
+    def encode(self, fields: Mapping[str, Any]) -> bytes:
+        """The bytes the documents' Go client would send for these fields (struct order, Go escaping)."""
+        return signer.go_struct_body(dict(fields))
+
+    def sign(self, content: bytes, variant: signer.Variant | None = None) -> str:
+        """The correct X-Signature for ``content`` (under the target's declared variant by default)."""
+        return signer.sign(content, self._secret.reveal(), variant or self.target.variant).signature
+
+    def sign_prepended(self, content: bytes) -> str:
+        """A wrong signature: SHA-256 of secret + base64 instead of base64 + secret."""
+        canon = signer.sign(content, "", self.target.variant)
+        import hashlib
+
+        return hashlib.sha256((self._secret.reveal() + canon.base64).encode()).hexdigest()
+
+    def sign_raw_bytes(self, content: bytes) -> str:
+        """A wrong signature: over the bytes as sent instead of the canonical form."""
+        return signer.signature_of_canonical(content, self._secret.reveal())
+
+    @staticmethod
+    def sign_with_secret(content: bytes, secret: str) -> str:
+        """A signature under some other (non-secret) key, e.g. a wrong secret."""
+        return signer.sign(content, secret).signature
+
+    def send(self, endpoint: str, fields: Mapping[str, Any] | None = None, *, content: bytes | None = None,
+             signature: Any = SIGN, headers: Mapping[str, str] | None = None, method: str = "POST",
+             path: str | None = None) -> "Response":
+        """Send one request; a hang becomes a ROB-RESPONSE-TIME failure once the target has answered before."""
+        __tracebackhide__ = True
+        if content is None:
+            content = self.encode(fields if fields is not None else self.fields(endpoint))
+        sent: dict[str, str] = {"Content-Type": "application/json"}
+        if signature is SIGN:
+            sent["X-Signature"] = self.sign(content)
+        elif signature is not None:
+            sent["X-Signature"] = signature
+        for name, value in (headers or {}).items():
+            sent = {k: v for k, v in sent.items() if k.lower() != name.lower()}
+            if value is not None:
+                sent[name] = value
+        try:
+            resp = self._bound.client.request(method, path or ENDPOINTS[endpoint], content=content, headers=sent)
+        except HarnessError as exc:
+            if exc.kind == "timeout" and self._bound.answered:
+                self.check(False, "ROB-RESPONSE-TIME",
+                           f"expected a complete answer within {self.settings.timeout:g} s, observed: {exc}")
+            raise
+        self._bound.answered = True
+        return resp
+
+    # -- judging ---------------------------------------------------------------------------
+    def _finding(self, requirement: str, ok: bool | None, message: str) -> Finding:
+        catalogue = load_catalogue()
+        if requirement not in catalogue.requirements:
+            raise KeyError(f"unknown requirement {requirement!r}: add it to schemas/requirements.json")
+        finding = Finding(requirement, catalogue.requirements[requirement].level, ok, message)
+        if ok is True:  # one pass per requirement is enough evidence; generated tests judge thousands
+            if requirement in self._seen_passes:
+                return finding
+            self._seen_passes.add(requirement)
+        if len(self.findings) < 500:
+            self.findings.append(finding)
+        return finding
+
+    def check(self, ok: bool, requirement: str, message: str) -> bool:
+        """Judge one rule; a MUST violation fails the test at once, SHOULD is a warning."""
+        __tracebackhide__ = True
+        finding = self._finding(requirement, bool(ok), message)
+        if not ok and finding.level == "MUST":
+            raise ConformanceFailure(finding)
+        return bool(ok)
+
+    def observe(self, requirement: str, message: str) -> None:
+        """Record an INFO observation: reported, never judged."""
+        self._finding(requirement, None, message)
+
+    def judge(self, checks: Iterable[judge.Check]) -> bool:
+        """Record every check, then fail with all MUST violations together."""
+        __tracebackhide__ = True
+        failed: list[Finding] = []
+        for c in checks:
+            f = self._finding(c.requirement, c.ok, c.message)
+            if c.ok is False and f.level == "MUST":
+                failed.append(f)
+        if failed:
+            if len(failed) == 1:
+                raise ConformanceFailure(failed[0])
+            first = failed[0]
+            merged = Finding(first.requirement, "MUST", False,
+                             first.message + "".join(f"\n[{f.requirement}] {f.message}" for f in failed[1:]))
+            raise ConformanceFailure(merged)
+        return True
+
+    def expect_success(self, resp: "Response", *, requirement: str, schema: str, schema_requirement: str) -> dict:
+        __tracebackhide__ = True
+        self.judge(judge.success(resp, requirement=requirement, schema=schema, schema_requirement=schema_requirement))
+        return resp.json["result"]
+
+    def expect_expected_error(self, resp: "Response", *, code: int, requirement: str) -> None:
+        """An expected error in the declared format; with ``auto``, the format must not change within the run."""
+        __tracebackhide__ = True
+        checks, fmt = judge.expected_error(resp, code=code, declared=self.error_format, requirement=requirement)
+        if fmt is not None:
+            seen = self._bound.error_formats.setdefault(str(code), {})
+            seen.setdefault(fmt, self.nodeid)
+            formats = sorted(seen)
+            self._bound.observations["error_format"] = formats[0] if len(formats) == 1 else "mixed"
+            if len(seen) > 1:
+                checks.append(judge.Check("ERR-FORMAT-CONSISTENT", False,
+                                          f"expected one error format for error {code} within the run, observed both: "
+                                          + ", ".join(f"{k} (first in {v})" for k, v in seen.items())))
+            else:
+                checks.append(judge.Check("ERR-FORMAT-CONSISTENT", True, f"error {code} in the {fmt} format"))
+            checks.append(judge.Check("ERR-FORMAT-OBSERVED", None, f"error {code} came back in the {fmt} format"))
+        self.judge(checks)
+
+    def expect_unexpected_error(self, resp: "Response", *, code: int | None, requirement: str) -> None:
+        __tracebackhide__ = True
+        self.judge(judge.unexpected_error(resp, code=code, requirement=requirement))
+
+    def expect_refused(self, resp: "Response", *, requirement: str) -> None:
+        __tracebackhide__ = True
+        self.judge(judge.refused(resp, requirement=requirement))
+
+    def note(self, key: str, value: str) -> None:
+        """A run-level fact for the report's identity block (e.g. the canonicalization fingerprint)."""
+        self._bound.observations[key] = value

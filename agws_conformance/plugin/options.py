@@ -1,0 +1,120 @@
+"""The ``--agws-*`` options, their environment variables, and the resolved run settings.
+
+Precedence everywhere: command line, then target file, then environment.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Literal, Mapping
+
+import pytest
+
+PROFILES: dict[str, int] = {"quick": 25, "thorough": 300}
+"""Hypothesis examples per generated test in each profile."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    target_files: tuple[str, ...]
+    base_url: str | None
+    agent: str | None
+    project: str | None
+    service_code: str | None
+    error_format: str | None
+    profile: Literal["quick", "thorough"]
+    timeout: float
+    max_rps: float | None
+    strict: bool
+    allow_production: bool
+    mock_faults: tuple[str, ...]
+    json_path: str | None
+    transcripts: Literal["failures", "all"]
+
+    @property
+    def embedded(self) -> bool:
+        """No target file and no base URL: the suite runs against the embedded mock."""
+        return not self.target_files and not self.base_url
+
+    @property
+    def examples(self) -> int:
+        return PROFILES[self.profile]
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("agws", "AGWS conformance (agws-conformance)")
+    group.addoption("--agws-target", action="append", default=[], metavar="FILE",
+                    help="target file (TOML); repeat for a multi-target run [env AGWS_TARGET]")
+    group.addoption("--agws-base-url", metavar="URL", help="origin plus optional path prefix [env AGWS_BASE_URL]")
+    group.addoption("--agws-agent", metavar="CODE", help="showcase (agent) code [env AGWS_AGENT]")
+    group.addoption("--agws-project", metavar="CODE", help="project code [env AGWS_PROJECT]")
+    group.addoption("--agws-service-code", metavar="CODE", help="service code [env AGWS_SERVICE_CODE]")
+    group.addoption("--agws-error-format", choices=("old", "new", "auto"),
+                    help="error format the target uses [env AGWS_ERROR_FORMAT; default auto]")
+    group.addoption("--agws-profile", choices=tuple(PROFILES),
+                    help="number of generated cases: quick (default, CI) or thorough [env AGWS_PROFILE]")
+    group.addoption("--agws-timeout", type=float, metavar="SECONDS",
+                    help="per-request deadline (default 10) [env AGWS_TIMEOUT]")
+    group.addoption("--agws-max-rps", type=float, metavar="N",
+                    help="request rate limit (default 10/s, unlimited on loopback) [env AGWS_MAX_RPS]")
+    group.addoption("--agws-strict", action="store_true", default=None,
+                    help="SHOULD violations fail the run [env AGWS_STRICT=1]")
+    group.addoption("--agws-allow-production", action="store_true", default=None,
+                    help="allow the documented production host [env AGWS_ALLOW_PRODUCTION=1]")
+    group.addoption("--agws-mock-fault", action="append", default=[], metavar="NAME",
+                    help="inject a fault into the embedded mock (repeatable; see agws-conformance mock --list-faults)")
+    group.addoption("--agws-json", metavar="FILE", help="write the JSON summary for release gates [env AGWS_JSON]")
+    group.addoption("--agws-transcripts", choices=("failures", "all"),
+                    help="which tests show HTTP transcripts in the HTML report (default failures)")
+
+
+def _flag(value: bool | None, env: str | None) -> bool:
+    if value:
+        return True
+    return (env or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _number(option: float | None, env_name: str, environ: Mapping[str, str], default: float | None) -> float | None:
+    if option is not None:
+        value: float | None = option
+    elif environ.get(env_name, "").strip():
+        raw = environ[env_name].strip()
+        try:
+            value = float(raw)
+        except ValueError:
+            raise pytest.UsageError(f"{env_name}={raw!r} is not a number") from None
+    else:
+        return default
+    if value is not None and value <= 0:
+        raise pytest.UsageError(f"{env_name.lower().replace('_', '-')} must be positive (got {value})")
+    return value
+
+
+def settings_from(config: pytest.Config, environ: Mapping[str, str] = os.environ) -> Settings:
+    """Resolve the options against the environment; raise UsageError with one clear line."""
+    opt = config.option
+    files = tuple(opt.agws_target or ())
+    if not files and environ.get("AGWS_TARGET", "").strip():
+        files = (environ["AGWS_TARGET"].strip(),)
+    profile = opt.agws_profile or environ.get("AGWS_PROFILE", "").strip() or "quick"
+    if profile not in PROFILES:
+        raise pytest.UsageError(f"AGWS_PROFILE={profile!r}: choose one of {', '.join(PROFILES)}")
+    faults = list(opt.agws_mock_fault or ())
+    faults += [f.strip() for f in environ.get("AGWS_MOCK_FAULTS", "").split(",") if f.strip()]
+    return Settings(
+        target_files=files,
+        base_url=opt.agws_base_url or environ.get("AGWS_BASE_URL", "").strip() or None,
+        agent=opt.agws_agent,
+        project=opt.agws_project,
+        service_code=opt.agws_service_code,
+        error_format=opt.agws_error_format,
+        profile=profile,  # type: ignore[arg-type]
+        timeout=_number(opt.agws_timeout, "AGWS_TIMEOUT", environ, 10.0) or 10.0,
+        max_rps=_number(opt.agws_max_rps, "AGWS_MAX_RPS", environ, None),
+        strict=_flag(opt.agws_strict, environ.get("AGWS_STRICT")),
+        allow_production=_flag(opt.agws_allow_production, environ.get("AGWS_ALLOW_PRODUCTION")),
+        mock_faults=tuple(dict.fromkeys(faults)),
+        json_path=opt.agws_json or environ.get("AGWS_JSON", "").strip() or None,
+        transcripts=opt.agws_transcripts or "failures",
+    )

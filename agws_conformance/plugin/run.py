@@ -1,0 +1,162 @@
+"""The state of one conformance run: the targets, their clients and mocks, and what was observed.
+
+One ``Run`` per pytest process. Targets are bound lazily, on the first test that needs one, so a
+pytest session that collects no suite test never starts a mock or touches the network.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Callable
+from urllib.parse import urlsplit
+
+import pytest
+
+from agws_conformance import target as target_config
+from agws_conformance.client import GatewayClient
+from agws_conformance.transcript import Redactor
+
+from .options import Settings
+
+if TYPE_CHECKING:
+    from agws_conformance.mock.server import MockServer
+    from agws_conformance.target import Target
+    from agws_conformance.transcript import Exchange
+
+MAX_EXCHANGES_PER_TEST = 40
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+def is_loopback(base_url: str) -> bool:
+    host = (urlsplit(base_url).hostname or "").lower()
+    return host in LOOPBACK_HOSTS or host.startswith("127.")
+
+
+@dataclass
+class BoundTarget:
+    """A target ready to be tested: its config, its HTTP client, and (embedded) its mock."""
+
+    name: str
+    target: "Target"
+    client: GatewayClient
+    mock: "MockServer | None" = None
+    answered: bool = False  # has the target ever answered? (a timeout before that is a harness error)
+    error_formats: dict[str, dict[str, str]] = field(default_factory=dict)  # error class -> format -> first nodeid
+    observations: dict[str, str] = field(default_factory=dict)  # run-level INFO facts (fingerprint, format)
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+
+
+class Run:
+    """Everything one pytest process knows about the conformance run."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.started = datetime.now(timezone.utc)
+        self.finished: datetime | None = None
+        self._bound: dict[str, BoundTarget] = {}
+        self._targets: list["Target"] | None = None
+        self._lock = threading.Lock()
+        self.current_sink: Callable[["Exchange"], None] | None = None
+        self.request_count = 0
+        self.secrets: list[str] = []
+        self.redactor = Redactor(())
+
+    # -- configuration -------------------------------------------------------------------
+    def targets(self) -> list["Target"]:
+        """Resolve the target files / options once; raise UsageError with one clear line."""
+        if self._targets is None:
+            self._targets = self._resolve()
+        return self._targets
+
+    def _resolve(self) -> list["Target"]:
+        s = self.settings
+        overrides = dict(base_url=s.base_url, agent=s.agent, project=s.project,
+                         service_code=s.service_code, error_format=s.error_format)
+        if s.embedded:
+            from agws_conformance.mock.data import embedded_target
+
+            fmt = s.error_format if s.error_format in ("old", "new") else "new"
+            targets = [embedded_target(error_format=fmt)]
+            if s.error_format == "auto":
+                targets = [dataclasses.replace(targets[0], error_format="auto")]
+        else:
+            if s.mock_faults:
+                raise pytest.UsageError("--agws-mock-fault applies to the embedded mock only; drop --agws-target/--agws-base-url")
+            try:
+                files = s.target_files or (None,)
+                targets = [target_config.resolve_target(file=f, **overrides) for f in files]
+            except target_config.ConfigError as exc:
+                raise pytest.UsageError(str(exc)) from None
+        names = [t.name for t in targets]
+        if len(set(names)) != len(names):
+            raise pytest.UsageError(f"two targets share the name {sorted(n for n in names if names.count(n) > 1)[0]!r}; "
+                                    "give each a distinct [target] name")
+        for t in targets:
+            if t.secret is None:
+                raise pytest.UsageError(target_config.missing_secret_message(t))
+            if target_config.is_production(t) and not s.allow_production:
+                raise pytest.UsageError(f"target {t.name!r} is the documented production host ({t.base_url}); "
+                                        "the suite sends deliberately invalid requests, so it refuses production "
+                                        "unless you pass --agws-allow-production")
+            self.secrets.append(t.secret.reveal())
+        self.redactor = Redactor(self.secrets)
+        return targets
+
+    # -- binding -------------------------------------------------------------------------
+    def bind(self, name: str) -> BoundTarget:
+        with self._lock:
+            if name in self._bound:
+                return self._bound[name]
+            target = next(t for t in self.targets() if t.name == name)
+            mock = None
+            if self.settings.embedded:
+                from agws_conformance.mock.server import MockServer
+
+                mock = MockServer(dataclasses.replace(target, error_format="new" if target.error_format == "auto" else target.error_format),
+                                  faults=self.settings.mock_faults)
+                try:
+                    url = mock.start()
+                except ValueError as exc:  # unknown fault name
+                    raise pytest.UsageError(str(exc)) from None
+                target = dataclasses.replace(target, base_url=url)
+            max_rps = self.settings.max_rps
+            if max_rps is None and not is_loopback(target.base_url):
+                max_rps = 10.0
+            client = GatewayClient(target.base_url, timeout=self.settings.timeout, max_rps=max_rps,
+                                   redactor=self.redactor, on_exchange=self._record)
+            bound = BoundTarget(name=name, target=target, client=client, mock=mock)
+            self._bound[name] = bound
+            return bound
+
+    @property
+    def bound(self) -> dict[str, BoundTarget]:
+        return dict(self._bound)
+
+    def _record(self, exchange: "Exchange") -> None:
+        self.request_count += 1
+        sink = self.current_sink
+        if sink is not None:
+            sink(exchange)
+
+    def close(self) -> None:
+        self.finished = datetime.now(timezone.utc)
+        for bound in self._bound.values():
+            try:
+                bound.client.close()
+            finally:
+                if bound.mock is not None:
+                    bound.mock.stop()
+
+    @property
+    def duration(self) -> float:
+        end = self.finished or datetime.now(timezone.utc)
+        return (end - self.started).total_seconds()
+
+
+def monotonic() -> float:
+    return time.monotonic()

@@ -1,0 +1,143 @@
+"""Test results aggregated into requirement results and the run's verdict, without pytest.
+
+The controller process (also under xdist) feeds every report's ``agws`` payload into ``Results``;
+the terminal summary, the JSON summary and the HTML report all read the same numbers from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Literal
+
+from agws_conformance.catalogue import Catalogue
+
+TestOutcome = Literal["passed", "failed", "warn", "skipped", "error"]
+ReqStatus = Literal["pass", "fail", "warn", "info", "skipped", "error", "not run"]
+Verdict = Literal["CONFORMANT", "CONFORMANT WITH WARNINGS", "NOT CONFORMANT", "INCOMPLETE"]
+
+EXIT_INCOMPLETE = 10
+"""Exit status of a run with harness errors and no conformance failure (see README, Release gate)."""
+
+
+@dataclass
+class TestResult:
+    __test__ = False  # not a pytest test class
+
+    nodeid: str
+    target: str
+    requirements: list[str]
+    outcome: TestOutcome
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    exchanges: list[dict[str, Any]] = field(default_factory=list)
+    exchanges_dropped: int = 0
+    harness: str | None = None
+    message: str = ""
+    duration: float = 0.0
+
+
+@dataclass
+class RequirementResult:
+    id: str
+    level: str
+    area: str
+    summary: str
+    status: ReqStatus
+    tests: list[str]
+    messages: list[str]
+
+
+# Worst first: a requirement's status per target is the worst status of the tests that judge it.
+_ORDER: list[ReqStatus] = ["fail", "error", "warn", "pass", "info", "skipped", "not run"]
+
+
+class Results:
+    def __init__(self) -> None:
+        self.tests: dict[str, TestResult] = {}
+
+    def add(self, result: TestResult) -> None:
+        key = f"{result.target}::{result.nodeid}"
+        prev = self.tests.get(key)
+        # Setup, call and teardown each report; keep the worst.
+        rank = ["error", "failed", "warn", "passed", "skipped"]
+        if prev is None or rank.index(result.outcome) < rank.index(prev.outcome):
+            if prev is not None and not result.exchanges:
+                result.exchanges, result.exchanges_dropped = prev.exchanges, prev.exchanges_dropped
+            if prev is not None and not result.findings:
+                result.findings = prev.findings
+            self.tests[key] = result
+
+    @property
+    def targets(self) -> list[str]:
+        return sorted({t.target for t in self.tests.values()})
+
+    def counts(self) -> dict[str, int]:
+        out = {k: 0 for k in ("passed", "failed", "warn", "skipped", "error")}
+        for t in self.tests.values():
+            out[t.outcome] += 1
+        return out
+
+    def requirement_status(self, req_id: str, target: str, tests: Iterable[TestResult] | None = None) -> tuple[ReqStatus, list[str], list[str]]:
+        statuses: list[ReqStatus] = []
+        names: list[str] = []
+        messages: list[str] = []
+        for t in tests if tests is not None else self.tests.values():
+            if t.target != target:
+                continue
+            mine = [f for f in t.findings if f["requirement"] == req_id]
+            if req_id not in t.requirements and not mine:
+                continue
+            names.append(t.nodeid)
+            if t.outcome == "error":
+                statuses.append("error")
+            elif t.outcome == "skipped":
+                statuses.append("skipped")
+                messages.append(t.message)
+            elif mine:
+                outcomes = {f["outcome"] for f in mine}
+                for o in ("fail", "warn", "pass", "info"):
+                    if o in outcomes:
+                        statuses.append(o)  # type: ignore[arg-type]
+                        break
+                messages += [f["message"] for f in mine if f["outcome"] in ("fail", "warn", "info")][:3]
+            elif t.outcome == "failed":
+                # A test failed on another requirement before judging this one: not evidence either way.
+                statuses.append("skipped")
+                messages.append("not judged: the test stopped at an earlier failure")
+            else:
+                statuses.append("pass")
+        if not statuses:
+            return "not run", names, messages
+        return min(statuses, key=_ORDER.index), names, messages
+
+    def matrix(self, catalogue: Catalogue) -> dict[str, dict[str, RequirementResult]]:
+        """target -> requirement id -> result, in catalogue order."""
+        out: dict[str, dict[str, RequirementResult]] = {}
+        for target in self.targets or [""]:
+            row: dict[str, RequirementResult] = {}
+            for req in catalogue.requirements.values():
+                status, tests, messages = self.requirement_status(req.id, target)
+                row[req.id] = RequirementResult(req.id, req.level, req.area, req.summary, status, tests, messages)
+            out[target] = row
+        return out
+
+    def verdict(self, catalogue: Catalogue) -> Verdict:
+        matrix = self.matrix(catalogue)
+        cells = [r for row in matrix.values() for r in row.values()]
+        if any(t.outcome == "failed" for t in self.tests.values()) or any(r.status == "fail" for r in cells):
+            return "NOT CONFORMANT"
+        if any(t.outcome == "error" for t in self.tests.values()):
+            return "INCOMPLETE"
+        if any(r.level == "MUST" and r.status in ("skipped", "not run", "error") for r in cells):
+            return "INCOMPLETE"
+        if any(r.status == "warn" for r in cells) or any(t.outcome == "warn" for t in self.tests.values()):
+            return "CONFORMANT WITH WARNINGS"
+        return "CONFORMANT"
+
+    def level_counts(self, catalogue: Catalogue) -> dict[str, dict[str, int]]:
+        """level -> status -> number of (target, requirement) cells."""
+        out: dict[str, dict[str, int]] = {}
+        for row in self.matrix(catalogue).values():
+            for r in row.values():
+                out.setdefault(r.level, {}).setdefault(r.status, 0)
+                out[r.level][r.status] += 1
+        return out

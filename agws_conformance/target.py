@@ -1,0 +1,594 @@
+"""The target under test: a TOML file, validated with one-line errors that name file, key and line.
+
+A target file is written by hand by a QA engineer, so every mistake is reported as
+``file:line: key problem; what to do`` instead of a traceback. The signing secret is never in the
+file: the file names an environment variable (``secret_env``) and the value is read from there into
+a :class:`Secret`, which refuses to show itself anywhere but :meth:`Secret.reveal`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hmac
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from agws_conformance.endpoints import PRODUCTION_HOSTS
+from agws_conformance.signer import Variant
+
+__all__ = [
+    "Account",
+    "ConfigError",
+    "Payment",
+    "Secret",
+    "Target",
+    "is_production",
+    "load_target",
+    "missing_secret_message",
+    "parse_target",
+    "resolve_target",
+]
+
+ErrorFormat = Literal["old", "new", "auto"]
+
+ERROR_FORMATS: tuple[str, ...] = ("old", "new", "auto")
+CATEGORIES: tuple[str, ...] = ("parking", "finance", "utilities")
+SIGNINGS: tuple[str, ...] = ("go1.22", "go1.21")
+ACCOUNT_STATUSES: tuple[int, ...] = (0, 1, 2)
+STATUS_CODES: tuple[str, ...] = ("1", "2", "3", "4", "5", "6", "7")
+DEFAULT_SECRET_ENV = "AGWS_SECRET"
+
+# Environment variables below the target file in precedence (command line > file > environment).
+ENV_KEYS: dict[str, str] = {
+    "base_url": "AGWS_BASE_URL",
+    "agent": "AGWS_AGENT",
+    "project": "AGWS_PROJECT",
+    "service_code": "AGWS_SERVICE_CODE",
+    "error_format": "AGWS_ERROR_FORMAT",
+}
+TARGET_FILE_ENV = "AGWS_TARGET"
+
+_TOP_KEYS = ("target", "accounts", "payments")
+_TARGET_KEYS = (
+    "name",
+    "base_url",
+    "agent",
+    "project",
+    "service_code",
+    "secret_env",
+    "error_format",
+    "signing",
+    "omit_empty",
+)
+_REQUIRED_TARGET_KEYS = ("base_url", "agent", "project", "service_code")
+_ACCOUNT_KEYS = ("username", "account_status", "category")
+_PAYMENT_KEYS = ("external_id", "status_code")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+class ConfigError(Exception):
+    """A target configuration mistake; ``str()`` is one line: ``file:line: key problem; fix``."""
+
+
+class Secret:
+    """The signing secret. ``repr``/``str``/f-strings show ``Secret('***')``; only ``reveal()`` gives it.
+
+    It refuses to be pickled (so it cannot leak into a pytest-xdist payload or a cache file) and
+    compares in constant time.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        if not isinstance(value, str):
+            raise TypeError("Secret value must be a str")
+        object.__setattr__(self, "_value", value)
+
+    def reveal(self) -> str:
+        """Return the secret itself: call this only where the signature is computed."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        return repr(self)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Secret):
+            return NotImplemented
+        return hmac.compare_digest(self._value.encode(), other._value.encode())
+
+    def __hash__(self) -> int:
+        # Hash a digest, not the value, so hash() reveals nothing usable about the secret.
+        import hashlib
+
+        return hash(("Secret", hashlib.sha256(self._value.encode()).digest()))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Secret is immutable")
+
+    def __reduce_ex__(self, protocol: object) -> Any:
+        raise TypeError("Secret cannot be pickled: read it from the environment in each process")
+
+    def __copy__(self) -> Secret:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Secret:
+        return self
+
+
+@dataclass(frozen=True)
+class Account:
+    """A test account the target holds, with the account_status it must report."""
+
+    username: str
+    account_status: int
+    category: str | None = None
+
+
+@dataclass(frozen=True)
+class Payment:
+    """A payment the target holds, with the status_code (a string "1".."7") it must report."""
+
+    external_id: str
+    status_code: str
+
+
+@dataclass(frozen=True)
+class Target:
+    """Everything the suite needs to talk to one gateway deployment."""
+
+    name: str
+    base_url: str
+    agent: str
+    project: str
+    service_code: str
+    secret_env: str
+    secret: Secret | None
+    error_format: ErrorFormat
+    accounts: tuple[Account, ...]
+    payments: tuple[Payment, ...]
+    variant: Variant
+    source: str | None = None  # the file it came from, for messages; None when built from flags
+
+    def url(self, path: str) -> str:
+        """The full URL of a documented path (``base_url`` may carry a path prefix)."""
+        return self.base_url + path
+
+
+# --------------------------------------------------------------------------------------------
+# Line numbers: tomllib does not give them, so find the table header and key in the text.
+
+
+class _LineFinder:
+    """Find the line of ``[table]``/``[[array]]`` headers and ``key =`` lines in hand-written TOML."""
+
+    _HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_\-\"'. ]+?)\s*(\]\]?)\s*(#.*)?$")
+    _KEY = re.compile(r"""^\s*(?:"([^"]*)"|'([^']*)'|([A-Za-z0-9_\-]+))\s*=""")
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines()
+        # sections: list of (name, index or None, header line number 1-based, key -> line)
+        self.sections: list[tuple[str, int | None, int, dict[str, int]]] = [("", None, 0, {})]
+        counts: dict[str, int] = {}
+        in_multiline: str | None = None
+        for number, line in enumerate(self.lines, start=1):
+            if in_multiline is not None:
+                if in_multiline in line:
+                    in_multiline = None
+                continue
+            header = self._HEADER.match(line)
+            if header and len(header.group(1)) == len(header.group(3)):
+                name = header.group(2).strip().strip("\"'")
+                if header.group(1) == "[[":
+                    index = counts.get(name, 0)
+                    counts[name] = index + 1
+                    self.sections.append((name, index, number, {}))
+                else:
+                    self.sections.append((name, None, number, {}))
+                continue
+            key = self._KEY.match(line)
+            if key:
+                name = next(g for g in key.groups() if g is not None)
+                self.sections[-1][3].setdefault(name, number)
+                for quote in ('"""', "'''"):
+                    rest = line[key.end() :]
+                    if rest.count(quote) == 1:
+                        in_multiline = quote
+
+    def line(self, table: str, index: int | None = None, key: str | None = None) -> int:
+        """Best line for ``table[index].key`` (falls back to the table header, then line 1)."""
+        for name, idx, header_line, keys in self.sections:
+            if name == table and idx == index:
+                if key is not None and key in keys:
+                    return keys[key]
+                return max(header_line, 1)
+        # A key in a table written inline or with dotted keys: first line naming the key.
+        if key is not None:
+            pattern = re.compile(rf"(^|[\s{{,.]){re.escape(key)}\s*=")
+            for number, line in enumerate(self.lines, start=1):
+                if pattern.search(line):
+                    return number
+        return 1
+
+
+# --------------------------------------------------------------------------------------------
+# Validation
+
+
+def _describe(value: object) -> str:
+    """A short, type-naming rendering of a config value for an error message."""
+    kinds = {bool: "boolean", int: "integer", float: "float", str: "string", list: "array",
+             dict: "table"}
+    kind = kinds.get(type(value), type(value).__name__)
+    if isinstance(value, (dict, list)):
+        return kind
+    text = repr(value) if not isinstance(value, bool) else str(value).lower()
+    if len(text) > 40:
+        text = text[:37] + "..."
+    return f"{kind} {text}"
+
+
+def _suggest(key: str, allowed: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    return "allowed keys: " + ", ".join(allowed)
+
+
+class _Validator:
+    def __init__(self, source: str, text: str) -> None:
+        self.source = source
+        self.finder = _LineFinder(text)
+
+    def error(self, table: str, index: int | None, key: str | None, problem: str) -> ConfigError:
+        line = self.finder.line(table, index, key)
+        return ConfigError(f"{self.source}:{line}: {problem}")
+
+    @staticmethod
+    def path(table: str, index: int | None, key: str | None) -> str:
+        out = table if index is None else f"{table}[{index}]"
+        return f"{out}.{key}" if key else out
+
+    def check_keys(self, table: str, index: int | None, data: dict, allowed: tuple[str, ...]) -> None:
+        for key in data:
+            if key in allowed:
+                continue
+            where = self.path(table, index, key)
+            if table == "target" and key.lower() in ("secret", "secret_key", "key", "password"):
+                raise self.error(
+                    table, index, key,
+                    f"{where}: the secret must not be in the target file; remove it and export it "
+                    f"in the environment variable named by secret_env (default {DEFAULT_SECRET_ENV})",
+                )
+            raise self.error(table, index, key,
+                             f"{where} is not a known key; {_suggest(key, allowed)}")
+
+    def string(self, table: str, index: int | None, data: dict, key: str, *,
+               required: bool, allow_int_hint: bool = False) -> str | None:
+        where = self.path(table, index, key)
+        if key not in data:
+            if required:
+                raise self.error(table, index, None,
+                                 f"{where} is missing; add {key} = \"...\" to "
+                                 f"{'[' + table + ']' if index is None else '[[' + table + ']]'}")
+            return None
+        value = data[key]
+        if not isinstance(value, str):
+            hint = ""
+            if allow_int_hint and isinstance(value, int) and not isinstance(value, bool):
+                hint = f"; quote it: {key} = \"{value}\""
+            raise self.error(table, index, key,
+                             f"{where} must be a string (got {_describe(value)}){hint}")
+        if value.strip() == "":
+            raise self.error(table, index, key, f"{where} must not be empty")
+        return value
+
+    def choice(self, table: str, data: dict, key: str, allowed: tuple[str, ...], default: str) -> str:
+        value = self.string(table, None, data, key, required=False)
+        if value is None:
+            return default
+        if value not in allowed:
+            raise self.error(table, None, key,
+                             f"{table}.{key} must be one of {', '.join(allowed)} (got {value!r})")
+        return value
+
+
+def _check_base_url(url: str) -> str | None:
+    """Return a problem with ``url`` (never echoing credentials), or None when it is usable."""
+    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in url):
+        return "must not contain spaces or control characters"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "is not a valid URL (bad port or brackets)"
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        return ("must not contain credentials (user:password@); the suite signs requests with the "
+                "secret from the environment instead")
+    if parts.scheme not in ("http", "https"):
+        return f"must start with http:// or https:// (got scheme {parts.scheme!r})" if parts.scheme \
+            else "must start with http:// or https://"
+    if not parts.hostname:
+        return "has no host (expected e.g. https://staging.example.kz)"
+    if parts.query or url.endswith("?"):
+        return "must not contain a query string (?...)"
+    if parts.fragment or "#" in url:
+        return "must not contain a fragment (#...)"
+    del port
+    return None
+
+
+def _normalize_base_url(url: str) -> str:
+    return url.rstrip("/")
+
+
+def _variant(signing: str, omit_empty: bool) -> Variant:
+    return Variant(legacy_escapes=(signing == "go1.21"), omit_empty=omit_empty)
+
+
+def parse_target(text: str, *, source: str, environ: Mapping[str, str] = os.environ) -> Target:
+    """Parse and validate a target file's text; ``source`` names it in error messages."""
+    if text.strip() == "":
+        raise ConfigError(f"{source}:1: the target file is empty; start from "
+                          "targets/example-staging.toml")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(_syntax_message(source, text, exc)) from None
+    v = _Validator(source, text)
+
+    for key in data:
+        if key not in _TOP_KEYS:
+            if key in _TARGET_KEYS:
+                raise v.error("", None, key,
+                              f"{key} must be inside the [target] table; put [target] above it")
+            raise v.error("", None, key, f"{key} is not a known table; {_suggest(key, _TOP_KEYS)}")
+    table = data.get("target")
+    if table is None:
+        raise ConfigError(f"{source}:1: the [target] table is missing; add [target] with "
+                          "base_url, agent, project and service_code")
+    if not isinstance(table, dict):
+        raise v.error("", None, "target", "target must be a table: write [target] on its own line")
+    v.check_keys("target", None, table, _TARGET_KEYS)
+
+    values: dict[str, Any] = {}
+    for key in _REQUIRED_TARGET_KEYS:
+        values[key] = v.string("target", None, table, key, required=True)
+    problem = _check_base_url(values["base_url"])
+    if problem:
+        raise v.error("target", None, "base_url", f"target.base_url {problem}")
+    stem = Path(source).stem or "target"
+    name = v.string("target", None, table, "name", required=False) or stem
+    secret_env = v.string("target", None, table, "secret_env", required=False) or DEFAULT_SECRET_ENV
+    if not _ENV_NAME.match(secret_env):
+        raise v.error("target", None, "secret_env",
+                      f"target.secret_env must be an environment variable name like "
+                      f"{DEFAULT_SECRET_ENV} (got {secret_env[:40]!r})")
+    error_format = v.choice("target", table, "error_format", ERROR_FORMATS, "auto")
+    signing = v.choice("target", table, "signing", SIGNINGS, "go1.22")
+    omit_empty = table.get("omit_empty", False)
+    if not isinstance(omit_empty, bool):
+        raise v.error("target", None, "omit_empty",
+                      f"target.omit_empty must be true or false (got {_describe(omit_empty)})")
+
+    accounts = tuple(_accounts(v, data.get("accounts", [])))
+    payments = tuple(_payments(v, data.get("payments", [])))
+    return Target(
+        name=name,
+        base_url=_normalize_base_url(values["base_url"]),
+        agent=values["agent"],
+        project=values["project"],
+        service_code=values["service_code"],
+        secret_env=secret_env,
+        secret=_read_secret(environ, secret_env),
+        error_format=error_format,  # type: ignore[arg-type]
+        accounts=accounts,
+        payments=payments,
+        variant=_variant(signing, omit_empty),
+        source=source,
+    )
+
+
+def _array_of_tables(v: _Validator, name: str, items: object) -> list[dict]:
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise v.error("", None, name,
+                      f"{name} must be an array of tables: write each entry under [[{name}]]")
+    return items
+
+
+def _accounts(v: _Validator, items: object) -> list[Account]:
+    out: list[Account] = []
+    seen: dict[str, int] = {}
+    for i, item in enumerate(_array_of_tables(v, "accounts", items)):
+        v.check_keys("accounts", i, item, _ACCOUNT_KEYS)
+        username = v.string("accounts", i, item, "username", required=True, allow_int_hint=True)
+        assert username is not None
+        if username in seen:
+            raise v.error("accounts", i, "username",
+                          f"accounts[{i}].username {username!r} repeats accounts[{seen[username]}]; "
+                          "each account must be listed once")
+        seen[username] = i
+        if "account_status" not in item:
+            raise v.error("accounts", i, None,
+                          f"accounts[{i}].account_status is missing; add account_status = 0, 1 or 2")
+        status = item["account_status"]
+        if isinstance(status, str) and status in ("0", "1", "2"):
+            raise v.error("accounts", i, "account_status",
+                          f"accounts[{i}].account_status must be an integer, not a string; "
+                          f"write account_status = {status}")
+        if not isinstance(status, int) or isinstance(status, bool) or status not in ACCOUNT_STATUSES:
+            raise v.error("accounts", i, "account_status",
+                          f"accounts[{i}].account_status must be 0, 1 or 2 (got {_describe(status)})")
+        category = v.string("accounts", i, item, "category", required=False)
+        if category is not None and category not in CATEGORIES:
+            raise v.error("accounts", i, "category",
+                          f"accounts[{i}].category must be one of {', '.join(CATEGORIES)} "
+                          f"(got {category!r})")
+        out.append(Account(username=username, account_status=status, category=category))
+    return out
+
+
+def _payments(v: _Validator, items: object) -> list[Payment]:
+    out: list[Payment] = []
+    seen: dict[str, int] = {}
+    for i, item in enumerate(_array_of_tables(v, "payments", items)):
+        v.check_keys("payments", i, item, _PAYMENT_KEYS)
+        external_id = v.string("payments", i, item, "external_id", required=True,
+                               allow_int_hint=True)
+        assert external_id is not None
+        if external_id in seen:
+            raise v.error("payments", i, "external_id",
+                          f"payments[{i}].external_id {external_id!r} repeats "
+                          f"payments[{seen[external_id]}]; each payment must be listed once")
+        seen[external_id] = i
+        status_code = v.string("payments", i, item, "status_code", required=True,
+                               allow_int_hint=True)
+        if status_code not in STATUS_CODES:
+            raise v.error("payments", i, "status_code",
+                          f"payments[{i}].status_code must be one of \"1\"..\"7\" "
+                          f"(got {status_code!r})")
+        assert status_code is not None
+        out.append(Payment(external_id=external_id, status_code=status_code))
+    return out
+
+
+def _syntax_message(source: str, text: str, exc: tomllib.TOMLDecodeError) -> str:
+    message = str(exc).splitlines()[0] if str(exc) else "invalid TOML"
+    found = re.search(r"\s*\(at line (\d+), column (\d+)\)\s*$", message)
+    if found:
+        return (f"{source}:{found.group(1)}:{found.group(2)}: TOML syntax error: "
+                f"{message[: found.start()]}; fix the file (strings need quotes, tables need "
+                "[brackets])")
+    found = re.search(r"\s*\(at end of document\)\s*$", message)
+    if found:
+        line = max(len(text.splitlines()), 1)
+        return (f"{source}:{line}: TOML syntax error at end of file: {message[: found.start()]}; "
+                "fix the file")
+    return f"{source}:1: TOML syntax error: {message}; fix the file"
+
+
+def _read_secret(environ: Mapping[str, str], name: str) -> Secret | None:
+    value = environ.get(name)
+    return Secret(value) if value else None
+
+
+def load_target(path: str | Path, *, environ: Mapping[str, str] = os.environ) -> Target:
+    """Read and validate a target file; the secret comes from ``environ[secret_env]`` (or None)."""
+    path = Path(path)
+    source = str(path)
+    if path.is_dir():
+        raise ConfigError(f"{source}: is a directory; pass the target .toml file inside it")
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{source}: no such file; check the path (see "
+                          "targets/example-staging.toml for the format)") from None
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read the file ({exc.strerror or exc}); check its "
+                          "permissions") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{source}:{line}: not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset "
+                          f"{exc.start}); save the file as UTF-8") from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return parse_target(text, source=source, environ=environ)
+
+
+def resolve_target(
+    *,
+    file: str | Path | None = None,
+    base_url: str | None = None,
+    agent: str | None = None,
+    project: str | None = None,
+    service_code: str | None = None,
+    error_format: str | None = None,
+    environ: Mapping[str, str] = os.environ,
+) -> Target:
+    """Combine the sources: command line (the keyword arguments) > target file > environment.
+
+    ``file`` defaults to ``$AGWS_TARGET``. Without any file, the four required values must come
+    from the command line or ``AGWS_BASE_URL``/``AGWS_AGENT``/``AGWS_PROJECT``/``AGWS_SERVICE_CODE``.
+    """
+    if file is None:
+        file = environ.get(TARGET_FILE_ENV) or None
+    flags = {"base_url": base_url, "agent": agent, "project": project,
+             "service_code": service_code, "error_format": error_format}
+    if file is not None:
+        target = load_target(file, environ=environ)
+        merged = {k: getattr(target, k) for k in flags}
+        origin = {k: f"{target.source} [target].{k}" for k in flags}
+    else:
+        target = None
+        merged, origin = {}, {}
+        for key, env in ENV_KEYS.items():
+            if environ.get(env):
+                merged[key] = environ[env]
+                origin[key] = f"environment variable {env}"
+    for key, value in flags.items():
+        if value is not None:
+            merged[key] = value
+            origin[key] = "command line"
+
+    for key in _REQUIRED_TARGET_KEYS:
+        value = merged.get(key)
+        if not isinstance(value, str) or value.strip() == "":
+            if key in merged:
+                raise ConfigError(f"{origin[key]}: {key} must not be empty")
+            raise ConfigError(
+                f"no {key} given; pass --agws-{key.replace('_', '-')}, set {key} in a target file "
+                f"(--agws-target or {TARGET_FILE_ENV}), or export {ENV_KEYS[key]}")
+    problem = _check_base_url(merged["base_url"])
+    if problem:
+        raise ConfigError(f"{origin['base_url']}: base_url {problem}")
+    fmt = merged.get("error_format") or "auto"
+    if fmt not in ERROR_FORMATS:
+        raise ConfigError(f"{origin.get('error_format', 'error_format')}: error_format must be one "
+                          f"of {', '.join(ERROR_FORMATS)} (got {str(fmt)[:40]!r})")
+    if target is not None:
+        from dataclasses import replace
+
+        return replace(target, base_url=_normalize_base_url(merged["base_url"]),
+                       agent=merged["agent"], project=merged["project"],
+                       service_code=merged["service_code"], error_format=fmt)
+    return Target(
+        name=urlsplit(merged["base_url"]).hostname or "target",
+        base_url=_normalize_base_url(merged["base_url"]),
+        agent=merged["agent"],
+        project=merged["project"],
+        service_code=merged["service_code"],
+        secret_env=DEFAULT_SECRET_ENV,
+        secret=_read_secret(environ, DEFAULT_SECRET_ENV),
+        error_format=fmt,  # type: ignore[arg-type]
+        accounts=(),
+        payments=(),
+        variant=_variant("go1.22", False),
+        source=None,
+    )
+
+
+def missing_secret_message(target: Target) -> str:
+    """The one-line message shown when the target's secret variable is unset or empty."""
+    where = f" (secret_env in {target.source})" if target.source and target.secret_env != \
+        DEFAULT_SECRET_ENV else ""
+    return (f"target {target.name!r}: the signing secret is not set; export {target.secret_env}"
+            f"{where} in the environment before running (it is never read from the command line "
+            "or the target file)")
+
+
+def is_production(target: Target) -> bool:
+    """True when the target points at the documents' production host (guarded by the plugin)."""
+    host = (urlsplit(target.base_url).hostname or "").rstrip(".").lower()
+    return host in PRODUCTION_HOSTS

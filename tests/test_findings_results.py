@@ -1,0 +1,113 @@
+"""Level rules and verdicts, as plain functions (no pytest run, no network)."""
+
+from __future__ import annotations
+
+import pytest
+
+from agws_conformance.catalogue import load_catalogue
+from agws_conformance.findings import ConformanceFailure, Finding, violations, warnings_of
+from agws_conformance.results import Results, TestResult
+
+
+def f(req: str, level: str, ok: bool | None) -> Finding:
+    return Finding(req, level, ok, "expected x, observed y")  # type: ignore[arg-type]
+
+
+def test_outcome_by_level():
+    assert f("A-B", "MUST", False).outcome == "fail"
+    assert f("A-B", "SHOULD", False).outcome == "warn"
+    assert f("A-B", "MUST", True).outcome == "pass"
+    assert f("A-B", "INFO", None).outcome == "info"
+
+
+def test_should_violations_fail_only_when_strict():
+    found = [f("A-B", "MUST", True), f("C-D", "SHOULD", False), f("E-F", "INFO", None)]
+    assert violations(found, strict=False) == []
+    assert [v.requirement for v in violations(found, strict=True)] == ["C-D"]
+    assert [w.requirement for w in warnings_of(found)] == ["C-D"]
+
+
+def test_conformance_failure_names_the_requirement():
+    err = ConformanceFailure(f("SIG-REJECT-MISSING", "MUST", False))
+    assert str(err).startswith("[SIG-REJECT-MISSING]")
+    assert isinstance(err, AssertionError)
+
+
+def _result(nodeid: str, outcome: str, findings: list[Finding], reqs: list[str], target: str = "t") -> TestResult:
+    return TestResult(nodeid=nodeid, target=target, requirements=reqs, outcome=outcome,  # type: ignore[arg-type]
+                      findings=[x.to_dict() for x in findings])
+
+
+@pytest.fixture(scope="module")
+def catalogue():
+    return load_catalogue()
+
+
+def _all_pass(catalogue, target="t", *, but: str = "") -> Results:
+    results = Results()
+    for req in catalogue.requirements.values():
+        if req.id == but:
+            continue
+        ok = None if req.level == "INFO" else True
+        results.add(_result(f"suites/x.py::test_{req.id}", "passed", [f(req.id, req.level, ok)], [req.id], target))
+    return results
+
+
+def test_a_requirement_judged_by_one_test_and_skipped_by_another_is_judged(catalogue):
+    results = _all_pass(catalogue)
+    results.add(_result("suites/x.py::test_extra", "skipped", [], ["CHK-INACTIVE-FAIL-REASON"]))
+    assert results.matrix(catalogue)["t"]["CHK-INACTIVE-FAIL-REASON"].status == "pass"
+    assert results.verdict(catalogue) == "CONFORMANT"
+
+
+def test_every_requirement_passing_is_conformant(catalogue):
+    assert _all_pass(catalogue).verdict(catalogue) == "CONFORMANT"
+
+
+def test_a_must_failure_is_not_conformant(catalogue):
+    results = _all_pass(catalogue)
+    results.add(_result("suites/x.py::test_SIG-REJECT-MISSING", "failed", [f("SIG-REJECT-MISSING", "MUST", False)], ["SIG-REJECT-MISSING"]))
+    assert results.verdict(catalogue) == "NOT CONFORMANT"
+    cell = results.matrix(catalogue)["t"]["SIG-REJECT-MISSING"]
+    assert cell.status == "fail"
+
+
+def test_a_should_warning_is_conformant_with_warnings(catalogue):
+    results = _all_pass(catalogue)
+    results.add(_result("suites/x.py::test_ENV-CONTENT-TYPE", "warn", [f("ENV-CONTENT-TYPE", "SHOULD", False)], ["ENV-CONTENT-TYPE"]))
+    assert results.verdict(catalogue) == "CONFORMANT WITH WARNINGS"
+
+
+def test_harness_error_or_skipped_must_is_incomplete(catalogue):
+    results = _all_pass(catalogue, but="CHK-INACTIVE-FAIL-REASON")
+    results.add(_result("suites/x.py::test_CHK-INACTIVE-FAIL-REASON", "skipped", [], ["CHK-INACTIVE-FAIL-REASON"]))
+    assert results.verdict(catalogue) == "INCOMPLETE"
+    results = _all_pass(catalogue, but="ENV-SHAPE")
+    results.add(_result("suites/x.py::test_ENV-SHAPE", "error", [], ["ENV-SHAPE"]))
+    assert results.verdict(catalogue) == "INCOMPLETE"
+
+
+def test_a_requirement_no_test_judged_is_not_run_and_incomplete(catalogue):
+    results = Results()
+    results.add(_result("suites/x.py::test_one", "passed", [f("ENV-SHAPE", "MUST", True)], ["ENV-SHAPE"]))
+    assert results.matrix(catalogue)["t"]["SIG-REJECT-MISSING"].status == "not run"
+    assert results.verdict(catalogue) == "INCOMPLETE"
+
+
+def test_worst_phase_report_wins_and_keeps_evidence():
+    results = Results()
+    call = _result("n", "passed", [f("ENV-SHAPE", "MUST", True)], ["ENV-SHAPE"])
+    teardown = _result("n", "error", [], ["ENV-SHAPE"])
+    results.add(call)
+    results.add(teardown)
+    kept = results.tests["t::n"]
+    assert kept.outcome == "error" and kept.findings == call.findings
+
+
+def test_matrix_is_per_target(catalogue):
+    results = _all_pass(catalogue, "a")
+    results.add(_result("suites/x.py::test_SIG-REJECT-MISSING", "failed", [f("SIG-REJECT-MISSING", "MUST", False)], ["SIG-REJECT-MISSING"], "b"))
+    matrix = results.matrix(catalogue)
+    assert matrix["a"]["SIG-REJECT-MISSING"].status == "pass"
+    assert matrix["b"]["SIG-REJECT-MISSING"].status == "fail"
+    assert matrix["b"]["ENV-SHAPE"].status == "not run"

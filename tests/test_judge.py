@@ -1,0 +1,111 @@
+"""The response judging functions, on hand-made responses (no network)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from agws_conformance import judge
+
+
+@dataclass
+class Resp:
+    status: int
+    payload: Any = None
+    raw: bytes | None = None
+    headers: dict[str, str] = field(default_factory=lambda: {"content-type": "application/json"})
+
+    @property
+    def body(self) -> bytes:
+        return self.raw if self.raw is not None else json.dumps(self.payload).encode()
+
+    @property
+    def json(self) -> Any:
+        if self.raw is not None:
+            return None
+        return self.payload
+
+    @property
+    def json_error(self) -> str | None:
+        return "not JSON" if self.raw is not None else None
+
+
+UNEXPECTED_1014 = {"status": False, "status_code": 1014, "message": "Invalid signature", "result": {}}
+OLD_1407 = {"status": False, "status_code": 1407, "message": "Cache: item not found", "result": {}}
+NEW_1407 = {"status": True, "status_code": 0, "message": "Success",
+            "result": {"error_code": 1407, "message": "Cache: item not found", "data": None}}
+
+
+def failed(checks: list[judge.Check]) -> set[str]:
+    return {c.requirement for c in checks if c.ok is False}
+
+
+def test_success_predicate_is_generous_toward_catching_wrong_successes():
+    assert judge.is_success(Resp(200, {"status": True, "status_code": 0, "message": "Success", "result": {"error_code": 0}}))
+    assert not judge.is_success(Resp(200, NEW_1407))
+    assert not judge.is_success(Resp(200, OLD_1407))
+    assert not judge.is_success(Resp(200, {}))
+    assert not judge.is_success(Resp(200, raw=b"<html>"))
+
+
+def test_error_format_classification():
+    assert judge.observed_error_format(Resp(200, NEW_1407)) == "new"
+    assert judge.observed_error_format(Resp(404, OLD_1407)) == "old"
+    assert judge.error_code(Resp(200, NEW_1407)) == 1407
+    assert judge.error_code(Resp(404, OLD_1407)) == 1407
+    assert judge.observed_error_format(Resp(200, {"status": True, "status_code": 0, "result": {"error_code": 0}})) is None
+
+
+def test_unexpected_error_passes_for_the_documented_1014():
+    checks = judge.unexpected_error(Resp(400, UNEXPECTED_1014), code=1014, requirement="SIG-REJECT-MISSING")
+    assert not failed(checks)
+
+
+def test_unexpected_error_with_http_200_is_a_should_warning_only():
+    checks = judge.unexpected_error(Resp(200, UNEXPECTED_1014), code=1014, requirement="SIG-REJECT-MISSING")
+    assert failed(checks) == {"HTTP-UNEXPECTED-FAILING-STATUS"}
+
+
+def test_a_success_where_1014_was_due_fails_the_rule():
+    ok = {"status": True, "status_code": 0, "message": "Success", "result": {"error_code": 0}}
+    checks = judge.unexpected_error(Resp(200, ok), code=1014, requirement="SIG-REJECT-MISSING")
+    assert {"SIG-REJECT-MISSING", "ENV-STATUS-FALSE-IFF-UNEXPECTED"} <= failed(checks)
+
+
+def test_expected_error_in_the_declared_format():
+    checks, fmt = judge.expected_error(Resp(200, NEW_1407), code=1407, declared="new", requirement="CHK-UNKNOWN-1407")
+    assert fmt == "new" and not failed(checks)
+    checks, fmt = judge.expected_error(Resp(200, OLD_1407), code=1407, declared="new", requirement="CHK-UNKNOWN-1407")
+    assert fmt == "old" and failed(checks) == {"ERR-FORMAT-DECLARED"}
+    checks, fmt = judge.expected_error(Resp(200, OLD_1407), code=1407, declared="auto", requirement="CHK-UNKNOWN-1407")
+    assert not failed(checks)
+
+
+def test_expected_error_wrong_code_or_garbage():
+    checks, _ = judge.expected_error(Resp(200, NEW_1407), code=1041, declared="new", requirement="STS-UNKNOWN-1041")
+    assert "STS-UNKNOWN-1041" in failed(checks)
+    checks, fmt = judge.expected_error(Resp(502, raw=b"<html>bad gateway</html>"), code=1041, declared="new",
+                                       requirement="STS-UNKNOWN-1041")
+    assert fmt is None and {"ENV-SHAPE", "STS-UNKNOWN-1041"} <= failed(checks)
+
+
+def test_documented_message_is_a_separate_should_rule():
+    wrong = dict(NEW_1407, result=dict(NEW_1407["result"], message="not found"))
+    checks, _ = judge.expected_error(Resp(200, wrong), code=1407, declared="new", requirement="CHK-UNKNOWN-1407")
+    assert failed(checks) == {"ERR-CODE-MESSAGE"}
+
+
+def test_refused_rejects_successes_5xx_and_non_envelopes():
+    assert not failed(judge.refused(Resp(400, UNEXPECTED_1014), requirement="ROB-MALFORMED-JSON"))
+    ok = {"status": True, "status_code": 0, "message": "Success", "result": {"error_code": 0}}
+    assert "ROB-MALFORMED-JSON" in failed(judge.refused(Resp(200, ok), requirement="ROB-MALFORMED-JSON"))
+    assert {"ROB-NO-5XX", "ROB-MALFORMED-JSON"} <= failed(judge.refused(Resp(500, UNEXPECTED_1014), requirement="ROB-MALFORMED-JSON"))
+    assert "ROB-MALFORMED-JSON" in failed(judge.refused(Resp(400, raw=b"bad"), requirement="ROB-MALFORMED-JSON"))
+
+
+def test_envelope_checks_content_type_and_shape():
+    resp = Resp(400, UNEXPECTED_1014, headers={"content-type": "text/html"})
+    assert failed(judge.envelope(resp)) == {"ENV-CONTENT-TYPE"}
+    assert "ENV-SHAPE" in failed(judge.envelope(Resp(200, {"status": "true"})))
+    assert "ENV-SUCCESS-CODE-ZERO" in failed(judge.envelope(Resp(200, {"status": True, "status_code": 7, "message": "", "result": {}})))

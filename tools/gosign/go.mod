@@ -1,0 +1,3 @@
+module agws-conformance/tools/gosign
+
+go 1.19
