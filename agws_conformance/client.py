@@ -114,7 +114,8 @@ def json_depth_exceeds(body: bytes, max_depth: int) -> bool:
     brackets = _STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
     if brackets.count(b"[") + brackets.count(b"{") <= max_depth:
         return False
-    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0) > max_depth
+    # any() stops at the first level past the bound: a million '[' costs max_depth steps.
+    return any(depth > max_depth for depth in accumulate(map(_STEP.__getitem__, brackets)))
 
 
 def _reject_constant(name: str) -> Any:
@@ -385,9 +386,10 @@ def _causes(exc: BaseException) -> list[BaseException]:
     return chain
 
 
-def _first_line(exc: BaseException) -> str:
+def _first_line(exc: BaseException, limit: int = 200) -> str:
     text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    line = text[0] if text else type(exc).__name__
+    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 # --------------------------------------------------------------------------------------------
@@ -554,7 +556,9 @@ class GatewayClient:
         problem: str | None = None
         timeout_error: str | None = None
         try:
-            for chunk in response.iter_raw():
+            # The raw stream, not iter_raw(): a MockTransport/ASGI response arrives already read,
+            # and its stream still yields the undecoded bytes this reader bounds itself.
+            for chunk in response.stream:  # type: ignore[union-attr]
                 reader.feed(chunk)
                 if time.monotonic() > deadline:
                     raise httpx.ReadTimeout("the per-request deadline passed")
@@ -602,6 +606,13 @@ class GatewayClient:
         if isinstance(exc, httpx.ConnectTimeout):
             return ("timeout", f"{where}: no connection within {self.timeout:g} s; check that the "
                     "target is up and reachable from this machine, or raise the timeout", False)
+        if isinstance(exc, httpx.WriteTimeout) or (
+                isinstance(exc, httpx.TimeoutException) and not got_bytes
+                and _state.bytes_written < body_length):
+            return ("timeout", f"{where}: the target did not take the request within the "
+                    f"{self.timeout:g} s deadline ({_state.bytes_written} bytes sent, body "
+                    f"{body_length} bytes); it is reading very slowly or not at all: check it, "
+                    "or raise the timeout", False)
         if isinstance(exc, httpx.TimeoutException):
             return ("timeout", f"{where}: no complete response headers within the "
                     f"{self.timeout:g} s deadline ({_state.bytes_read} bytes received); the "
@@ -614,6 +625,10 @@ class GatewayClient:
             if any(isinstance(c, socket.gaierror) for c in causes) or "Name or service" in detail:
                 return ("unreachable", f"{where}: cannot resolve the host name ({detail}); check "
                         "base_url and DNS", False)
+            if any(isinstance(c, ConnectionResetError) for c in causes):
+                return ("connection-reset", f"{where}: the connection was reset before any "
+                        f"response ({detail}); check the target's logs, or whether a proxy drops "
+                        "requests", True)
             return ("unreachable", f"{where}: cannot connect ({detail}); check that the target is "
                     "running and base_url is right", True)
         if isinstance(exc, (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)) \

@@ -19,6 +19,17 @@ DOCUMENTED_MESSAGES: dict[int, str] = {
     1407: "Cache: item not found",
 }
 
+TRANSACTION_STATUSES: dict[str, str] = {
+    "1": "Transaction created",
+    "2": "Transaction successfully processed",
+    "3": "Transaction was canceled by user",
+    "4": "Transaction was failed",
+    "5": "Transaction holded by service provider",
+    "6": "Transaction finished with error",
+    "7": "Transaction is in progress",
+}
+"""action/status ``data.status_code`` -> its wording (public-facts.md, Transaction status codes)."""
+
 
 class Check(NamedTuple):
     requirement: str
@@ -95,6 +106,39 @@ def error_code(resp: ResponseLike) -> int | None:
     if fmt == "old":
         return body.get("status_code")
     return None
+
+
+EXPECTED_ERROR_CODES: frozenset[int] = frozenset(
+    {1407, 1041, 1042, 1410, 5103, 5413, 8008, 8015, 8301, 9718, 9721, 9724, 9427})
+"""The Error Codes page's expected errors (public-facts.md; 9427 is a page version's 9724)."""
+
+SIGNATURE_ERROR = 1014
+
+
+def passed_signature_check(resp: ResponseLike) -> bool:
+    """Whether the request got past the signature check: a success or a documented expected error.
+
+    Any other answer (1014, a 400 about a field, a 5xx, garbage) is no evidence that the signature
+    was accepted, so it does not count.
+    """
+    if is_success(resp):
+        return True
+    return observed_error_format(resp) is not None and error_code(resp) in EXPECTED_ERROR_CODES
+
+
+def signature_accepted(resp: ResponseLike, *, requirement: str) -> Check:
+    """A correctly signed request is served (success or documented expected error), never 1014."""
+    return Check(requirement, passed_signature_check(resp),
+                 "expected the signature to be accepted (a success or a documented expected error), "
+                 f"observed {describe(resp)}")
+
+
+def signature_rejected(resp: ResponseLike, *, requirement: str) -> Check:
+    """A badly signed request is not served: neither a success nor a documented expected error."""
+    served = passed_signature_check(resp)
+    return Check(requirement, not served,
+                 f"expected a signature rejection (error {SIGNATURE_ERROR}), observed the request served: "
+                 f"{describe(resp)}" if served else f"request refused: {describe(resp)}")
 
 
 def envelope(resp: ResponseLike) -> list[Check]:

@@ -104,11 +104,16 @@ def strict_copy(schema: dict[str, Any]) -> dict[str, Any]:
     """``schema`` with ``unevaluatedProperties: false`` on every object that declares properties.
 
     ``unevaluatedProperties`` (not ``additionalProperties``) so that fields declared through
-    ``allOf``/``$ref`` (the envelope under a success schema) still count as documented.
+    ``allOf``/``$ref`` (the envelope under a success schema) still count as documented. A node
+    with ``allOf`` only refines fields its (strict) base already declares, so it is left alone:
+    a second check there would also report the base's fields, because a failing subschema
+    contributes no annotations.
     """
     derived = copy.deepcopy(schema)
     for node in subschemas(derived):
-        if "properties" in node and "unevaluatedProperties" not in node and "additionalProperties" not in node:
+        if "properties" in node and "allOf" not in node and not (
+            {"unevaluatedProperties", "additionalProperties"} & node.keys()
+        ):
             node["unevaluatedProperties"] = False
     return derived
 

@@ -108,6 +108,8 @@ def _describe(data: bytes, pos: int, context: str) -> str:
     """Name the byte at ``pos`` the way Go's scanner does, plus where a reader can find it."""
     if pos >= len(data):
         return "unexpected end of JSON input"
+    if data.startswith(b"\xef\xbb\xbf", pos):
+        return f"a UTF-8 byte order mark is not allowed (byte offset {pos})"
     c = data[pos]
     shown = repr(chr(c)) if 0x20 <= c < 0x7F else f"byte 0x{c:02x}"
     return f"invalid character {shown}{context} (byte offset {pos})"
@@ -252,8 +254,6 @@ class _Parser:
                     root = value
                     pos = _WS.match(data, pos).end()  # type: ignore[union-attr]
                     if pos != n:
-                        if data.startswith(b"\xef\xbb\xbf", pos):
-                            raise SignerError("body has a UTF-8 byte order mark (Go refuses it)")
                         raise self.fail(pos, " after top-level value")
                     return root
                 top = stack[-1]

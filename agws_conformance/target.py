@@ -14,7 +14,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -159,6 +159,8 @@ class Target:
     payments: tuple[Payment, ...]
     variant: Variant
     source: str | None = None  # the file it came from, for messages; None when built from flags
+    file_keys: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+    """The [target] keys the file set itself (the environment fills only the others)."""
 
     def url(self, path: str) -> str:
         """The full URL of a documented path (``base_url`` may carry a path prefix)."""
@@ -207,18 +209,24 @@ class _LineFinder:
 
     def line(self, table: str, index: int | None = None, key: str | None = None) -> int:
         """Best line for ``table[index].key`` (falls back to the table header, then line 1)."""
+        header = None
         for name, idx, header_line, keys in self.sections:
             if name == table and idx == index:
                 if key is not None and key in keys:
                     return keys[key]
-                return max(header_line, 1)
-        # A key in a table written inline or with dotted keys: first line naming the key.
+                header = header_line
+                break
         if key is not None:
+            if table == "":  # a top-level name: its own [key] or [[key]] header
+                for name, _, header_line, _ in self.sections:
+                    if name == key:
+                        return header_line
+            # A key in a table written inline or with dotted keys: first line naming the key.
             pattern = re.compile(rf"(^|[\s{{,.]){re.escape(key)}\s*=")
             for number, line in enumerate(self.lines, start=1):
                 if pattern.search(line):
                     return number
-        return 1
+        return max(header or 1, 1)
 
 
 # --------------------------------------------------------------------------------------------
@@ -226,16 +234,17 @@ class _LineFinder:
 
 
 def _describe(value: object) -> str:
-    """A short, type-naming rendering of a config value for an error message."""
-    kinds = {bool: "boolean", int: "integer", float: "float", str: "string", list: "array",
-             dict: "table"}
-    kind = kinds.get(type(value), type(value).__name__)
-    if isinstance(value, (dict, list)):
-        return kind
-    text = repr(value) if not isinstance(value, bool) else str(value).lower()
-    if len(text) > 40:
-        text = text[:37] + "..."
-    return f"{kind} {text}"
+    """A short rendering of a config value for an error message (TOML spelling)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    text = repr(value) if isinstance(value, str) else type(value).__name__
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _suggest(key: str, allowed: tuple[str, ...]) -> str:
@@ -264,6 +273,10 @@ class _Validator:
             if key in allowed:
                 continue
             where = self.path(table, index, key)
+            if table == "target" and key in ("accounts", "payments"):
+                raise self.error(table, index, key,
+                                 f"{where}: {key} go in their own tables; write each entry under "
+                                 f"[[{key}]] after the [target] keys")
             if table == "target" and key.lower() in ("secret", "secret_key", "key", "password"):
                 raise self.error(
                     table, index, key,
@@ -396,6 +409,7 @@ def parse_target(text: str, *, source: str, environ: Mapping[str, str] = os.envi
         payments=payments,
         variant=_variant(signing, omit_empty),
         source=source,
+        file_keys=frozenset(table),
     )
 
 
@@ -526,21 +540,20 @@ def resolve_target(
         file = environ.get(TARGET_FILE_ENV) or None
     flags = {"base_url": base_url, "agent": agent, "project": project,
              "service_code": service_code, "error_format": error_format}
-    if file is not None:
-        target = load_target(file, environ=environ)
-        merged = {k: getattr(target, k) for k in flags}
-        origin = {k: f"{target.source} [target].{k}" for k in flags}
-    else:
-        target = None
-        merged, origin = {}, {}
-        for key, env in ENV_KEYS.items():
-            if environ.get(env):
-                merged[key] = environ[env]
-                origin[key] = f"environment variable {env}"
+    target = load_target(file, environ=environ) if file is not None else None
+    merged: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for key, env in ENV_KEYS.items():
+        if target is not None and key in target.file_keys:
+            merged[key] = getattr(target, key)
+            origin[key] = f"{target.source} target.{key}"
+        elif environ.get(env):
+            merged[key] = environ[env]
+            origin[key] = f"environment variable {env}"
     for key, value in flags.items():
         if value is not None:
             merged[key] = value
-            origin[key] = "command line"
+            origin[key] = f"--agws-{key.replace('_', '-')}"
 
     for key in _REQUIRED_TARGET_KEYS:
         value = merged.get(key)
@@ -558,8 +571,6 @@ def resolve_target(
         raise ConfigError(f"{origin.get('error_format', 'error_format')}: error_format must be one "
                           f"of {', '.join(ERROR_FORMATS)} (got {str(fmt)[:40]!r})")
     if target is not None:
-        from dataclasses import replace
-
         return replace(target, base_url=_normalize_base_url(merged["base_url"]),
                        agent=merged["agent"], project=merged["project"],
                        service_code=merged["service_code"], error_format=fmt)

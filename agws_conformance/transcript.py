@@ -69,7 +69,14 @@ class Redactor:
 
     def headers(self, headers: Iterable[tuple[str, str]]) -> Headers:
         """Redact names and values of a header list."""
-        return tuple((self(k), self(v)) for k, v in headers)
+        items = tuple(headers)
+        if self._pattern is None:
+            return items
+        flat = [part for pair in items for part in pair]
+        joined = "\x00".join(flat)
+        if not self._pattern.search(joined):  # the common case: one scan, no copies
+            return items
+        return tuple((self(k), self(v)) for k, v in items)
 
 
 def _spellings(secret: str) -> set[str]:

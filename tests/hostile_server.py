@@ -7,6 +7,7 @@ running or fill memory; ``close()`` stops the accept loop and every connection t
 
 from __future__ import annotations
 
+import itertools
 import socket
 import struct
 import threading
@@ -29,6 +30,7 @@ MODES = (
     "close-upload",  # read the request headers, then RST while the body is still coming
     "slow-reader",   # read the request body one small piece at a time, very slowly
     "status-429",    # 429 with Retry-After: 0 the first ``throttle`` times, then "ok"
+    "plain-400",     # on the first bytes, whatever they are, "400 Bad Request" and close
 )
 
 OK_BODY = b'{"status":true,"status_code":0,"message":"Success","result":{}}'
@@ -62,7 +64,8 @@ class HostileServer:
         self.max_seconds = max_seconds
         self.throttle = throttle
         self.connections = 0
-        self.requests: list[bytes] = []  # request heads seen (bounded: heads only)
+        self.requests: list[bytes] = []  # request heads seen
+        self.bodies: list[bytes] = []  # request bodies read by the answering modes (<= 1 MiB each)
         self.bytes_sent = 0
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -127,7 +130,14 @@ class HostileServer:
             self.requests.append(head)
         return head, rest
 
+    def _read_request(self, conn: socket.socket) -> bool:
+        """Read a whole request (head and body): closing with unread bytes would send a RST."""
+        request = self._read_head(conn)
+        return request is not None and self._read_body(conn, *request)
+
     def _read_body(self, conn: socket.socket, head: bytes, rest: bytes) -> bool:
+        """Read (and, up to 1 MiB, keep in ``bodies``) the request body."""
+        body = bytearray(rest)
         length = 0
         for line in head.split(b"\r\n")[1:]:
             name, _, value = line.partition(b":")
@@ -144,6 +154,10 @@ class HostileServer:
             if not chunk:
                 return False
             remaining -= len(chunk)
+            if len(body) < 1 << 20:
+                body += chunk
+        with self._lock:
+            self.bodies.append(bytes(body[: 1 << 20]))
         return True
 
     def _send(self, conn: socket.socket, data: bytes) -> bool:
@@ -206,29 +220,30 @@ class HostileServer:
             pass
 
     def _mode_drip(self, conn: socket.socket, number: int) -> None:
-        if self._read_head(conn) is None:
+        if not self._read_request(conn):
             return
-        stream = b"HTTP/1.1 200 OK\r\n" + b"X-Drip: a\r\n" * 10_000_000
-        for i in range(len(stream)):
-            if not self._send(conn, stream[i:i + 1]) or not self._wait(self.interval):
+        head = b"HTTP/1.1 200 OK\r\n"
+        stream = itertools.chain(head, itertools.cycle(b"X-Drip: a\r\n"))
+        for byte in stream:
+            if not self._send(conn, bytes((byte,))) or not self._wait(self.interval):
                 return
 
     def _mode_drip_body(self, conn: socket.socket, number: int) -> None:
-        if self._read_head(conn) is None:
+        if not self._read_request(conn):
             return
         self._send(conn, b"HTTP/1.1 200 OK\r\nContent-Length: 1000000000\r\n\r\n")
         while self._send(conn, b" ") and self._wait(self.interval):
             pass
 
     def _mode_headers_hang(self, conn: socket.socket, number: int) -> None:
-        if self._read_head(conn) is None:
+        if not self._read_request(conn):
             return
         self._send(conn, b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n")
         while self._wait(0.05):
             pass
 
     def _mode_gigabytes(self, conn: socket.socket, number: int) -> None:
-        if self._read_head(conn) is None:
+        if not self._read_request(conn):
             return
         self._send(conn, b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                          b"Content-Length: 10737418240\r\n\r\n[")
@@ -237,7 +252,7 @@ class HostileServer:
             pass
 
     def _mode_gzip_bomb(self, conn: socket.socket, number: int) -> None:
-        if self._read_head(conn) is None:
+        if not self._read_request(conn):
             return
         self._send(conn, b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                          b"Content-Encoding: gzip\r\nConnection: close\r\n\r\n")
@@ -246,18 +261,18 @@ class HostileServer:
                 return
 
     def _mode_deep_json(self, conn: socket.socket, number: int) -> None:
-        if self._read_head(conn) is None:
+        if not self._read_request(conn):
             return
         self._answer(conn, "200 OK", b"[" * 1_000_000)
 
     def _mode_truncated(self, conn: socket.socket, number: int) -> None:
-        if self._read_head(conn) is None:
+        if not self._read_request(conn):
             return
         self._send(conn, b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                          b"Content-Length: 1000\r\n\r\n{\"status\":")
 
     def _mode_invalid_http(self, conn: socket.socket, number: int) -> None:
-        if self._read_head(conn) is None:
+        if not self._read_request(conn):
             return
         self._send(conn, b"HELLO I AM NOT HTTP\r\n\r\n")
 
@@ -276,3 +291,32 @@ class HostileServer:
                     return
             except socket.timeout:
                 continue
+
+    def _mode_plain_400(self, conn: socket.socket, number: int) -> None:
+        # What a plain-HTTP server does with a TLS ClientHello it cannot parse.
+        while not self._expired():
+            try:
+                if conn.recv(65536):
+                    break
+            except socket.timeout:
+                continue
+        self._send(conn, b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n"
+                         b"Connection: close\r\n\r\n")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python tests/hostile_server.py MODE [MAX_SECONDS]``: print the URL, serve until stdin
+    closes or the time bound passes (so a benchmark can keep the server out of its process)."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    with HostileServer(args[0], max_seconds=float(args[1]) if len(args) > 1 else 60.0) as server:
+        print(server.url, flush=True)
+        watcher = threading.Thread(target=sys.stdin.read, daemon=True)
+        watcher.start()
+        while watcher.is_alive() and not server._expired():
+            watcher.join(0.1)
+
+
+if __name__ == "__main__":
+    main()

@@ -26,6 +26,7 @@ import hashlib
 import hmac
 import base64
 import itertools
+import json
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Literal, Mapping
 
@@ -240,6 +241,24 @@ _fault(
     ("SIG-CANON-HTML",),
     "the canonical form writes < > & raw (a non-Go signer), so Go-signed values with them fail",
 )(_signature(lambda prev, given: prev(replace(given, variant=replace(given.variant, escape_html=False)))))
+
+def _python_json_signer(ensure_ascii: bool) -> Callable[[Behaviour], Behaviour]:
+    # A gateway that canonicalizes with Python's json.dumps(sort_keys=True) instead of Go's Marshal.
+    def check(prev: Callable[[SignatureInput], bool], given: SignatureInput) -> bool:
+        canonical = json.dumps(json.loads(given.raw), sort_keys=True, ensure_ascii=ensure_ascii,
+                               separators=(",", ":")).encode("utf-8")
+        return bool(given.header) and hmac.compare_digest(
+            given.header.encode("latin-1", "replace"), _hash(canonical, given.secret).encode())
+
+    return _signature(check)
+
+
+_fault("python-sample-signer", ("SIG-CANON-HTML", "SIG-CANON-UNICODE"),
+       "the canonical form is the signing page's Python sample (ensure_ascii=False): "
+       "< > & and U+2028/U+2029 raw")(_python_json_signer(ensure_ascii=False))
+_fault("ascii-escaped-signer", ("SIG-CANON-HTML", "SIG-CANON-UNICODE"),
+       "the canonical form is Python's default json.dumps: non-ASCII (Cyrillic, Kazakh, emoji) as \\uXXXX")(
+    _python_json_signer(ensure_ascii=True))
 
 _fault(
     "accept-truncated-prefix",
@@ -468,6 +487,30 @@ _fault("signature-rejected-without-1014", ("SIG-REJECT-FORMAT",),
        "signature rejections carry status_code 401 instead of 1014")(
     _reply(lambda r: replace(r, code=401) if r.problem == "signature" else r))
 
+
+def _in_format(fmt: str) -> Callable[[Reply], bool]:
+    return lambda r: r.kind == "expected" and r.error_format == fmt
+
+
+_fault("expected-error-status-false",
+       ("ENV-STATUS-FALSE-IFF-UNEXPECTED", "CHK-UNKNOWN-1407", "STS-UNKNOWN-1041"),
+       "new-format expected errors carry status false (status_code 0, the error still in result.error_code)")(
+    _set("status", False, _in_format("new")))
+
+_fault("new-error-without-data", ("SCH-ERROR-NEW",),
+       "new-format expected errors leave out result.data")(
+    _payload(lambda reply, payload: {**payload, "result": {k: v for k, v in payload["result"].items() if k != "data"}}
+             if _in_format("new")(reply) else payload))
+
+_fault("old-error-with-result", ("SCH-ERROR-OLD",),
+       'old-format expected errors repeat the code in result ({"error_code": N}) instead of result {}')(
+    _payload(lambda reply, payload: {**payload, "result": {"error_code": reply.code}}
+             if _in_format("old")(reply) else payload))
+
+_fault("undocumented-response-field", ("SCH-STRICT-EXTRA-FIELDS",),
+       "every response carries an undocumented top-level request_id (INFO; a failure only under --agws-strict)")(
+    _set("request_id", "req-0000000000000001", lambda r: True))
+
 # ------------------------------------------------------------------------------------------
 # Robustness.
 
@@ -479,6 +522,8 @@ def _server_error(problem: str) -> Callable[[Behaviour], Behaviour]:
 
 _fault("malformed-json-500", ("ROB-MALFORMED-JSON", "ROB-NO-5XX"),
        "a body that is not valid JSON gets HTTP 500")(_server_error("malformed-json"))
+_fault("invalid-utf8-500", ("ROB-MALFORMED-JSON", "ROB-NO-5XX"),
+       "a body that is not valid UTF-8 gets HTTP 500")(_server_error("utf-8"))
 _fault("non-object-500", ("ROB-NON-OBJECT", "ROB-NO-5XX"),
        "a JSON body that is not an object gets HTTP 500")(_server_error("non-object"))
 _fault("wrong-types-500", ("ROB-WRONG-TYPES", "ROB-GENERATED-INVALID", "ROB-NO-5XX"),

@@ -61,6 +61,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[RUN_KEY] = Run(settings_from(config))
     config.stash[RESULTS_KEY] = Results()
     config.pluginmanager.register(_ResultCollector(config.stash[RESULTS_KEY]), "agws-results")
+    __import__("agws_conformance.report").report.register_report(config)  # HTML report, JSON summary
 
 
 def _run(config: pytest.Config) -> Run:

@@ -151,7 +151,9 @@ class Agws:
         try:
             resp = self._bound.client.request(method, path or ENDPOINTS[endpoint], content=content, headers=sent)
         except HarnessError as exc:
-            if exc.kind == "timeout" and self._bound.answered:
+            # A status line followed by a stall is an answer that never completes: judged, not harness trouble.
+            started = exc.exchange is not None and exc.exchange.status is not None
+            if exc.kind == "timeout" and (self._bound.answered or started):
                 self.check(False, "ROB-RESPONSE-TIME",
                            f"expected a complete answer within {self.settings.timeout:g} s, observed: {exc}")
             raise

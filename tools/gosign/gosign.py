@@ -67,6 +67,36 @@ def build(workdir: Path) -> Path:
     return exe
 
 
+class Conversation:
+    """One long-lived gosign process answering one body at a time (for Hypothesis)."""
+
+    def __init__(self, exe: Path) -> None:
+        self._proc = subprocess.Popen(
+            [str(exe)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
+        )
+
+    def sign(self, body: bytes, secret: str = "", omit_empty: bool = False) -> dict:
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        request = {"body": base64.b64encode(body).decode("ascii"), "secret": secret,
+                   "omit_empty": omit_empty}
+        self._proc.stdin.write(json.dumps(request) + "\n")
+        self._proc.stdin.flush()
+        line = self._proc.stdout.readline()
+        if not line:
+            raise RuntimeError("gosign exited")
+        answer = json.loads(line)
+        if answer["canonical"] is not None:
+            answer["canonical"] = base64.b64decode(answer["canonical"])
+        return answer
+
+    def close(self) -> None:
+        if self._proc.stdin:
+            self._proc.stdin.close()
+        self._proc.wait(timeout=30)
+        if self._proc.stdout:
+            self._proc.stdout.close()
+
+
 def run(exe: Path, cases: Iterable[tuple[bytes, str, bool]]) -> list[dict]:
     """Sign each (body, secret, omit_empty) in one process.
 

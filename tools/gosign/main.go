@@ -77,7 +77,8 @@ func main() {
 			resp.Canonical = &c
 			resp.Signature = &signature
 		}
-		if err := enc.Encode(resp); err != nil {
+		// Flush per line so a caller can hold a conversation (one request, one answer).
+		if err := enc.Encode(resp); err != nil || out.Flush() != nil {
 			os.Exit(1)
 		}
 	}

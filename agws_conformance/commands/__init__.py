@@ -1,0 +1,1 @@
+"""Subcommands of ``agws-conformance``; each module has ``register(subparsers)`` and ``run(args)``."""

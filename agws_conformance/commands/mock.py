@@ -1,0 +1,133 @@
+"""``agws-conformance mock``: run the mock gateway as a standalone sandbox.
+
+The secret comes from the environment variable the target file names (``secret_env``), never
+from the command line, so it stays out of shell history and process listings. The mock binds to
+loopback unless ``--allow-remote`` is given: it is a test double holding a signing secret, not a
+service to expose.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from agws_conformance.mock.data import mock_target_path
+from agws_conformance.mock.faults import FAULTS, UnknownFaultError
+from agws_conformance.mock.server import MockServer
+from agws_conformance.target import ConfigError, load_target
+
+NAME = "mock"
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the ``mock`` subcommand."""
+    parser = subparsers.add_parser(
+        NAME,
+        help="run the mock AGWS gateway (a local sandbox, optionally with injected faults)",
+        description="Serve the two documented AGWS endpoints from a target file's accounts and "
+        "payments. The signing secret is read from the variable named by secret_env.",
+    )
+    parser.add_argument("--target", metavar="FILE", type=Path, default=None,
+                        help="target file with the accounts and payments (default: the bundled "
+                        "targets/mock.toml)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=None,
+                        help="port to listen on (default: the port of the target's base_url, "
+                        "0 for any free port)")
+    parser.add_argument("--prefix", default="", help="path prefix before /showcase-gateway/...")
+    parser.add_argument("--fault", action="append", default=[], metavar="NAME",
+                        help="inject a fault (repeatable); see --list-faults")
+    parser.add_argument("--list-faults", action="store_true",
+                        help="list the fault modes and the requirement IDs each one breaks, then exit")
+    parser.add_argument("--allow-remote", action="store_true",
+                        help="allow a non-loopback --host (the mock is a test double; think twice)")
+    parser.set_defaults(run=run)
+    return parser
+
+
+def list_faults() -> str:
+    width = max(len(name) for name in FAULTS)
+    lines = [f"{len(FAULTS)} fault modes (each breaks the listed requirement IDs):"]
+    for name in sorted(FAULTS):
+        fault = FAULTS[name]
+        lines.append(f"  {name:<{width}}  {fault.description}")
+        lines.append(f"  {'':<{width}}  breaks: {', '.join(fault.breaks)}")
+    return "\n".join(lines)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _fail(message: str) -> int:
+    print(f"agws-conformance mock: {message}", file=sys.stderr)
+    return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until Ctrl-C or SIGTERM; 0 on a clean stop, 2 on a usage or configuration error."""
+    if args.list_faults:
+        print(list_faults())
+        return 0
+    if not _is_loopback(args.host) and not args.allow_remote:
+        return _fail(f"refusing to listen on non-loopback host {args.host!r}; pass --allow-remote "
+                     "to expose the mock on the network")
+    path = args.target or mock_target_path()
+    try:
+        target = load_target(path)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    if target.secret is None:
+        return _fail(f"the signing secret is not set; export {target.secret_env} first, e.g. "
+                     f"export {target.secret_env}=\"$(python -c 'import secrets; "
+                     "print(secrets.token_urlsafe(24))')\"")
+    port = args.port
+    if port is None:
+        from urllib.parse import urlsplit
+
+        port = urlsplit(target.base_url).port or 8080
+    if not 0 <= port <= 65535:
+        return _fail(f"--port must be between 0 and 65535 (got {port})")
+    try:
+        server = MockServer(target, faults=args.fault, host=args.host, port=port, prefix=args.prefix)
+        url = server.start()
+    except UnknownFaultError as exc:
+        return _fail(str(exc))
+    except (OSError, RuntimeError) as exc:
+        return _fail(str(exc))
+    faults = f", faults={','.join(args.fault)}" if args.fault else ""
+    print(f"AGWS mock gateway listening on {url} (agent={target.agent}, project={target.project}, "
+          f"service_code={target.service_code}, error_format={target.error_format}{faults})",
+          flush=True)
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        server.stop()
+    print("AGWS mock gateway stopped", flush=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m agws_conformance.commands.mock``: the subcommand on its own."""
+    parser = argparse.ArgumentParser(prog="agws-conformance")
+    register(parser.add_subparsers(dest="command", required=True))
+    return run(parser.parse_args([NAME, *(sys.argv[1:] if argv is None else argv)]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

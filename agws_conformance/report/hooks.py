@@ -1,0 +1,260 @@
+"""The report plugin: wires pytest-html, the JSON summary and the run identity into pytest.
+
+Registered by the main plugin (``register_report``); it only reads what the main plugin recorded
+(``report.agws`` payloads, ``Results``, ``Run``), so the numbers in the terminal, the HTML and the
+JSON are the same numbers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html as _html
+from collections import defaultdict
+from typing import Any, Iterator
+
+import pytest
+
+from agws_conformance.catalogue import load_catalogue
+from agws_conformance.results import Results
+
+from . import html as fragments
+from .identity import run_identity
+from .summary import build_summary, write_summary
+
+HARNESS_PHASE = "harness"
+_RANK = {"error": 0, "failed": 1, "warn": 2, "skipped": 3, "passed": 4}
+"""Worst first: the phase whose outcome stands for the whole test."""
+
+
+def _stash(config: pytest.Config) -> tuple[Any, Any]:
+    from agws_conformance.plugin import RESULTS_KEY, RUN_KEY
+
+    return config.stash[RUN_KEY], config.stash[RESULTS_KEY]
+
+
+def _sanitize(value: Any, redact: Any) -> Any:
+    """pytest-html renders the environment table with innerHTML: escape and redact its values."""
+    if isinstance(value, dict):
+        return {_html.escape(redact(str(k))): _sanitize(v, redact) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_sanitize(v, redact) for v in value]
+    return _html.escape(redact(str(value)))
+
+
+def _redact_deep(value: Any, redact: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _redact_deep(v, redact) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redact_deep(v, redact) for v in value]
+    return value
+
+
+def redacted_results(results: Results, redact: Any) -> Results:
+    """A copy of ``results`` with every text redacted once more before it is published.
+
+    Exchanges are redacted at capture, but finding messages quote response bodies, and a target
+    that echoes the secret must not get it into a partner's report through them.
+    """
+    out = Results()
+    out.tests = {key: dataclasses.replace(t, findings=_redact_deep(t.findings, redact),
+                                          exchanges=_redact_deep(t.exchanges, redact),
+                                          harness=redact(t.harness) if t.harness else t.harness,
+                                          message=redact(t.message), nodeid=redact(t.nodeid))
+                 for key, t in results.tests.items()}
+    return out
+
+
+class ReportHooks:
+    """HTML report hooks (pytest-html 4.x) and the ``--agws-json`` summary."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.budget = fragments.TranscriptBudget()
+        self._payloads: dict[str, list[tuple[pytest.TestReport, dict[str, Any]]]] = defaultdict(list)
+        self._harness: dict[str, pytest.TestReport] = {}
+        self._html_data: Any = None
+
+    # -- configuration ------------------------------------------------------------------------
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_configure(self, config: pytest.Config) -> None:
+        # A partner gets one file: no assets/ folder next to it.
+        if getattr(config.option, "htmlpath", None):
+            config.option.self_contained_html = True
+            _ensure_self_contained(config)
+
+    def _rerun_options(self) -> list[str]:
+        run, _ = _stash(self.config)
+        s = run.settings
+        opts: list[str] = []
+        for f in s.target_files:
+            opts += ["--agws-target", f]
+        for flag, value in (("--agws-base-url", s.base_url), ("--agws-agent", s.agent),
+                            ("--agws-project", s.project), ("--agws-service-code", s.service_code),
+                            ("--agws-error-format", s.error_format)):
+            if value:
+                opts += [flag, value]
+        for fault in s.mock_faults:
+            opts += ["--agws-mock-fault", fault]
+        if s.profile != "quick":
+            opts += ["--agws-profile", s.profile]
+        if s.strict:
+            opts.append("--agws-strict")
+        seed = getattr(self.config.option, "hypothesis_seed", None)
+        if seed is not None:
+            opts.append(f"--hypothesis-seed={seed}")
+        return [run.redactor.redact(o) for o in opts]
+
+    # -- per test ----------------------------------------------------------------------------
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> Iterator[None]:
+        payload = getattr(report, "agws", None)
+        if payload:
+            self._payloads[report.nodeid].append((report, payload))
+        if report.when == HARNESS_PHASE:
+            self._harness[report.nodeid] = report
+        harness = None
+        if report.when == "teardown":
+            self._junit_properties(report)
+            self._attach_details(report)
+            # pytest-html shows only setup/call/teardown rows; show harness trouble as an error row
+            # for the duration of its processing (JUnit and the terminal already saw "harness").
+            harness = self._harness.pop(report.nodeid, None)
+            if harness is not None:
+                harness.when = "setup"  # type: ignore[assignment]
+        try:
+            return (yield)
+        finally:
+            if harness is not None:
+                harness.when = HARNESS_PHASE  # type: ignore[assignment]
+
+    def _junit_properties(self, teardown: pytest.TestReport) -> None:
+        """JUnit writes a test's <properties> from its teardown report: put the requirement IDs,
+        the target and the AGWS result there (once each), whichever phase recorded them."""
+        entries = self._payloads.get(teardown.nodeid, [])
+        if not entries:
+            return
+        worst = min((p.get("outcome") or r.outcome for r, p in entries), key=lambda o: _RANK.get(o, 5))
+        wanted: list[tuple[str, object]] = []
+        for _, payload in entries:
+            wanted += [("requirement", r) for r in payload.get("requirements") or []]
+            if payload.get("target"):
+                wanted.append(("agws_target", payload["target"]))
+        wanted.append(("agws_result", worst))
+        present = {(k, str(v)) for k, v in teardown.user_properties}
+        has_result = any(k == "agws_result" for k, _ in teardown.user_properties)
+        for name, value in dict.fromkeys(wanted):
+            if (name, str(value)) in present or (name == "agws_result" and has_result):
+                continue
+            teardown.user_properties.append((name, value))
+
+    def _attach_details(self, teardown: pytest.TestReport) -> None:
+        entries = self._payloads.pop(teardown.nodeid, [])
+        if not entries or not getattr(self.config.option, "htmlpath", None):
+            return
+        from pytest_html import extras
+
+        report, payload = min(entries, key=lambda e: (_RANK.get(e[1].get("outcome"), 5), e[0].when != "call"))
+        outcome = payload.get("outcome") or report.outcome
+        run, _ = _stash(self.config)
+        payload = _redact_deep(payload, run.redactor.redact)
+        show = run.settings.transcripts == "all" or outcome in ("failed", "error", "warn")
+        details = fragments.details_html(
+            payload, outcome=outcome, catalogue=load_catalogue(),
+            rerun=fragments.rerun_command(teardown.nodeid, self._rerun_options()),
+            show_transcript=show, budget=self.budget)
+        teardown.extras = [*getattr(teardown, "extras", []), extras.html(details)]  # type: ignore[attr-defined]
+
+    # -- pytest-html ---------------------------------------------------------------------------
+    def pytest_html_report_title(self, report: Any) -> None:
+        report.title = "AGWS conformance report"
+        self._html_data = report
+
+    def pytest_html_results_table_header(self, cells: list[str]) -> None:
+        cells.insert(2, "<th>Requirements</th>")
+        cells.insert(3, "<th>Expected vs observed</th>")
+
+    def pytest_html_results_table_row(self, report: pytest.TestReport, cells: list[str]) -> None:
+        run, _ = _stash(self.config)
+        payload = _redact_deep(getattr(report, "agws", None) or {}, run.redactor.redact)
+        # pytest-html puts the node ID in unescaped; parametrize IDs come from target files.
+        label = report.nodeid + (" (harness error)" if payload.get("harness") else
+                                 f"::{report.when}" if report.when not in ("call", HARNESS_PHASE) else "")
+        cells[1] = f'<td class="col-testId">{fragments.esc(label)}</td>'
+        outcome = payload.get("outcome") or report.outcome
+        fallback = ""
+        if report.skipped and isinstance(report.longrepr, tuple):
+            fallback = str(report.longrepr[2])
+        elif report.failed:
+            lines = [ln[2:] for ln in str(report.longreprtext).splitlines() if ln.startswith("E ")]
+            fallback = lines[0].strip() if lines else str(report.longreprtext).strip().splitlines()[-1:][0] \
+                if str(report.longreprtext).strip() else ""
+        sentence, cut = fragments.clip(run.redactor.redact(fragments.expected_observed(payload, outcome, fallback)), 300)
+        mark = fragments.chip("WARN", "warn") + " " if outcome == "warn" else ""
+        chips = fragments.requirement_chips(payload.get("requirements") or [], load_catalogue())
+        cells.insert(2, f'<td class="col-requirements">{chips}</td>')
+        cells.insert(3, f'<td class="col-observed">{mark}{fragments.text(sentence)}{"…" if cut else ""}</td>')
+
+    def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str],
+                                    session: pytest.Session) -> None:
+        run, results = _stash(session.config)
+        catalogue = load_catalogue()
+        identity = run_identity(run, session.config, catalogue)
+        prefix.insert(0, fragments.summary_block(redacted_results(results, run.redactor.redact), identity, catalogue))
+        if self.budget.refused:
+            prefix.insert(1, f'<p class="agws-note">{self.budget.refused} transcript(s) omitted to keep the report small.</p>')
+        if self._html_data is not None:
+            self._html_data.title = f"AGWS conformance report: {results.verdict(catalogue)}"
+        self._sanitize_environment(session.config, run.redactor.redact)
+
+    def _sanitize_environment(self, config: pytest.Config, redact: Any) -> None:
+        try:
+            from pytest_metadata.plugin import metadata_key
+        except ImportError:  # pragma: no cover - pytest-html depends on pytest-metadata
+            return
+        metadata = config.stash.get(metadata_key, None)
+        if metadata is not None:
+            clean = _sanitize(dict(metadata), redact)
+            metadata.clear()
+            metadata.update(clean)
+
+    # -- JSON summary ----------------------------------------------------------------------------
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if hasattr(session.config, "workerinput"):
+            return
+        run, results = _stash(session.config)
+        if not run.settings.json_path or not results.tests:
+            return
+        catalogue = load_catalogue()
+        published = redacted_results(results, run.redactor.redact)
+        write_summary(run.settings.json_path, build_summary(published, run_identity(run, session.config, catalogue),
+                                                            catalogue))
+
+    def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
+        run, results = _stash(config)
+        if run.settings.json_path and results.tests:
+            terminalreporter.write_line(f"JSON summary: {run.settings.json_path}")
+
+
+def _ensure_self_contained(config: pytest.Config) -> None:
+    """pytest-html may have configured itself before us: swap in its self-contained report."""
+    from pytest_html.report import Report
+    from pytest_html.selfcontained_report import SelfContainedReport
+
+    current = next((p for p in config.pluginmanager.get_plugins() if isinstance(p, Report)), None)
+    if current is None:
+        return
+    config.pluginmanager.unregister(current)
+    replacement = SelfContainedReport(current._report_path, config, current._report, current._template,
+                                      current._css)
+    config.pluginmanager.register(replacement)
+    # Report.__init__ already wrote assets/style.css; the self-contained file does not need it.
+    css = getattr(current, "_css_path", None)
+    if css is not None:
+        css.unlink(missing_ok=True)
+        try:
+            css.parent.rmdir()
+        except OSError:  # not empty: something else lives there
+            pass

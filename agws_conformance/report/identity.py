@@ -1,0 +1,163 @@
+"""Who and what a report is about: the run's identity, safe to hand to a partner.
+
+Everything here ends up in the HTML report and the JSON summary, so URLs lose their user-info,
+query and fragment, and every string passes the run's redactor (the secret never leaves).
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+from urllib.parse import urlsplit, urlunsplit
+
+from agws_conformance import __version__
+
+if TYPE_CHECKING:
+    import pytest
+
+    from agws_conformance.catalogue import Catalogue
+    from agws_conformance.plugin.run import Run
+
+_SOURCE_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class TargetIdentity:
+    """One target as the report names it (never its secret)."""
+
+    name: str
+    base_url: str
+    agent: str
+    project: str
+    service_code: str
+    error_format_declared: str
+    error_format_observed: str | None
+    fingerprint: str | None
+    signing: str
+    embedded_mock: bool
+    mock_faults: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunIdentity:
+    """The run: suite and catalogue versions, timing, seed, and its targets."""
+
+    suite_version: str
+    git_commit: str | None
+    git_dirty: bool | None
+    catalogue_version: str
+    errata_version: str
+    hypothesis_seed: str
+    profile: str
+    strict: bool
+    started: datetime
+    finished: datetime
+    request_count: int
+    targets: tuple[TargetIdentity, ...] = field(default_factory=tuple)
+
+    @property
+    def duration(self) -> float:
+        return max(0.0, (self.finished - self.started).total_seconds())
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["started"] = utc(self.started)
+        data["finished"] = utc(self.finished)
+        data["duration_seconds"] = round(self.duration, 3)
+        data["targets"] = [asdict(t) | {"mock_faults": list(t.mock_faults)} for t in self.targets]
+        return data
+
+
+def utc(moment: datetime) -> str:
+    """ISO 8601 in UTC with a Z, to the second: what a partner compares with their logs."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def safe_url(url: str, redact: Callable[[str], str] = lambda s: s) -> str:
+    """``url`` without user-info, query or fragment, redacted: a target URL fit for a report."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        netloc = host + (f":{parts.port}" if parts.port else "")
+        return redact(urlunsplit((parts.scheme, netloc, parts.path, "", "")))
+    except ValueError:
+        return "(unparseable URL)"
+
+
+def _git(*args: str) -> str | None:
+    try:
+        done = subprocess.run(["git", "--no-optional-locks", "-C", str(_SOURCE_ROOT), *args],
+                              capture_output=True, text=True, timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def git_commit() -> tuple[str | None, bool | None]:
+    """The suite's own commit and whether its tracked files differ from it.
+
+    Only when the package runs from a git checkout of itself (an installed wheel has none); a
+    read-only query (``--no-optional-locks``: no index refresh is written).
+    """
+    top = _git("rev-parse", "--show-toplevel")
+    if top is None or Path(top).resolve() != _SOURCE_ROOT:
+        return None, None
+    commit = _git("rev-parse", "HEAD")
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    return commit, (bool(status) if status is not None else None)
+
+
+def hypothesis_seed(config: "pytest.Config") -> str:
+    """The seed that reproduces the generated cases, or why there is none to give."""
+    seed = getattr(config.option, "hypothesis_seed", None)
+    if seed is not None:
+        return str(seed)
+    try:
+        import hypothesis
+
+        if hypothesis.settings.default.derandomize:
+            return "derandomized (fixed per test)"
+    except ImportError:  # pragma: no cover - hypothesis is a dependency
+        return "n/a"
+    return "random (pass --hypothesis-seed=N to fix it)"
+
+
+def _target_identities(run: "Run") -> tuple[TargetIdentity, ...]:
+    try:
+        configured = run.targets()
+    except Exception:  # a bad target config is reported by the plugin; identity stays partial
+        configured = []
+    bound = run.bound
+    redact = run.redactor.redact
+    out = []
+    for t in configured:
+        b = bound.get(t.name)
+        live = b.target if b is not None else t
+        observations = b.observations if b is not None else {}
+        out.append(TargetIdentity(
+            name=redact(t.name), base_url=safe_url(live.base_url, redact), agent=redact(t.agent),
+            project=redact(t.project), service_code=redact(t.service_code),
+            error_format_declared=t.error_format,
+            error_format_observed=observations.get("error_format"),
+            fingerprint=redact(observations["fingerprint"]) if "fingerprint" in observations else None,
+            signing=t.variant.name, embedded_mock=run.settings.embedded,
+            mock_faults=tuple(run.settings.mock_faults) if run.settings.embedded else (),
+        ))
+    return tuple(out)
+
+
+def run_identity(run: "Run", config: "pytest.Config", catalogue: "Catalogue") -> RunIdentity:
+    """The identity of the run now (call after the session has finished for final numbers)."""
+    commit, dirty = git_commit()
+    return RunIdentity(
+        suite_version=__version__, git_commit=commit, git_dirty=dirty,
+        catalogue_version=catalogue.version, errata_version=catalogue.errata_version,
+        hypothesis_seed=hypothesis_seed(config), profile=run.settings.profile, strict=run.settings.strict,
+        started=run.started, finished=run.finished or datetime.now(timezone.utc),
+        request_count=run.request_count, targets=_target_identities(run),
+    )

@@ -1,0 +1,222 @@
+"""Hypothesis strategies for AGWS requests, derived from the request schemas.
+
+The field names, which fields are required, their JSON types and length bounds are read from
+``schemas/user-check-request.json`` / ``action-status-request.json`` (through the schema registry),
+never restated here: when a schema changes, the generated requests change with it.
+
+Free string values are biased toward the characters that break signers and parsers: HTML
+characters Go escapes (``<>&``), JSON escapes (quotes, backslash, ``\\b``, ``\\f``, other control
+characters), U+2028/U+2029 (which Go escapes and Python does not), Cyrillic and Kazakh letters,
+astral-plane emoji (surrogate pairs in UTF-16 signers), and odd whitespace.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from hypothesis import strategies as st
+
+from agws_conformance import schemas
+from agws_conformance.endpoints import ENDPOINTS
+
+__all__ = [
+    "HARD_CHARACTERS",
+    "JSON_TYPES",
+    "REQUEST_SCHEMAS",
+    "FieldRule",
+    "field_rules",
+    "hard_text",
+    "invalid_requests",
+    "request_schema",
+    "valid_requests",
+    "wrong_type_values",
+]
+
+REQUEST_SCHEMAS: dict[str, str] = {
+    "user/check": "user-check-request",
+    "action/status": "action-status-request",
+}
+"""Endpoint name (as in ``endpoints.ENDPOINTS``) -> request schema name."""
+
+HARD_CHARACTERS: tuple[str, ...] = (
+    "<", ">", "&",                                  # Go's json.Marshal writes \u003c \u003e \u0026
+    '"', "'", "\\", "/",                            # JSON string escapes; "/" is escapable, never escaped by Go
+    "\b", "\f", "\n", "\r", "\t", "\x00", "\x1f", "\x7f",  # \b \f differ between Go < 1.22 and >= 1.22
+    "\u2028", "\u2029",                             # Go escapes them, Python's json does not
+    " ", "\u00a0", "\u3000", "\u200b", "\ufeff",    # spaces, zero-width, BOM
+    "Ж", "ж", "ё", "Я",                             # Cyrillic
+    "Ә", "ә", "Ғ", "ғ", "Қ", "қ", "Ң", "ң", "Ө", "ө", "Ұ", "ұ", "Ү", "ү", "Һ", "һ", "І", "і",  # Kazakh
+    "😀", "𝄞", "🇰", "\U0010fffd",                  # astral plane: surrogate pairs in UTF-16
+    "\u0301", "\u202e", "\ufffd", "%", "+", "=",    # combining mark, RTL override, replacement char
+)
+"""Characters every generated free string is biased toward (single code points, no surrogates)."""
+
+JSON_TYPES: tuple[str, ...] = ("null", "boolean", "integer", "number", "string", "array", "object")
+
+DEFAULT_MAX_SIZE = 40
+"""Longest generated string when the schema sets no maxLength: long enough for every hard character mix."""
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    """What a request schema says about one top-level property."""
+
+    name: str
+    types: tuple[str, ...]
+    required: bool
+    min_length: int = 0
+    max_length: int | None = None
+
+
+def request_schema(endpoint: str) -> dict[str, Any]:
+    """The stored request schema of ``endpoint`` ("user/check" or "action/status")."""
+    try:
+        return schemas.load_schema(REQUEST_SCHEMAS[endpoint])
+    except KeyError:
+        raise ValueError(f"unknown endpoint {endpoint!r}; expected one of {sorted(ENDPOINTS)}") from None
+
+
+def _resolve(node: dict[str, Any], base_uri: str) -> dict[str, Any]:
+    """Follow ``$ref`` chains through the registry, merging the referring node's own keywords on top."""
+    resolver = schemas.registry().resolver(base_uri=base_uri)
+    merged: dict[str, Any] = {}
+    for _ in range(32):
+        if "$ref" not in node:
+            return {**node, **merged}
+        merged = {**{k: v for k, v in node.items() if k != "$ref"}, **merged}
+        resolved = resolver.lookup(node["$ref"])
+        node, resolver = resolved.contents, resolved.resolver
+    raise ValueError(f"$ref chain too long (a cycle?) at {node.get('$ref')!r}")
+
+
+def field_rules(schema: str | Mapping[str, Any]) -> dict[str, FieldRule]:
+    """The top-level properties of a request schema (a schema name or a schema document), in order.
+
+    Only the keywords the request schemas use are read (``type``, ``minLength``, ``maxLength``,
+    ``required``); anything else raises, so a schema change the strategies cannot honour is loud.
+    """
+    doc = schemas.load_schema(schema) if isinstance(schema, str) else schema
+    if doc.get("type") != "object" or not isinstance(doc.get("properties"), dict):
+        raise ValueError("a request schema must be an object schema with properties")
+    base = doc.get("$id", schemas.BASE_URI)
+    required = set(doc.get("required", ()))
+    rules: dict[str, FieldRule] = {}
+    for name, sub in doc["properties"].items():
+        node = _resolve(sub, base)
+        declared = node.get("type")
+        if declared is None:
+            raise ValueError(f"property {name!r}: no 'type' in the schema, cannot generate values for it")
+        types = (declared,) if isinstance(declared, str) else tuple(declared)
+        unknown = set(types) - set(JSON_TYPES)
+        if unknown:
+            raise ValueError(f"property {name!r}: unknown JSON type(s) {sorted(unknown)}")
+        rules[name] = FieldRule(name, types, name in required,
+                                int(node.get("minLength", 0)), node.get("maxLength"))
+    missing = required - set(rules)
+    if missing:
+        raise ValueError(f"required field(s) {sorted(missing)} have no properties entry")
+    return rules
+
+
+def hard_text(*, min_size: int = 0, max_size: int | None = DEFAULT_MAX_SIZE) -> st.SearchStrategy[str]:
+    """Strings biased toward :data:`HARD_CHARACTERS`, drawn from all of Unicode minus surrogates."""
+    alphabet = st.one_of(st.sampled_from(HARD_CHARACTERS), st.characters(codec="utf-8"))
+    return st.text(alphabet=alphabet, min_size=min_size, max_size=max_size)
+
+
+def _short_text() -> st.SearchStrategy[str]:
+    return hard_text(max_size=6)
+
+
+def _values_of(json_type: str) -> st.SearchStrategy[Any]:
+    scalars = st.one_of(st.none(), st.booleans(), st.integers(-(2**53), 2**53), _short_text())
+    return {
+        "null": st.none(),
+        "boolean": st.booleans(),
+        # Bounded to float64-exact integers: beyond that, the signer's rounding would be under test.
+        "integer": st.integers(-(2**53), 2**53),
+        "number": st.one_of(st.integers(-(2**53), 2**53), st.floats(allow_nan=False, allow_infinity=False)),
+        "string": hard_text(),
+        "array": st.lists(scalars, max_size=3),
+        "object": st.dictionaries(_short_text(), scalars, max_size=3),
+    }[json_type]
+
+
+def _allowed_values(rule: FieldRule) -> st.SearchStrategy[Any]:
+    options = []
+    for t in rule.types:
+        if t == "string":
+            options.append(hard_text(min_size=rule.min_length,
+                                     max_size=rule.max_length if rule.max_length is not None
+                                     else max(DEFAULT_MAX_SIZE, rule.min_length)))
+        else:
+            options.append(_values_of(t))
+    return st.one_of(options)
+
+
+def wrong_type_values(rule: FieldRule) -> st.SearchStrategy[Any]:
+    """Values of every JSON type the schema does not allow for ``rule`` (``integer`` counts as a ``number``)."""
+    allowed = set(rule.types)
+    if "number" in allowed:
+        allowed.add("integer")
+    wrong = [t for t in JSON_TYPES if t not in allowed and not (t == "number" and "integer" in allowed)]
+    options = [_values_of(t) for t in wrong]
+    if "integer" in allowed and "number" not in allowed:
+        options.append(st.floats(allow_nan=False, allow_infinity=False).filter(lambda f: not f.is_integer()))
+    return st.one_of(options)
+
+
+def valid_requests(schema: str | Mapping[str, Any], fixed: Mapping[str, Any] | None = None) -> st.SearchStrategy[dict[str, Any]]:
+    """Requests valid against ``schema``: ``fixed`` fields keep their value, the others are generated.
+
+    Required properties are always present; optional ones sometimes. Fields keep the schema's order.
+    ``fixed`` is for values the target must recognise (agent, project, service_code): generating
+    them would only test that the target refuses strangers.
+    """
+    rules = field_rules(schema)
+    fixed = dict(fixed or {})
+    unknown = set(fixed) - set(rules)
+    if unknown:
+        raise ValueError(f"fixed field(s) {sorted(unknown)} are not properties of the schema")
+    parts: dict[str, st.SearchStrategy[Any]] = {}
+    optional: dict[str, st.SearchStrategy[Any]] = {}
+    for name, rule in rules.items():
+        value = st.just(fixed[name]) if name in fixed else _allowed_values(rule)
+        (parts if rule.required or name in fixed else optional)[name] = value
+    order = list(rules)
+    return st.fixed_dictionaries(parts, optional=optional).map(
+        lambda d: {k: d[k] for k in order if k in d})
+
+
+def _mutations(rules: Mapping[str, FieldRule]) -> list[Callable[[dict[str, Any]], st.SearchStrategy[dict[str, Any]]]]:
+    """One mutation per schema keyword a field carries: required -> drop it, type -> change it, minLength -> shorten it."""
+    out: list[Callable[[dict[str, Any]], st.SearchStrategy[dict[str, Any]]]] = []
+
+    def drop(name: str) -> Callable[[dict[str, Any]], st.SearchStrategy[dict[str, Any]]]:
+        return lambda req: st.just({k: v for k, v in req.items() if k != name})
+
+    def replace_with(name: str, values: st.SearchStrategy[Any]) -> Callable[[dict[str, Any]], st.SearchStrategy[dict[str, Any]]]:
+        return lambda req: values.map(lambda v: {**req, name: v})
+
+    for name, rule in rules.items():
+        if rule.required:
+            out.append(drop(name))
+        out.append(replace_with(name, wrong_type_values(rule)))
+        if "string" in rule.types and rule.min_length > 0:
+            out.append(replace_with(name, hard_text(max_size=rule.min_length - 1)))
+        if "string" in rule.types and rule.max_length is not None:
+            out.append(replace_with(name, hard_text(min_size=rule.max_length + 1, max_size=rule.max_length + 8)))
+    return out
+
+
+def invalid_requests(schema: str | Mapping[str, Any], fixed: Mapping[str, Any] | None = None) -> st.SearchStrategy[dict[str, Any]]:
+    """Requests that break ``schema`` in exactly one way: a required field dropped, a type changed,
+    or a length bound crossed. The rest of the request is valid (``fixed`` values kept).
+
+    Shrinking keeps the request invalid in practice, but a judge should still re-check it against
+    the schema (``hypothesis.assume(not schemas.is_valid(...))``) before treating it as invalid.
+    """
+    rules = field_rules(schema)
+    mutations = _mutations(rules)
+    return valid_requests(schema, fixed).flatmap(lambda req: st.one_of([m(req) for m in mutations]))

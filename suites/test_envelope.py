@@ -1,0 +1,178 @@
+"""The response envelope and HTTP status, judged on all three kinds of answer on both endpoints.
+
+Every suite test already judges the envelope of what it receives (the ``agws.expect_*`` helpers);
+these tests are the focused evidence: one response of each kind (success, expected error,
+unexpected error) per endpoint, each judged for one rule, so a report row points at one cause.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from agws_conformance import judge
+from agws_conformance.client import Response
+
+ENDPOINTS = ("user/check", "action/status")
+KINDS = ("success", "expected", "unexpected")
+
+# The documented expected error each endpoint gives for an identifier it does not hold.
+NOT_FOUND = {"user/check": 1407, "action/status": 1041}
+SUCCESS_SCHEMA = {"user/check": ("user-check-success", "SCH-CHECK-SUCCESS"),
+                  "action/status": ("action-status-success", "SCH-STATUS-SUCCESS")}
+
+# A key that is not the target's secret: its signatures are refused (1014, an unexpected error).
+OTHER_SECRET = "agws-conformance-not-the-secret"
+
+
+def provoke(agws, endpoint: str, kind: str) -> Response:
+    """One request on ``endpoint`` that the documents answer with a response of ``kind``."""
+    if kind == "success":
+        if endpoint == "user/check":
+            fields = agws.fields(endpoint, username=agws.require_account().username)
+        else:
+            fields = agws.fields(endpoint, external_id=agws.require_payment().external_id)
+        return agws.send(endpoint, fields)
+    if kind == "expected":
+        unknown = {"username": agws.unknown_username()} if endpoint == "user/check" \
+            else {"external_id": agws.unknown_external_id()}
+        return agws.send(endpoint, agws.fields(endpoint, **unknown))
+    content = agws.encode(agws.fields(endpoint))
+    return agws.send(endpoint, content=content, signature=agws.sign_with_secret(content, OTHER_SECRET))
+
+
+def what(endpoint: str, kind: str) -> str:
+    """How the report names the provoked response, e.g. 'the 1407 expected error of user/check'."""
+    return {"success": f"the success of {endpoint}",
+            "expected": f"the {NOT_FOUND[endpoint]} expected error of {endpoint}",
+            "unexpected": f"the 1014 unexpected error of {endpoint}"}[kind]
+
+
+def expect_kind(agws, resp: Response, endpoint: str, kind: str) -> None:
+    """Precondition: the provoked response is of the intended kind (judged under its own rule)."""
+    __tracebackhide__ = True
+    if kind == "success":
+        requirement = "CHK-ACCOUNT-FOUND" if endpoint == "user/check" else "STS-PAYMENT-FOUND"
+        agws.check(judge.is_success(resp), requirement,
+                   f"expected a success for a configured identifier, observed {judge.describe(resp)}")
+    elif kind == "expected":
+        requirement = "CHK-UNKNOWN-1407" if endpoint == "user/check" else "STS-UNKNOWN-1041"
+        code = NOT_FOUND[endpoint]
+        agws.check(judge.error_code(resp) == code, requirement,
+                   f"expected error {code} in either documented format, observed {judge.describe(resp)}")
+    else:
+        agws.judge([judge.signature_rejected(resp, requirement="SIG-REJECT-WRONG-SECRET")])
+
+
+CASES = [pytest.param(e, k, id=f"{e}-{k}") for e in ENDPOINTS for k in KINDS]
+
+
+@pytest.mark.requirement("ENV-SHAPE", "ENV-CONTENT-TYPE")
+@pytest.mark.parametrize("endpoint,kind", CASES)
+def test_envelope_shape(agws, endpoint: str, kind: str) -> None:
+    """Every answer is the documented JSON envelope, labelled application/json."""
+    resp = provoke(agws, endpoint, kind)
+    checks = [c for c in judge.envelope(resp) if c.requirement in ("ENV-SHAPE", "ENV-CONTENT-TYPE")]
+    agws.judge(checks)
+
+
+@pytest.mark.requirement("ENV-SUCCESS-CODE-ZERO")
+@pytest.mark.parametrize("endpoint,kind", [pytest.param(e, k, id=f"{e}-{k}") for e in ENDPOINTS
+                                           for k in ("success", "expected")])
+def test_status_true_has_code_zero(agws, endpoint: str, kind: str) -> None:
+    """status true means status_code 0 and message "Success", also around a new-format expected error."""
+    resp = provoke(agws, endpoint, kind)
+    agws.judge(c for c in judge.envelope(resp) if c.requirement == "ENV-SHAPE")
+    body = resp.json
+    if body.get("status") is not True:
+        expect_kind(agws, resp, endpoint, kind)
+        pytest.skip(f"{what(endpoint, kind)} has status false (the old error format): no status-true envelope to judge")
+    agws.check(body.get("status_code") == 0 and body.get("message") == "Success", "ENV-SUCCESS-CODE-ZERO",
+               f"expected status_code 0 and message 'Success' with status true in {what(endpoint, kind)}, "
+               f"observed status_code {body.get('status_code')!r} and message {body.get('message')!r}")
+
+
+@pytest.mark.requirement("ENV-STATUS-FALSE-IFF-UNEXPECTED")
+@pytest.mark.parametrize("endpoint,kind", CASES)
+def test_status_false_only_for_errors_outside_result(agws, endpoint: str, kind: str) -> None:
+    """status is true for successes and new-format expected errors, false for unexpected errors.
+
+    An old-format expected error also has status false (the format predates the change), so for an
+    expected error the rule that can be judged is that status matches where the error code is:
+    true with ``result.error_code``, false with ``status_code``.
+    """
+    resp = provoke(agws, endpoint, kind)
+    agws.judge(c for c in judge.envelope(resp) if c.requirement == "ENV-SHAPE")
+    status = resp.json.get("status")
+    if kind == "success":
+        expect_kind(agws, resp, endpoint, kind)
+        ok, want = status is True, "status true"
+    elif kind == "expected":
+        expect_kind(agws, resp, endpoint, kind)
+        ok = judge.observed_error_format(resp) is not None
+        want = "status true with the code in result.error_code (new format) or status false with it in status_code (old format)"
+    else:
+        expect_kind(agws, resp, endpoint, kind)
+        ok, want = status is False, "status false"
+    agws.check(ok, "ENV-STATUS-FALSE-IFF-UNEXPECTED", f"expected {want} in {what(endpoint, kind)}, "
+               f"observed {judge.describe(resp)}")
+
+
+@pytest.mark.requirement("HTTP-200-SUCCESS")
+@pytest.mark.parametrize("endpoint,kind", [pytest.param(e, k, id=f"{e}-{k}") for e in ENDPOINTS
+                                           for k in ("success", "expected")])
+def test_http_200_for_success_and_new_format_errors(agws, endpoint: str, kind: str) -> None:
+    """Successes and new-format expected errors are answered with HTTP 200."""
+    resp = provoke(agws, endpoint, kind)
+    expect_kind(agws, resp, endpoint, kind)
+    if kind == "expected" and judge.observed_error_format(resp) == "old":
+        pytest.skip(f"{what(endpoint, kind)} is in the old format, whose HTTP status is only recorded "
+                    "(HTTP-OLD-FORMAT-STATUS)")
+    agws.check(resp.status == 200, "HTTP-200-SUCCESS",
+               f"expected HTTP 200 for {what(endpoint, kind)}, observed HTTP {resp.status}")
+
+
+@pytest.mark.requirement("HTTP-UNEXPECTED-FAILING-STATUS")
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_http_failing_status_for_unexpected_errors(agws, endpoint: str) -> None:
+    """Unexpected errors are answered with a 4xx or 5xx status (SHOULD: the documents are silent)."""
+    resp = provoke(agws, endpoint, "unexpected")
+    agws.judge(c for c in judge.envelope(resp) if c.requirement == "ENV-SHAPE")
+    expect_kind(agws, resp, endpoint, "unexpected")
+    agws.check(400 <= resp.status < 600, "HTTP-UNEXPECTED-FAILING-STATUS",
+               f"expected a failing HTTP status (4xx/5xx) for {what(endpoint, 'unexpected')}, observed HTTP {resp.status}")
+
+
+@pytest.mark.requirement("HTTP-OLD-FORMAT-STATUS")
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_http_status_of_old_format_errors_recorded(agws, endpoint: str) -> None:
+    """The HTTP status of an old-format expected error is recorded: the documents do not fix it."""
+    resp = provoke(agws, endpoint, "expected")
+    expect_kind(agws, resp, endpoint, "expected")
+    fmt = judge.observed_error_format(resp)
+    if fmt != "old":
+        pytest.skip(f"{what(endpoint, 'expected')} is in the {fmt} format: no old-format HTTP status to record")
+    agws.observe("HTTP-OLD-FORMAT-STATUS",
+                 f"{what(endpoint, 'expected')} (old format) is answered with HTTP {resp.status}")
+
+
+def _schema(endpoint: str, kind: str, resp: Response) -> tuple[str, str]:
+    """The schema (and its requirement) that documents ``resp``."""
+    if kind == "success":
+        return SUCCESS_SCHEMA[endpoint]
+    if kind == "expected":
+        return ("error-expected-new", "SCH-ERROR-NEW") if judge.observed_error_format(resp) == "new" \
+            else ("error-expected-old", "SCH-ERROR-OLD")
+    return "error-unexpected", "SCH-ERROR-UNEXPECTED"
+
+
+@pytest.mark.requirement("SCH-STRICT-EXTRA-FIELDS")
+@pytest.mark.parametrize("endpoint,kind", CASES)
+def test_undocumented_fields_recorded(agws, endpoint: str, kind: str) -> None:
+    """Fields the documents do not list are recorded (INFO); they fail only under --agws-strict."""
+    resp = provoke(agws, endpoint, kind)
+    expect_kind(agws, resp, endpoint, kind)
+    schema, requirement = _schema(endpoint, kind, resp)
+    checks = judge.schema_checks(resp, schema, requirement, strict=agws.settings.strict)
+    agws.judge(checks)  # a body the lenient schema refuses fails here, under its own requirement
+    if not any(c.requirement == "SCH-STRICT-EXTRA-FIELDS" for c in checks):
+        agws.check(True, "SCH-STRICT-EXTRA-FIELDS", f"{what(endpoint, kind)} carries only documented fields")

@@ -1,0 +1,96 @@
+"""Error formats: expected errors in the declared format (or one consistent format with ``auto``).
+
+The documents changed how expected errors (1407, 1041, ...) look: before, the unexpected-error
+shape with the code in ``status_code``; after, the success envelope with ``result.error_code``.
+Unexpected errors (1014) kept one shape. A target declares ``old``, ``new`` or ``auto``; with
+``auto`` either is accepted, the one seen is reported, and mixing both for one error is a failure.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from agws_conformance import judge
+from agws_conformance.client import Response
+
+ENDPOINTS = ("user/check", "action/status")
+NOT_FOUND = {"user/check": 1407, "action/status": 1041}
+NOT_FOUND_REQUIREMENT = {"user/check": "CHK-UNKNOWN-1407", "action/status": "STS-UNKNOWN-1041"}
+OTHER_SECRET = "agws-conformance-not-the-secret"
+
+# Requests per error class in the consistency test: sent back to back, so a target that alternates
+# formats request by request shows both within one class.
+REPEATS = 3
+
+
+def send_unknown(agws, endpoint: str) -> Response:
+    """A request naming an identifier the target cannot hold (1407 / 1041)."""
+    unknown = {"username": agws.unknown_username()} if endpoint == "user/check" \
+        else {"external_id": agws.unknown_external_id()}
+    return agws.send(endpoint, agws.fields(endpoint, **unknown))
+
+
+@pytest.mark.requirement("ERR-FORMAT-DECLARED", "ERR-FORMAT-OBSERVED")
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_expected_error_in_declared_format(agws, endpoint: str) -> None:
+    """An expected error comes back in the format the target declares (any documented one with auto)."""
+    resp = send_unknown(agws, endpoint)
+    agws.expect_expected_error(resp, code=NOT_FOUND[endpoint], requirement=NOT_FOUND_REQUIREMENT[endpoint])
+    if agws.error_format == "auto":
+        agws.observe("ERR-FORMAT-DECLARED", f"the target declares error_format auto; error {NOT_FOUND[endpoint]} "
+                     f"came back in the {judge.observed_error_format(resp)} format")
+
+
+@pytest.mark.parametrize("fmt", [pytest.param("old", marks=pytest.mark.requirement("SCH-ERROR-OLD")),
+                                 pytest.param("new", marks=pytest.mark.requirement("SCH-ERROR-NEW"))])
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_expected_error_schema(agws, endpoint: str, fmt: str) -> None:
+    """An expected error in the old (new) format validates against error-expected-old (-new)."""
+    resp = send_unknown(agws, endpoint)
+    observed = judge.observed_error_format(resp)
+    if observed is not None and observed != fmt:
+        pytest.skip(f"error {NOT_FOUND[endpoint]} of {endpoint} came back in the {observed} format, not the {fmt} one")
+    agws.expect_expected_error(resp, code=NOT_FOUND[endpoint], requirement=NOT_FOUND_REQUIREMENT[endpoint])
+
+
+@pytest.mark.requirement("SCH-ERROR-UNEXPECTED", "ERR-CODE-MESSAGE")
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_unexpected_error_shape(agws, endpoint: str) -> None:
+    """A signature rejection is the documented unexpected error: 1014 "Invalid signature", result {}."""
+    content = agws.encode(agws.fields(endpoint))
+    resp = agws.send(endpoint, content=content, signature=agws.sign_with_secret(content, OTHER_SECRET))
+    agws.expect_unexpected_error(resp, code=judge.SIGNATURE_ERROR, requirement="SCH-ERROR-UNEXPECTED")
+
+
+@pytest.mark.requirement("ERR-CODE-MESSAGE")
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_expected_error_message(agws, endpoint: str) -> None:
+    """1407 says "Cache: item not found" and 1041 "Order not found" (SHOULD: the documents' examples)."""
+    resp = send_unknown(agws, endpoint)
+    agws.expect_expected_error(resp, code=NOT_FOUND[endpoint], requirement=NOT_FOUND_REQUIREMENT[endpoint])
+
+
+@pytest.mark.requirement("ERR-FORMAT-CONSISTENT", "ERR-FORMAT-OBSERVED")
+def test_one_format_per_error_class(agws) -> None:
+    """Repeated 1407s and 1041s each come back in one format; the format seen is reported.
+
+    Judged here on this test's own requests, so a target that alternates formats is caught even
+    when the run is filtered to this file (the context also tracks formats across the whole run).
+    """
+    seen: dict[int, list[str | None]] = {}
+    responses: list[tuple[str, Response]] = []
+    for endpoint in ENDPOINTS:
+        for _ in range(REPEATS):
+            resp = send_unknown(agws, endpoint)
+            responses.append((endpoint, resp))
+            seen.setdefault(NOT_FOUND[endpoint], []).append(judge.observed_error_format(resp))
+    agws.judge(judge.Check("ERR-FORMAT-CONSISTENT", len(set(formats)) == 1,
+                           f"expected one error format for error {code} across {len(formats)} requests, observed "
+                           + ", ".join(str(f) for f in formats))
+               for code, formats in seen.items())
+    for endpoint, resp in responses:
+        agws.expect_expected_error(resp, code=NOT_FOUND[endpoint], requirement=NOT_FOUND_REQUIREMENT[endpoint])
+    per_class = {code: formats[0] for code, formats in seen.items()}
+    formats = set(per_class.values())
+    agws.note("error_format", formats.pop() if len(formats) == 1
+              else ", ".join(f"{code}: {fmt}" for code, fmt in per_class.items()))

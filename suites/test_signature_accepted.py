@@ -1,0 +1,231 @@
+"""Correctly signed requests are accepted whatever bytes carry them.
+
+The documents' Go ``MakeSign`` decodes the body and re-encodes it with ``json.Marshal`` before
+hashing, so the gateway verifies Go's canonical form (sorted keys, compact, HTML-escaped), not the
+bytes on the wire. Every test here signs with ``agws.sign`` over the bytes actually sent (the
+signer canonicalizes them) and varies only how those bytes are written: key order, whitespace,
+``\\uXXXX`` escapes, and awkward characters in the values.
+
+"Accepted" means the request got past the signature check: a success or a documented expected
+error (1407/1041 for an unknown username/external_id), never 1014. The full response is judged
+too, so an accepted request must also come back well-formed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Callable
+
+import pytest
+
+from agws_conformance import judge, signer
+
+# Judged on every response here, besides each test's own SIG-* rule.
+pytestmark = pytest.mark.requirement(
+    "CHK-ACCOUNT-FOUND", "CHK-UNKNOWN-1407", "STS-PAYMENT-FOUND", "STS-UNKNOWN-1041",
+    "SCH-CHECK-SUCCESS", "SCH-STATUS-SUCCESS", "SCH-ERROR-NEW", "SCH-ERROR-OLD", "ENV-SHAPE",
+    "ENV-SUCCESS-CODE-ZERO", "ENV-CONTENT-TYPE", "HTTP-200-SUCCESS", "ERR-FORMAT-DECLARED",
+    "ERR-FORMAT-CONSISTENT", "ERR-CODE-MESSAGE")
+
+ENDPOINTS = ("user/check", "action/status")
+# The field each endpoint looks up: where the awkward values go.
+LOOKUP_FIELD = {"user/check": "username", "action/status": "external_id"}
+
+KAZAKH = "әғқңөұүһіӘҒҚҢӨҰҮҺІ"
+# name -> (a sample appended to a generated unknown value, does a configured value belong to it?)
+CHARACTER_CLASSES: dict[str, tuple[str, Callable[[str], bool]]] = {
+    "html": ("<tom&jerry>", lambda v: any(c in v for c in "<>&")),
+    "cyrillic": ("Иван Петров", lambda v: re.search("[\u0400-\u04ff]", v) is not None),
+    "kazakh": ("ә ғ қ ң ө ұ ү һ і Ә Ғ Қ Ң Ө Ұ Ү Һ І", lambda v: any(c in KAZAKH for c in v)),
+    "emoji": ("🚗🇰🇿👍🏽", lambda v: any(ord(c) > 0xFFFF for c in v)),
+    "line-separators": ("a\u2028b\u2029c", lambda v: "\u2028" in v or "\u2029" in v),
+}
+
+
+# -- building bytes ------------------------------------------------------------------------
+
+
+def _object(pairs: list[tuple[str, Any]], *, string: Callable[[str], str] = lambda s: json.dumps(s, ensure_ascii=False),
+            key: Callable[[str], str] | None = None, sep: str = ",", colon: str = ":") -> bytes:
+    """A JSON object written pair by pair, with a chosen string writer and separators."""
+    key = key or string
+    return ("{" + sep.join(f"{key(k)}{colon}{string(v)}" for k, v in pairs) + "}").encode("utf-8")
+
+
+def _escape_every_char(s: str, *, upper: bool = False) -> str:
+    """Every character as ``\\uXXXX`` (astral ones as a UTF-16 surrogate pair): valid, and never Go's form."""
+    units = s.encode("utf-16-be")
+    hexes = (f"{int.from_bytes(units[i:i + 2], 'big'):04x}" for i in range(0, len(units), 2))
+    return '"' + "".join("\\u" + (h.upper() if upper else h) for h in hexes) + '"'
+
+
+def _assert_not_canonical(agws, content: bytes) -> None:
+    # Precondition, not a conformance check: bytes equal to the canonical form would let a
+    # gateway that hashes the raw body pass, and the test would prove nothing.
+    assert content != signer.canonicalize(content, agws.target.variant), \
+        f"test bug: {content!r} is already the canonical form"
+
+
+# -- judging -------------------------------------------------------------------------------
+
+
+def expect_accepted(agws, endpoint: str, resp, fields: dict[str, Any], *, requirement: str) -> None:
+    """Past the signature check (``requirement``), then the documented answer for the looked-up value."""
+    __tracebackhide__ = True
+    agws.judge([judge.signature_accepted(resp, requirement=requirement)])
+    value = fields[LOOKUP_FIELD[endpoint]]
+    if endpoint == "user/check":
+        if value in {a.username for a in agws.target.accounts}:
+            agws.expect_success(resp, requirement="CHK-ACCOUNT-FOUND", schema="user-check-success",
+                                schema_requirement="SCH-CHECK-SUCCESS")
+        else:
+            agws.expect_expected_error(resp, code=1407, requirement="CHK-UNKNOWN-1407")
+    elif value in {p.external_id for p in agws.target.payments}:
+        agws.expect_success(resp, requirement="STS-PAYMENT-FOUND", schema="action-status-success",
+                            schema_requirement="SCH-STATUS-SUCCESS")
+    else:
+        agws.expect_expected_error(resp, code=1041, requirement="STS-UNKNOWN-1041")
+
+
+def send_accepted(agws, endpoint: str, fields: dict[str, Any], content: bytes, *, requirement: str) -> None:
+    __tracebackhide__ = True
+    resp = agws.send(endpoint, content=content, signature=agws.sign(content))
+    expect_accepted(agws, endpoint, resp, fields, requirement=requirement)
+
+
+# -- the tests -----------------------------------------------------------------------------
+
+
+@pytest.mark.requirement("SIG-ACCEPT-GO-BODY")
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_go_client_body_is_accepted(agws, endpoint: str) -> None:
+    """Exactly the documents' Go client: struct field order on the wire, the sorted map signed."""
+    fields = agws.fields(endpoint)
+    content = agws.encode(fields)
+    _assert_not_canonical(agws, content)  # the struct order is not sorted (ERRATUM-GO-WIRE-ORDER)
+    send_accepted(agws, endpoint, fields, content, requirement="SIG-ACCEPT-GO-BODY")
+
+
+ORDERS: dict[str, Callable[[list[str]], list[str]]] = {
+    "reversed": lambda keys: sorted(keys, reverse=True),
+    "rotated": lambda keys: sorted(keys)[1:] + sorted(keys)[:1],
+    "swapped-middle": lambda keys: [sorted(keys)[0], sorted(keys)[2], sorted(keys)[1], sorted(keys)[3]],
+    "lookup-first": lambda keys: [k for k in keys if k in LOOKUP_FIELD.values()] + sorted(
+        k for k in keys if k not in LOOKUP_FIELD.values()),
+}
+
+
+@pytest.mark.requirement("SIG-CANON-ORDER")
+@pytest.mark.parametrize("order", sorted(ORDERS))
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_key_order_does_not_matter(agws, endpoint: str, order: str) -> None:
+    fields = agws.fields(endpoint)
+    keys = ORDERS[order](list(fields))
+    assert sorted(keys) == sorted(fields), "test bug: the permutation lost a key"
+    content = agws.encode({k: fields[k] for k in keys})
+    _assert_not_canonical(agws, content)
+    send_accepted(agws, endpoint, fields, content, requirement="SIG-CANON-ORDER")
+
+
+WHITESPACE: dict[str, Callable[[dict[str, Any]], bytes]] = {
+    "pretty-printed": lambda f: json.dumps(f, indent=2, ensure_ascii=False).encode(),
+    "tabs": lambda f: json.dumps(f, indent="\t", ensure_ascii=False).encode(),
+    "crlf": lambda f: (json.dumps(f, indent=4, ensure_ascii=False).replace("\n", "\r\n") + "\r\n").encode(),
+    "spaces-everywhere": lambda f: b"  " + _object(sorted(f.items()), sep=" ,  ", colon=" : ").replace(
+        b"{", b"{ ").replace(b"}", b" }") + b" \n",
+    "leading-newlines": lambda f: b"\n\n\r\n\t" + _object(sorted(f.items())),
+}
+
+
+@pytest.mark.requirement("SIG-CANON-WHITESPACE")
+@pytest.mark.parametrize("style", sorted(WHITESPACE))
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_whitespace_does_not_matter(agws, endpoint: str, style: str) -> None:
+    fields = agws.fields(endpoint)
+    content = WHITESPACE[style](dict(sorted(fields.items())))  # sorted keys: only the whitespace differs
+    _assert_not_canonical(agws, content)
+    send_accepted(agws, endpoint, fields, content, requirement="SIG-CANON-WHITESPACE")
+
+
+def _value_with(agws, endpoint: str, sample: str) -> str:
+    """A fresh unknown lookup value carrying ``sample``."""
+    base = agws.unknown_username() if endpoint == "user/check" else agws.unknown_external_id()
+    return f"{base}-{sample}"
+
+
+# name -> (sample placed in the lookup value or None to keep the configured one, how strings are written)
+ESCAPES: dict[str, tuple[str | None, Callable[[str], str], bool]] = {
+    # \uXXXX for everything non-ASCII, emoji as surrogate pairs (Python's default json.dumps)
+    "non-ascii-as-u-escapes": ("Қасым Иван 🚗👍🏽", lambda s: json.dumps(s), False),
+    # every character of every value and key escaped, so a configured value still succeeds
+    "every-character-escaped": (None, _escape_every_char, True),
+    "uppercase-hex-escapes": ("Ә🚗", lambda s: _escape_every_char(s, upper=True), False),
+    # '/' written '\/' (Go never writes it; JSON allows it)
+    "solidus-escaped": ("a/b/c", lambda s: json.dumps(s).replace("/", "\\/"), False),
+    # U+2028/U+2029 raw in the bytes (Go writes \u2028 \u2029)
+    "line-separators-raw": ("x\u2028y\u2029z", lambda s: json.dumps(s, ensure_ascii=False), False),
+    # short escapes a Go encoder writes differently or not at all
+    "short-escapes": ("q\"b\\s\tn", lambda s: json.dumps(s).replace("\\t", "\\u0009").replace('\\"', "\\u0022"),
+                      False),
+}
+
+
+@pytest.mark.requirement("SIG-CANON-ESCAPES")
+@pytest.mark.parametrize("case", sorted(ESCAPES))
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_escapes_do_not_matter(agws, endpoint: str, case: str) -> None:
+    sample, write, escape_keys = ESCAPES[case]
+    overrides = {} if sample is None else {LOOKUP_FIELD[endpoint]: _value_with(agws, endpoint, sample)}
+    fields = agws.fields(endpoint, **overrides)
+    content = _object(sorted(fields.items()), string=write,
+                      key=write if escape_keys else lambda s: json.dumps(s))
+    _assert_not_canonical(agws, content)
+    send_accepted(agws, endpoint, fields, content, requirement="SIG-CANON-ESCAPES")
+
+
+def _values_for(agws, endpoint: str, character_class: str) -> list[str]:
+    """A configured value of the class when the target has one, and always a generated unknown one."""
+    sample, belongs = CHARACTER_CLASSES[character_class]
+    configured = ([a.username for a in agws.accounts()] if endpoint == "user/check"
+                  else [p.external_id for p in agws.target.payments])
+    return [v for v in configured if belongs(v)][:1] + [_value_with(agws, endpoint, sample)]
+
+
+@pytest.mark.parametrize("character_class", [
+    pytest.param("html", marks=pytest.mark.requirement("SIG-CANON-HTML")),
+    pytest.param("cyrillic", marks=pytest.mark.requirement("SIG-CANON-UNICODE")),
+    pytest.param("kazakh", marks=pytest.mark.requirement("SIG-CANON-UNICODE")),
+    pytest.param("emoji", marks=pytest.mark.requirement("SIG-CANON-UNICODE")),
+    pytest.param("line-separators", marks=pytest.mark.requirement("SIG-CANON-UNICODE")),
+])
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_awkward_values_signed_over_go_form(agws, endpoint: str, character_class: str) -> None:
+    """Values Go escapes (< > & U+2028 U+2029) or writes as raw UTF-8, sent as the Go client sends them."""
+    requirement = "SIG-CANON-HTML" if character_class == "html" else "SIG-CANON-UNICODE"
+    for value in _values_for(agws, endpoint, character_class):
+        fields = agws.fields(endpoint, **{LOOKUP_FIELD[endpoint]: value})
+        send_accepted(agws, endpoint, fields, agws.encode(fields), requirement=requirement)
+
+
+HTML_FORMS: dict[str, Callable[[str], str]] = {
+    "raw": lambda s: json.dumps(s, ensure_ascii=False),
+    "go-escaped": lambda s: json.dumps(s, ensure_ascii=False).replace("<", "\\u003c").replace(
+        ">", "\\u003e").replace("&", "\\u0026"),
+    "uppercase-escaped": lambda s: json.dumps(s, ensure_ascii=False).replace("<", "\\u003C").replace(
+        ">", "\\u003E").replace("&", "\\u0026"),
+}
+
+
+@pytest.mark.requirement("SIG-CANON-HTML", "SIG-CANON-ESCAPES")
+@pytest.mark.parametrize("form", sorted(HTML_FORMS))
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_html_characters_in_any_written_form(agws, endpoint: str, form: str) -> None:
+    """< > & raw or as \\u003c-style escapes on the wire: the canonical form (escaped) is what is signed."""
+    write = HTML_FORMS[form]
+    for value in _values_for(agws, endpoint, "html"):
+        fields = agws.fields(endpoint, **{LOOKUP_FIELD[endpoint]: value})
+        content = _object(sorted(fields.items()), string=write)
+        if form != "go-escaped":
+            _assert_not_canonical(agws, content)
+        send_accepted(agws, endpoint, fields, content, requirement="SIG-CANON-HTML")

@@ -1,0 +1,156 @@
+"""user/check: every configured account is found, with its status, fail_reason and info category.
+
+The target file declares what each account must look like (``account_status``, ``category``);
+rules that need a kind of account the target lacks (no inactive account, no finance account)
+skip and say so, rather than pass without evidence.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+from agws_conformance import judge, schemas
+
+ENDPOINT = "user/check"
+INFO_SCHEMAS = {"parking": ("info-parking", "SCH-INFO-PARKING"),
+                "finance": ("info-finance", "SCH-INFO-FINANCE"),
+                "utilities": ("info-utilities", "SCH-INFO-UTILITIES")}
+
+
+def check_account(agws, username: str) -> dict[str, Any]:
+    """``result`` of user/check for a configured account; its envelope and success are preconditions.
+
+    The full success schema is judged once per account (``test_account_found``), so the other tests
+    read fields defensively and judge only their own rule.
+    """
+    __tracebackhide__ = True
+    resp = agws.send(ENDPOINT, agws.fields(ENDPOINT, username=username))
+    agws.judge(judge.envelope(resp))
+    agws.check(judge.is_success(resp) and isinstance(resp.json.get("result"), dict), "CHK-ACCOUNT-FOUND",
+               f"expected a success for configured account {username!r}, observed {judge.describe(resp)}")
+    return resp.json["result"]
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+@pytest.mark.requirement("CHK-ACCOUNT-FOUND", "SCH-CHECK-SUCCESS", "HTTP-200-SUCCESS")
+def test_account_found(agws, account) -> None:
+    """A configured account is answered with a schema-valid success."""
+    resp = agws.send(ENDPOINT, agws.fields(ENDPOINT, username=account.username))
+    agws.expect_success(resp, requirement="CHK-ACCOUNT-FOUND", schema="user-check-success",
+                        schema_requirement="SCH-CHECK-SUCCESS")
+
+
+@pytest.mark.requirement("CHK-ACCOUNT-STATUS")
+def test_account_status(agws, account) -> None:
+    """account_status is 0, 1 or 2 and equals the value the target file declares."""
+    result = check_account(agws, account.username)
+    observed = result.get("account_status", "no account_status field")
+    agws.check(type(observed) is int and observed in (0, 1, 2) and observed == account.account_status,
+               "CHK-ACCOUNT-STATUS",
+               f"expected account_status {account.account_status} for {account.username!r}, observed {observed!r}")
+
+
+@pytest.mark.requirement("CHK-INFO-CATEGORY")
+def test_info_category(agws, account) -> None:
+    """info carries the account's declared service category as its key."""
+    if account.category is None:
+        pytest.skip(f"account {account.username!r} declares no category in the target file")
+    result = check_account(agws, account.username)
+    info = result.get("info")
+    keys = sorted(info) if isinstance(info, dict) else info
+    agws.check(isinstance(info, dict) and isinstance(info.get(account.category), dict), "CHK-INFO-CATEGORY",
+               f"expected info.{account.category} (an object) for {account.username!r}, observed info keys {keys!r}")
+
+
+@pytest.mark.parametrize("category", [pytest.param(c, marks=pytest.mark.requirement(req))
+                                      for c, (_, req) in INFO_SCHEMAS.items()])
+def test_info_fields(agws, category: str) -> None:
+    """Every documented field of the category's info object is present and well typed."""
+    agws.require_account(category=category)
+    schema, requirement = INFO_SCHEMAS[category]
+    for account in agws.accounts(category=category):
+        result = check_account(agws, account.username)
+        info = result.get("info")
+        found = info.get(category) if isinstance(info, dict) else None
+        if found is None:
+            agws.check(False, "CHK-INFO-CATEGORY", f"expected info.{category} for {account.username!r}, "
+                       f"observed info keys {sorted(info) if isinstance(info, dict) else info!r}")
+        problems = schemas.errors(schema, found)
+        agws.check(not problems, requirement, f"expected info.{category} of {account.username!r} valid against "
+                   f"{schema}, observed: " + ("; ".join(problems[:5]) if problems else "valid"))
+
+
+@pytest.mark.requirement("CHK-INACTIVE-FAIL-REASON")
+def test_inactive_account_has_fail_reason(agws) -> None:
+    """An inactive account (account_status 0) is a success carrying fail_reason code and message."""
+    agws.require_account(account_status=0)
+    for account in agws.accounts(account_status=0):
+        reason = check_account(agws, account.username).get("fail_reason")
+        ok = (isinstance(reason, dict) and type(reason.get("code")) is int
+              and isinstance(reason.get("message"), str) and reason["message"] != "")
+        agws.check(ok, "CHK-INACTIVE-FAIL-REASON", f"expected fail_reason with an integer code and a message for "
+                   f"inactive account {account.username!r}, observed {reason!r}")
+
+
+@pytest.mark.requirement("CHK-ACTIVE-EMPTY-FAIL-REASON")
+def test_active_account_has_empty_fail_reason(agws) -> None:
+    """An active account (account_status 1) has fail_reason {} (SHOULD: the active example)."""
+    agws.require_account(account_status=1)
+    for account in agws.accounts(account_status=1):
+        result = check_account(agws, account.username)
+        reason = result.get("fail_reason", "no fail_reason field")
+        agws.check(reason == {}, "CHK-ACTIVE-EMPTY-FAIL-REASON",
+                   f"expected fail_reason {{}} for active account {account.username!r}, observed {reason!r}")
+
+
+@pytest.mark.requirement("CHK-FINANCE-MIN-MAX")
+def test_finance_contract_min_not_above_max(agws) -> None:
+    """Each finance contract has min <= max (SHOULD: the finance table names a range)."""
+    agws.require_account(category="finance")
+    judged = 0
+    for account in agws.accounts(category="finance"):
+        info = check_account(agws, account.username).get("info")
+        finance = info.get("finance") if isinstance(info, dict) else None
+        contracts = finance.get("contracts") if isinstance(finance, dict) else None
+        for i, contract in enumerate(contracts if isinstance(contracts, list) else ()):
+            low, high = (contract.get("min"), contract.get("max")) if isinstance(contract, dict) else (None, None)
+            if _number(low) and _number(high):
+                judged += 1
+                agws.check(low <= high, "CHK-FINANCE-MIN-MAX", f"expected min <= max in contract {i} of "
+                           f"{account.username!r}, observed min {low!r} and max {high!r}")
+    if not judged:
+        pytest.skip("no finance contract with numeric min and max to compare (the info-finance schema "
+                    "test reports malformed contracts)")
+
+
+@pytest.mark.requirement("CHK-PARKING-COORDINATES")
+def test_parking_coordinates_in_range(agws) -> None:
+    """Parking coordinates are geographic: latitude within ±90, longitude within ±180 (SHOULD)."""
+    agws.require_account(category="parking")
+    judged = 0
+    for account in agws.accounts(category="parking"):
+        info = check_account(agws, account.username).get("info")
+        parking = info.get("parking") if isinstance(info, dict) else None
+        where = parking.get("coordinates") if isinstance(parking, dict) else None
+        if not isinstance(where, dict) or not (_number(where.get("latitude")) and _number(where.get("longitude"))):
+            continue  # optional in the examples; its type is the info-parking schema's business
+        judged += 1
+        lat, lon = where["latitude"], where["longitude"]
+        agws.check(-90 <= lat <= 90 and -180 <= lon <= 180, "CHK-PARKING-COORDINATES",
+                   f"expected latitude in [-90, 90] and longitude in [-180, 180] for {account.username!r}, "
+                   f"observed latitude {lat!r} and longitude {lon!r}")
+    if not judged:
+        pytest.skip("no parking account answered with numeric coordinates (they are optional)")
+
+
+@pytest.mark.requirement("CHK-UNKNOWN-1407")
+def test_unknown_username_gets_1407(agws) -> None:
+    """A username the target cannot hold gets expected error 1407 in the target's error format."""
+    resp = agws.send(ENDPOINT, agws.fields(ENDPOINT, username=agws.unknown_username()))
+    agws.expect_expected_error(resp, code=1407, requirement="CHK-UNKNOWN-1407")

@@ -1,0 +1,3 @@
+module agws/gosampleclient
+
+go 1.19

@@ -1,0 +1,413 @@
+"""Every fault mode observably injects the deviation it claims, compared with the clean mock."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+
+import httpx
+import pytest
+
+from agws_conformance import schemas, signer
+from agws_conformance.endpoints import ACTION_STATUS_PATH, REQUEST_FIELDS, USER_CHECK_PATH
+from agws_conformance.mock import FAULTS, MockServer, UnknownFaultError, create_app, embedded_target
+from agws_conformance.mock.faults import behaviour_for
+
+PATHS = {"user/check": USER_CHECK_PATH, "action/status": ACTION_STATUS_PATH}
+TARGET = embedded_target()
+SECRET = TARGET.secret.reveal()
+# One transport for every client: building an httpx client's TLS context costs ~150 ms.
+_TRANSPORT = httpx.HTTPTransport()
+ACCOUNTS = {(a.category, a.account_status): a.username for a in TARGET.accounts}
+
+
+def body_of(endpoint: str, **overrides) -> bytes:
+    base = {"agent": TARGET.agent, "project": TARGET.project, "service_code": TARGET.service_code,
+            "username": ACCOUNTS[("parking", 1)], "external_id": "ext-0004"}
+    values = {name: base[name] for name in REQUEST_FIELDS[endpoint]}
+    values.update(overrides)
+    return signer.go_struct_body({k: v for k, v in values.items() if v is not None})
+
+
+def send(client: httpx.Client, endpoint: str, body: bytes | None = None, *, signature: str | None = "good",
+         method: str = "POST", **overrides) -> httpx.Response:
+    body = body_of(endpoint, **overrides) if body is None else body
+    headers = {"Content-Type": "application/json"}
+    if signature == "good":
+        signature = signer.sign(body, SECRET).signature
+    if signature is not None:
+        headers["X-Signature"] = signature
+    return client.request(method, PATHS[endpoint], content=body if method == "POST" else None, headers=headers)
+
+
+def check(client, username):
+    return send(client, "user/check", username=username)
+
+
+def info(response, category):
+    return response.json()["result"]["info"][category]
+
+
+def data(response):
+    return response.json()["result"]["data"]
+
+
+# Each probe gets (clean, faulty) clients and asserts the claimed difference.
+def _sig_wrong_secret(clean, faulty):
+    body = body_of("user/check")
+    bad = signer.sign(body, "another-secret").signature
+    assert send(clean, "user/check", body, signature=bad).json()["status_code"] == 1014
+    assert send(faulty, "user/check", body, signature=bad).json()["result"]["error_code"] == 0
+
+
+def _sig_missing(clean, faulty):
+    for header in (None, ""):
+        assert send(clean, "user/check", signature=header).json()["status_code"] == 1014
+        assert send(faulty, "user/check", signature=header).json()["result"]["error_code"] == 0
+
+
+def _sig_raw_bytes(clean, faulty):
+    body = body_of("user/check")  # struct order: not the canonical form
+    raw = signer.signature_of_canonical(body, SECRET)
+    assert send(clean, "user/check", body).status_code == 200
+    assert send(faulty, "user/check", body).json()["status_code"] == 1014
+    assert send(faulty, "user/check", body, signature=raw).status_code == 200
+
+
+def _sig_html(clean, faulty):
+    body = body_of("user/check", username="tom<&>jerry")
+    assert send(clean, "user/check", body).json()["result"]["error_code"] == 0
+    assert send(faulty, "user/check", body).json()["status_code"] == 1014
+    plain = signer.signature_of_canonical(signer.canonicalize(body, signer.Variant(escape_html=False)), SECRET)
+    assert send(faulty, "user/check", body, signature=plain).json()["result"]["error_code"] == 0
+
+
+def _sig_truncated(clean, faulty):
+    body = body_of("user/check")
+    cut = signer.sign(body, SECRET).signature[:32]
+    assert send(clean, "user/check", body, signature=cut).json()["status_code"] == 1014
+    assert send(faulty, "user/check", body, signature=cut).json()["result"]["error_code"] == 0
+
+
+def _sig_prepended(clean, faulty):
+    body = body_of("user/check")
+    canonical = signer.canonicalize(body)
+    prepended = hashlib.sha256(SECRET.encode() + base64.b64encode(canonical)).hexdigest()
+    assert send(clean, "user/check", body, signature=prepended).json()["status_code"] == 1014
+    assert send(faulty, "user/check", body, signature=prepended).json()["result"]["error_code"] == 0
+    assert send(faulty, "user/check", body).json()["result"]["error_code"] == 0
+
+
+def _sig_replay(clean, faulty):
+    first = body_of("user/check")
+    old = signer.sign(first, SECRET).signature
+    other = body_of("user/check", username=ACCOUNTS[("finance", 1)])
+    for client in (clean, faulty):
+        assert send(client, "user/check", first).status_code == 200
+    assert send(clean, "user/check", other, signature=old).json()["status_code"] == 1014
+    assert send(faulty, "user/check", other, signature=old).json()["result"]["error_code"] == 0
+
+
+def _scope(field, code):
+    def probe(clean, faulty):
+        assert send(clean, "user/check", **{field: "someone-else"}).json()["result"]["error_code"] == code
+        assert send(faulty, "user/check", **{field: "someone-else"}).json()["result"]["error_code"] == 0
+    return probe
+
+
+def _unexpected_status_true(clean, faulty):
+    assert send(clean, "user/check", signature=None).json()["status"] is False
+    payload = send(faulty, "user/check", signature=None).json()
+    assert payload["status"] is True and schemas.errors("error-unexpected", payload)
+
+
+def _success_code(clean, faulty):
+    assert check(clean, ACCOUNTS[("parking", 1)]).json()["status_code"] == 0
+    payload = check(faulty, ACCOUNTS[("parking", 1)]).json()
+    assert payload["status_code"] == 200 and schemas.errors("user-check-success", payload)
+
+
+def _status_code_string(clean, faulty):
+    for sig in ("good", None):
+        assert send(clean, "user/check", signature=sig).json()["status_code"] in (0, 1014)
+        payload = send(faulty, "user/check", signature=sig).json()
+        assert isinstance(payload["status_code"], str) and schemas.errors("envelope", payload)
+
+
+def _missing_message(clean, faulty):
+    assert "message" in send(clean, "user/check").json()
+    payload = send(faulty, "user/check").json()
+    assert "message" not in payload and schemas.errors("envelope", payload)
+
+
+def _content_type(clean, faulty):
+    assert send(clean, "user/check").headers["content-type"] == "application/json"
+    assert send(faulty, "user/check").headers["content-type"].startswith("text/plain")
+
+
+def _unexpected_200(clean, faulty):
+    assert send(clean, "user/check", signature=None).status_code == 400
+    response = send(faulty, "user/check", signature=None)
+    assert response.status_code == 200 and response.json()["status_code"] == 1014
+
+
+def _success_202(clean, faulty):
+    assert send(clean, "user/check").status_code == 200
+    assert send(faulty, "user/check").status_code == 202
+
+
+def _info_schema(category, schema_breaks):
+    def probe(clean, faulty):
+        username = ACCOUNTS[(category, 1)]
+        assert schemas.errors(f"info-{category}", info(check(clean, username), category)) == []
+        broken = info(check(faulty, username), category)
+        schema_breaks(broken)
+        assert schemas.errors(f"info-{category}", broken)
+        assert schemas.errors("user-check-success", check(faulty, username).json())
+    return probe
+
+
+def _status_amount(clean, faulty):
+    assert schemas.errors("action-status-success", send(clean, "action/status").json()) == []
+    response = send(faulty, "action/status")
+    assert isinstance(data(response)["amount"], str)
+    assert schemas.errors("action-status-success", response.json())
+
+
+def _latitude(clean, faulty):
+    username = ACCOUNTS[("parking", 1)]
+    assert abs(info(check(clean, username), "parking")["coordinates"]["latitude"]) <= 90
+    assert info(check(faulty, username), "parking")["coordinates"]["latitude"] == 123.12
+
+
+def _echo(field):
+    def probe(clean, faulty):
+        assert data(send(clean, "action/status"))[field] == json.loads(body_of("action/status"))[field]
+        assert data(send(faulty, "action/status"))[field] != json.loads(body_of("action/status"))[field]
+    return probe
+
+
+def _check_result(status, field, clean_value, faulty_value):
+    def probe(clean, faulty):
+        username = ACCOUNTS[("parking", status)]
+        assert check(clean, username).json()["result"][field] == clean_value
+        assert check(faulty, username).json()["result"][field] == faulty_value
+    return probe
+
+
+def _category(clean, faulty):
+    username = ACCOUNTS[("finance", 1)]
+    assert list(check(clean, username).json()["result"]["info"]) == ["finance"]
+    assert list(check(faulty, username).json()["result"]["info"]) == ["default"]
+
+
+def _status_data(field, faulty_value):
+    def probe(clean, faulty):
+        assert data(send(clean, "action/status"))[field] != faulty_value
+        assert data(send(faulty, "action/status"))[field] == faulty_value
+    return probe
+
+
+def _min_max(clean, faulty):
+    username = ACCOUNTS[("finance", 1)]
+    assert all(c["min"] <= c["max"] for c in info(check(clean, username), "finance")["contracts"])
+    assert all(c["min"] > c["max"] for c in info(check(faulty, username), "finance")["contracts"])
+
+
+def _wrong_format(clean, faulty):
+    assert schemas.errors("error-expected-new", check(clean, "nobody").json()) == []
+    response = check(faulty, "nobody")
+    assert response.status_code == 404 and schemas.errors("error-expected-old", response.json()) == []
+
+
+def _mixed(clean, faulty):
+    shapes = {check(faulty, "nobody").json()["status"] for _ in range(4)}
+    assert shapes == {True, False}
+    assert {check(clean, "nobody").json()["status"] for _ in range(4)} == {True}
+
+
+def _html_404(clean, faulty):
+    assert check(clean, "nobody").json()["result"]["error_code"] == 1407
+    response = check(faulty, "nobody")
+    assert response.status_code == 404 and response.headers["content-type"] == "text/html"
+    assert response.text.startswith("<html>")
+
+
+def _code_1041(clean, faulty):
+    assert send(clean, "action/status", external_id="nope").json()["result"]["error_code"] == 1041
+    assert send(faulty, "action/status", external_id="nope").json()["result"]["error_code"] == 1407
+
+
+def _sig_message(clean, faulty):
+    assert send(clean, "user/check", signature=None).json()["message"] == "Invalid signature"
+    assert send(faulty, "user/check", signature=None).json()["message"] == "signature mismatch"
+
+
+def _sig_code(clean, faulty):
+    assert send(clean, "user/check", signature=None).json()["status_code"] == 1014
+    assert send(faulty, "user/check", signature=None).json()["status_code"] == 401
+
+
+def _server_error(body):
+    def probe(clean, faulty):
+        try:
+            signature = signer.sign(body, SECRET).signature
+        except signer.SignerError:
+            signature = "x"
+        assert send(clean, "user/check", body, signature=signature).status_code == 400
+        assert send(faulty, "user/check", body, signature=signature).status_code == 500
+    return probe
+
+
+def _extra_field(clean, faulty):
+    body = body_of("user/check", note="extra")
+    assert send(clean, "user/check", body).status_code == 200
+    assert send(faulty, "user/check", body).status_code == 500
+    assert send(faulty, "user/check").status_code == 200
+
+
+def _defaulted(field, value):
+    def probe(clean, faulty):
+        assert send(clean, "action/status", **{field: value}).status_code == 400
+        response = send(faulty, "action/status", **{field: value})
+        assert response.status_code == 200 and response.json()["result"]["error_code"] == 0
+    return probe
+
+
+def _hang(clean, faulty):
+    assert send(clean, "user/check").status_code == 200
+    with pytest.raises(httpx.ReadTimeout):
+        send(faulty, "user/check")
+
+
+def _truncated(clean, faulty):
+    json.loads(send(clean, "user/check").content)
+    response = send(faulty, "user/check")
+    assert response.status_code == 200
+    with pytest.raises(ValueError):
+        json.loads(response.content)
+
+
+def _oversized(clean, faulty):
+    body = body_of("user/check", pad="x" * 100_000)
+    assert send(clean, "user/check", body).status_code == 413
+    assert send(faulty, "user/check", body).json()["result"]["error_code"] == 0
+
+
+def _get(clean, faulty):
+    assert send(clean, "user/check", method="GET", signature=None).status_code == 405
+    response = send(faulty, "user/check", method="GET", signature=None)
+    assert response.status_code == 200 and response.json()["result"]["error_code"] == 0
+
+
+PROBES = {
+    "accept-any-signature": _sig_wrong_secret,
+    "missing-signature-accepted": _sig_missing,
+    "hash-raw-bytes": _sig_raw_bytes,
+    "no-html-escape": _sig_html,
+    "accept-truncated-prefix": _sig_truncated,
+    "accept-secret-prepended": _sig_prepended,
+    "accept-replayed-signature": _sig_replay,
+    "ignore-project-scope": _scope("project", 8008),
+    "ignore-agent-scope": _scope("agent", 9724),
+    "ignore-service-scope": _scope("service_code", 9721),
+    "unexpected-status-true": _unexpected_status_true,
+    "success-nonzero-status-code": _success_code,
+    "status-code-as-string": _status_code_string,
+    "missing-message": _missing_message,
+    "wrong-content-type": _content_type,
+    "unexpected-http-200": _unexpected_200,
+    "success-http-202": _success_202,
+    "parking-sum-string": _info_schema("parking", lambda i: isinstance(i["sum"], str) or pytest.fail()),
+    "parking-missing-current-balance": _info_schema("parking", lambda i: "current_balance" not in i or pytest.fail()),
+    "finance-contracts-object": _info_schema("finance", lambda i: isinstance(i["contracts"], dict) or pytest.fail()),
+    "utilities-counter-string": _info_schema(
+        "utilities", lambda i: all(s["is_counter_service"] in ("true", "false") for s in i["service"]) or pytest.fail()),
+    "status-amount-string": _status_amount,
+    "parking-latitude-out-of-range": _latitude,
+    "external-id-not-echoed": _echo("external_id"),
+    "project-not-echoed": _echo("project"),
+    "service-code-not-echoed": _echo("service_code"),
+    "inactive-without-fail-reason": _check_result(0, "fail_reason", {"code": 100, "message": "Unknown reason, clarification required"}, {}),
+    "active-with-fail-reason": _check_result(1, "fail_reason", {}, {"code": 100, "message": "Unknown reason, clarification required"}),
+    "wrong-account-status": _check_result(0, "account_status", 0, 1),
+    "wrong-info-category": _category,
+    "status-code-8": _status_data("status_code", "8"),
+    "wrong-status-message": _status_data("status_message", "OK"),
+    "finance-min-gt-max": _min_max,
+    "wrong-error-format": _wrong_format,
+    "mixed-error-formats": _mixed,
+    "not-found-html-404": _html_404,
+    "wrong-1041-code": _code_1041,
+    "wrong-1014-message": _sig_message,
+    "signature-rejected-without-1014": _sig_code,
+    "malformed-json-500": _server_error(b'{"agent": '),
+    "invalid-utf8-500": _server_error(b'{"agent":"\xc3\x28"}'),
+    "non-object-500": _server_error(b"[1, 2]"),
+    "wrong-types-500": _server_error(b'{"agent":1,"project":"p","service_code":"s","username":"u"}'),
+    "extra-fields-500": _extra_field,
+    "missing-field-defaulted": _defaulted("external_id", None),
+    "empty-field-defaulted": _defaulted("agent", ""),
+    "hang": _hang,
+    "truncated-json": _truncated,
+    "oversized-accepted": _oversized,
+    "get-answered": _get,
+}
+
+
+@pytest.fixture(scope="module")
+def clean():
+    with MockServer(TARGET) as server:
+        yield httpx.Client(base_url=server.url, timeout=10, transport=_TRANSPORT)
+
+
+def test_every_fault_has_a_probe():
+    assert set(PROBES) == set(FAULTS)
+    assert len(FAULTS) >= 20
+
+
+@pytest.mark.parametrize("name", sorted(FAULTS))
+def test_fault_changes_the_response_as_claimed(clean, name):
+    # A fresh target per fault: the replay fault keeps state, and the server must start clean.
+    timeout = 1.0 if name == "hang" else 10.0
+    with MockServer(TARGET, faults=[name]) as server:
+        PROBES[name](clean, httpx.Client(base_url=server.url, timeout=timeout, transport=_TRANSPORT))
+
+
+def test_faults_name_existing_requirements():
+    from agws_conformance.resources import data_dir
+
+    catalogue = json.loads((data_dir("schemas") / "requirements.json").read_text(encoding="utf-8"))
+    known = {r["id"]: r["level"] for r in catalogue["requirements"]}
+    for fault in FAULTS.values():
+        assert fault.breaks, fault.name
+        assert set(fault.breaks) <= set(known), (fault.name, set(fault.breaks) - set(known))
+        assert any(known[i] != "INFO" for i in fault.breaks), fault.name  # INFO cannot be broken
+        assert fault.description and "\n" not in fault.description
+
+
+def test_unknown_fault_is_a_clear_error():
+    with pytest.raises(UnknownFaultError, match=r"unknown mock fault 'nope'; valid faults: accept-any-signature, "):
+        create_app(TARGET, faults=["nope"])
+    with pytest.raises(UnknownFaultError):
+        MockServer(TARGET, faults=["hang", "nope"])
+
+
+def test_faults_combine_and_keep_separate_state():
+    both = behaviour_for(["ignore-agent-scope", "ignore-project-scope"])
+    assert both.scope_fields == ("service_code",)
+    first, second = behaviour_for(["mixed-error-formats"]), behaviour_for(["mixed-error-formats"])
+    assert first.reply_hooks[0] is not second.reply_hooks[0]
+
+
+def test_hang_does_not_block_stop():
+    import time
+
+    server = MockServer(TARGET, faults=["hang"])
+    server.start()
+    with pytest.raises(httpx.ReadTimeout):
+        send(httpx.Client(base_url=server.url, timeout=0.5, transport=_TRANSPORT), "user/check")
+    started = time.monotonic()
+    server.stop()
+    assert time.monotonic() - started < 8

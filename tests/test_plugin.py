@@ -1,0 +1,151 @@
+"""The pytest plugin as users meet it: inert by default, clean usage errors, levels, harness errors, redaction.
+
+Each case runs pytest in a subprocess (pytester), as a user would.
+"""
+
+from __future__ import annotations
+
+import socket
+import textwrap
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+SUITE = textwrap.dedent('''
+    import pathlib
+    import pytest
+    from agws_conformance import judge
+
+    @pytest.mark.requirement("ENV-CONTENT-TYPE", "ENV-SHAPE")
+    def test_envelope(agws):
+        resp = agws.send("user/check")
+        agws.judge(judge.envelope(resp))
+''')
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _target(pytester: pytest.Pytester, body: str, name: str = "t.toml") -> str:
+    path = pytester.path / name
+    path.write_text(textwrap.dedent(body), encoding="utf-8")
+    return str(path)
+
+
+def _no_traceback(result: pytest.RunResult) -> None:
+    text = result.stdout.str() + result.stderr.str()
+    assert "Traceback" not in text and "INTERNALERROR" not in text, text
+
+
+def test_inert_without_suite_tests(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_plain():\n    assert True\n")
+    result = pytester.runpytest_subprocess("-p", "no:randomly")
+    result.assert_outcomes(passed=1)
+    assert "AGWS conformance" not in result.stdout.str()
+
+
+def test_bad_target_file_is_one_clean_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(SUITE)
+    path = _target(pytester, '''
+        [target]
+        base_url = "http://127.0.0.1:9"
+        agent = "a"
+        project = "p"
+        service_code = "s"
+        eror_format = "new"
+    ''')
+    result = pytester.runpytest_subprocess("--agws-target", path)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    err = result.stderr.str()
+    assert "eror_format" in err and "t.toml:7" in err, err
+    _no_traceback(result)
+
+
+def test_missing_secret_names_the_variable(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AGWS_TEST_SECRET", raising=False)
+    pytester.makepyfile(SUITE)
+    path = _target(pytester, '''
+        [target]
+        base_url = "http://127.0.0.1:9"
+        agent = "a"
+        project = "p"
+        service_code = "s"
+        secret_env = "AGWS_TEST_SECRET"
+    ''')
+    result = pytester.runpytest_subprocess("--agws-target", path)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "AGWS_TEST_SECRET" in result.stderr.str()
+    _no_traceback(result)
+
+
+def test_production_host_is_refused_without_the_flag(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGWS_SECRET", "s3cr3t-for-test")
+    pytester.makepyfile(SUITE)
+    result = pytester.runpytest_subprocess("--agws-base-url", "https://agwsapi.tarlanpayments.kz",
+                                           "--agws-agent", "a", "--agws-project", "p", "--agws-service-code", "s")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "--agws-allow-production" in result.stderr.str()
+    _no_traceback(result)
+
+
+def test_unreachable_target_is_a_harness_error_not_a_failure(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGWS_SECRET", "s3cr3t-for-test")
+    pytester.makepyfile(SUITE)
+    result = pytester.runpytest_subprocess(
+        "--agws-base-url", f"http://127.0.0.1:{_closed_port()}", "--agws-agent", "a", "--agws-project", "p",
+        "--agws-service-code", "s", "--agws-timeout", "2", "--junitxml", "junit.xml")
+    assert result.ret == 10, result.stdout.str()
+    out = result.stdout.str()
+    assert "HARNESS ERROR" in out and "verdict: INCOMPLETE" in out
+    junit = (pytester.path / "junit.xml").read_text()
+    assert "<error" in junit and "<failure" not in junit
+    _no_traceback(result)
+
+
+def test_should_violation_warns_and_fails_only_when_strict(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(SUITE)
+    relaxed = pytester.runpytest_subprocess("--agws-mock-fault", "wrong-content-type", "-p", "no:randomly")
+    assert relaxed.ret == 0, relaxed.stdout.str()
+    assert "WARNING [ENV-CONTENT-TYPE]" in relaxed.stdout.str()
+    strict = pytester.runpytest_subprocess("--agws-mock-fault", "wrong-content-type", "--agws-strict", "-p", "no:randomly")
+    assert strict.ret == 1
+    assert "ENV-CONTENT-TYPE" in strict.stdout.str()
+
+
+def test_must_violation_fails_naming_the_requirement(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(SUITE)
+    result = pytester.runpytest_subprocess("--agws-mock-fault", "status-code-as-string", "-p", "no:randomly")
+    assert result.ret == 1
+    assert "[ENV-SHAPE]" in result.stdout.str() and "verdict: NOT CONFORMANT" in result.stdout.str()
+
+
+def test_unknown_fault_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(SUITE)
+    result = pytester.runpytest_subprocess("--agws-mock-fault", "no-such-fault")
+    assert result.ret in (pytest.ExitCode.USAGE_ERROR, 10, 1)
+    assert "no-such-fault" in result.stdout.str() + result.stderr.str()
+    _no_traceback(result)
+
+
+def test_secret_in_a_traceback_is_redacted_at_capture(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(textwrap.dedent('''
+        import pathlib
+        import pytest
+
+        @pytest.mark.requirement("ENV-SHAPE")
+        def test_leaks(agws):
+            secret = agws._secret.reveal()
+            pathlib.Path("leaked.txt").write_text(secret)
+            print("stdout has", secret)
+            assert secret == "x", f"oops {secret}"
+    '''))
+    result = pytester.runpytest_subprocess("-l", "--tb=long", "--junitxml", "junit.xml", "-p", "no:randomly")
+    secret = (pytester.path / "leaked.txt").read_text()
+    assert len(secret) >= 16
+    out = result.stdout.str() + result.stderr.str()
+    assert "oops" in out and secret not in out
+    assert secret not in (pytester.path / "junit.xml").read_text()

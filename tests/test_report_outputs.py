@@ -1,0 +1,249 @@
+"""Report outputs from synthetic results: the JSON summary, the HTML fragments, the gate.
+
+A small hand-made catalogue keeps the golden files stable while the real catalogue grows; the
+golden files pin the structure (verdict, matrix, transcript, redaction). Regenerate them with
+``AGWS_UPDATE_GOLDEN=1 pytest tests/test_report_outputs.py`` and review the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from agws_conformance.catalogue import Catalogue, Erratum, ErratumSource, Requirement, load_catalogue
+from agws_conformance.report import html as fragments
+from agws_conformance.report.__main__ import main as report_main
+from agws_conformance.report.identity import RunIdentity, TargetIdentity, safe_url
+from agws_conformance.report.summary import EXIT_STATUS, build_summary, gate, summary_errors, write_summary
+from agws_conformance.results import Results, TestResult
+from agws_conformance.transcript import Exchange, Redactor
+
+GOLDEN = Path(__file__).parent / "golden"
+HOSTILE = '<script>document.title="PWNED"</script><img src=x onerror="document.title=\'PWNED\'">'
+CANARY = "canary-7f3a9c-SECRET"
+
+
+def catalogue() -> Catalogue:
+    def req(rid: str, level: str, area: str) -> Requirement:
+        return Requirement(rid, level, area, "synthetic", f"summary of {rid} <b>not bold</b>")  # type: ignore[arg-type]
+
+    reqs = [req("SIG-REJECT-MISSING", "MUST", "signature"), req("SIG-INFO-VARIANT", "INFO", "signature"),
+            req("ENV-SHAPE", "MUST", "envelope"), req("ENV-CONTENT-TYPE", "SHOULD", "envelope"),
+            req("ROB-MALFORMED-JSON", "MUST", "robustness")]
+    erratum = Erratum("ERRATUM-X", "A contradiction", (ErratumSource("doc", "p. 1", "says <x>"),),
+                      "the suite reads it as y", "because", ("ENV-SHAPE",), ())
+    return Catalogue("9.9.9", {r.id: r for r in reqs}, {}, {erratum.id: erratum}, "9.9.8", {})
+
+
+def exchange(body: bytes, *, secret: str = CANARY) -> dict:
+    return Exchange.capture(
+        Redactor([secret]), method="POST", url="http://127.0.0.1:1234/showcase-gateway/api/v1/user/check",
+        request_headers=[("Content-Type", "application/json"), ("X-Signature", "ab" * 32)],
+        request_body=b'{"agent":"a","username":"u"}', status=200,
+        response_headers=[("Content-Type", "text/html"), ("X-Leak", secret)],
+        response_body=body, elapsed=0.012, started=0.0).to_dict()
+
+
+def results(*, failing: bool = True, target: str = "staging") -> Results:
+    r = Results()
+    f = [{"requirement": "ENV-SHAPE", "level": "MUST", "ok": not failing, "outcome": "fail" if failing else "pass",
+          "message": f"expected a JSON object, observed {HOSTILE}"}]
+    r.add(TestResult("suites/test_envelope.py::test_shape", target, ["ENV-SHAPE"],
+                     "failed" if failing else "passed", findings=f,
+                     exchanges=[exchange(HOSTILE.encode() + f" secret={CANARY} ".encode() + b"x" * 6000)],
+                     message="[ENV-SHAPE] expected a JSON object" if failing else "", duration=0.02))
+    r.add(TestResult("suites/test_envelope.py::test_content_type", target, ["ENV-CONTENT-TYPE"], "warn",
+                     findings=[{"requirement": "ENV-CONTENT-TYPE", "level": "SHOULD", "ok": False, "outcome": "warn",
+                                "message": "expected application/json, observed text/html"}]))
+    r.add(TestResult("suites/test_signature_rejected.py::test_missing", target, ["SIG-REJECT-MISSING"], "passed",
+                     findings=[{"requirement": "SIG-REJECT-MISSING", "level": "MUST", "ok": True, "outcome": "pass",
+                                "message": "expected error 1014, observed 1014"}]))
+    r.add(TestResult("suites/test_robustness.py::test_malformed", target, ["ROB-MALFORMED-JSON"], "skipped",
+                     message="target configures no [[accounts]] entry"))
+    return r
+
+
+def identity(*names: str) -> RunIdentity:
+    targets = tuple(TargetIdentity(n, f"https://{n}.example.test/gw", "agent", "project", "201106", "new", "new",
+                                   "go1.22", "go1.22", False) for n in names or ("staging",))
+    moment = datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    return RunIdentity("0.1.0", "0" * 40, False, "9.9.9", "9.9.8", "12345", "quick", False,
+                       moment, moment.replace(minute=5), 42, targets)
+
+
+def check_golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("AGWS_UPDATE_GOLDEN"):
+        path.write_text(text, encoding="utf-8")
+    assert path.is_file(), f"missing golden file {path}; run with AGWS_UPDATE_GOLDEN=1"
+    assert text == path.read_text(encoding="utf-8"), f"{name} differs from its golden file"
+
+
+# -- JSON summary -------------------------------------------------------------------------------
+
+def test_summary_golden_and_schema() -> None:
+    summary = build_summary(results(), identity(), catalogue())
+    assert summary_errors(summary) == []
+    assert summary["verdict"] == "NOT CONFORMANT" and summary["exit_status"] == 1
+    cells = {r["id"]: r["results"]["staging"]["status"] for r in summary["requirements"]}
+    assert cells == {"SIG-REJECT-MISSING": "pass", "SIG-INFO-VARIANT": "not run", "ENV-SHAPE": "fail",
+                     "ENV-CONTENT-TYPE": "warn", "ROB-MALFORMED-JSON": "skipped"}
+    assert CANARY not in json.dumps(summary)
+    check_golden("report-summary.json", json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+
+
+@pytest.mark.parametrize("failing,expected", [(True, "NOT CONFORMANT"), (False, "INCOMPLETE")])
+def test_summary_verdicts(failing: bool, expected: str) -> None:
+    # Not failing still leaves a MUST requirement skipped: INCOMPLETE, never CONFORMANT.
+    assert build_summary(results(failing=failing), identity(), catalogue())["verdict"] == expected
+
+
+def test_summary_conformant_with_warnings() -> None:
+    r = results(failing=False)
+    del r.tests["staging::suites/test_robustness.py::test_malformed"]
+    cat = catalogue()
+    cat.requirements.pop("ROB-MALFORMED-JSON")
+    summary = build_summary(r, identity(), cat)
+    assert (summary["verdict"], summary["exit_status"]) == ("CONFORMANT WITH WARNINGS", 0)
+
+
+def test_summary_schema_rejects_tampering() -> None:
+    summary = build_summary(results(), identity(), catalogue())
+    assert summary_errors(summary | {"verdict": "MOSTLY FINE"})
+    assert summary_errors({k: v for k, v in summary.items() if k != "counts"})
+    summary["requirements"][0]["results"]["staging"]["status"] = "great"
+    assert summary_errors(summary)
+
+
+def test_multi_target_summary_has_per_target_verdicts() -> None:
+    r = results(failing=True, target="a")
+    for t in results(failing=False, target="b").tests.values():
+        r.add(t)
+    summary = build_summary(r, identity("a", "b"), catalogue())
+    assert [(t["name"], t["verdict"]) for t in summary["targets"]] == [("a", "NOT CONFORMANT"), ("b", "INCOMPLETE")]
+    shape = next(x for x in summary["requirements"] if x["id"] == "ENV-SHAPE")["results"]
+    assert (shape["a"]["status"], shape["b"]["status"]) == ("fail", "pass")
+    assert summary_errors(summary) == []
+
+
+def test_gate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "s.json"
+    write_summary(path, build_summary(results(), identity(), catalogue()))
+    assert gate(path)[0] == 1 and "ENV-SHAPE" in gate(path)[1]
+    assert report_main(["gate", str(path)]) == 1
+    assert capsys.readouterr().out.startswith("NOT CONFORMANT: 4 tests")
+    assert gate(tmp_path / "missing.json") == (10, f"INCOMPLETE: cannot read {tmp_path / 'missing.json'}: "
+                                                    "No such file or directory")
+    path.write_text("{", encoding="utf-8")
+    assert gate(path)[0] == 10
+    path.write_text('{"verdict": "CONFORMANT"}', encoding="utf-8")  # not a summary: never a pass
+    assert gate(path)[0] == 10
+    assert set(EXIT_STATUS.values()) == {0, 1, 10}
+
+
+def test_safe_url_drops_credentials_and_query() -> None:
+    redact = Redactor([CANARY])
+    assert safe_url(f"https://user:{CANARY}@gw.example:8443/p?token={CANARY}#x", redact.redact) == \
+        "https://gw.example:8443/p"
+    assert safe_url(f"https://gw.example/{CANARY}/", redact.redact) == "https://gw.example/[REDACTED]/"
+
+
+# -- HTML ----------------------------------------------------------------------------------------
+
+def _details(r: Results, show: bool = True) -> str:
+    out = []
+    budget = fragments.TranscriptBudget()
+    for t in sorted(r.tests.values(), key=lambda t: t.nodeid):
+        payload = {"requirements": t.requirements, "findings": t.findings, "exchanges": t.exchanges,
+                   "exchanges_dropped": t.exchanges_dropped, "harness": t.harness, "outcome": t.outcome}
+        out.append(fragments.details_html(payload, outcome=t.outcome, catalogue=catalogue(),
+                                          rerun=fragments.rerun_command(t.nodeid, ["--agws-target", "t.toml"]),
+                                          show_transcript=show, budget=budget))
+    return "\n".join(out)
+
+
+def test_html_golden() -> None:
+    r = results()
+    page = fragments.summary_block(r, identity(), catalogue()) + "\n" + _details(r)
+    assert 'id="agws-verdict" class="agws-v-fail"' in page and ">NOT CONFORMANT<" in page
+    for rid in catalogue().requirements:
+        assert f'id="req-{rid}"' in page
+    check_golden("report-fragments.html", page + "\n")
+
+
+def test_html_escapes_untrusted_text_everywhere() -> None:
+    r = results()
+    page = fragments.summary_block(r, identity(), catalogue()) + _details(r)
+    assert "<script" not in page and "<img" not in page and "<b>not bold" not in page
+    assert "&lt;script&gt;" in page and "&lt;img src=x onerror=" in page
+    assert CANARY not in page and "[REDACTED]" in page
+
+
+def test_html_transcript_caps_bodies_and_counts_exchanges() -> None:
+    payload = {"requirements": ["ENV-SHAPE"], "findings": [], "outcome": "failed", "harness": None,
+               "exchanges": [exchange(b"y" * 50_000)] * 9, "exchanges_dropped": 3}
+    block = fragments.details_html(payload, outcome="failed", catalogue=catalogue(), rerun="x",
+                                   show_transcript=True, budget=fragments.TranscriptBudget())
+    assert "12 exchange(s), 6 not shown" in block
+    assert block.count('class="agws-x"') == fragments.EXCHANGES_SHOWN
+    assert "y" * fragments.BODY_CAP in block and "y" * (fragments.BODY_CAP + 1) not in block
+    assert "body shown up to 4096 characters of 50000 bytes" in block
+    tight = fragments.TranscriptBudget(limit=1000)
+    assert "transcript budget is spent" in fragments.details_html(
+        payload, outcome="failed", catalogue=catalogue(), rerun="x", show_transcript=True, budget=tight)
+    passing = fragments.details_html(payload | {"outcome": "passed"}, outcome="passed", catalogue=catalogue(),
+                                     rerun="x", show_transcript=False, budget=fragments.TranscriptBudget())
+    assert 'class="agws-x"' not in passing and "--agws-transcripts=all" in passing
+
+
+def test_curl_reproduces_the_request() -> None:
+    x = exchange(b"{}")
+    assert fragments.curl_command(x) == (
+        "curl -sS -i --http1.1 http://127.0.0.1:1234/showcase-gateway/api/v1/user/check "
+        "-H 'Content-Type: application/json' -H 'X-Signature: " + "ab" * 32 + "' -H user-agent: -H accept: "
+        "--data-binary '{\"agent\":\"a\",\"username\":\"u\"}'")
+
+
+def test_expected_observed_sentence() -> None:
+    payload = {"findings": [{"requirement": "A", "outcome": "pass", "message": "ok"},
+                            {"requirement": "B", "outcome": "warn", "message": "expected x, observed y"}]}
+    assert fragments.expected_observed(payload, "warn") == "[B] expected x, observed y"
+    assert fragments.expected_observed({"harness": "timed out"}, "error").startswith("harness error")
+    assert fragments.expected_observed({}, "skipped", "no data") == "skipped: no data"
+
+
+def test_thousand_test_report_is_small_and_fast() -> None:
+    """A synthetic 1,000-test run (10% failing with transcripts) renders fast and stays small."""
+    cat = load_catalogue()
+    ids = list(cat.requirements)
+    r = Results()
+    for i in range(1000):
+        failing = i % 10 == 0
+        rid = ids[i % len(ids)]
+        r.add(TestResult(f"suites/test_x.py::test_{i}[case-{i}]", "staging", [rid], "failed" if failing else "passed",
+                         findings=[{"requirement": rid, "level": "MUST", "ok": not failing,
+                                    "outcome": "fail" if failing else "pass", "message": "expected a, observed b"}],
+                         exchanges=[exchange(b'{"status":false}' * 20)] * 3))
+    started = time.perf_counter()
+    budget = fragments.TranscriptBudget()
+    size = len(fragments.summary_block(r, identity(), cat))
+    for t in r.tests.values():
+        payload = {"requirements": t.requirements, "findings": t.findings, "exchanges": t.exchanges,
+                   "exchanges_dropped": 0, "harness": None, "outcome": t.outcome}
+        size += len(fragments.details_html(payload, outcome=t.outcome, catalogue=cat, rerun="python -m pytest x",
+                                           show_transcript=t.outcome == "failed", budget=budget))
+    elapsed = time.perf_counter() - started
+    assert elapsed < 5, f"rendering 1,000 tests took {elapsed:.1f} s"
+    assert size < 3_000_000, f"1,000-test fragments take {size} bytes"
+
+
+def test_stable_area_order_in_matrix() -> None:
+    page = fragments.requirement_matrix(results(), catalogue(), ["staging"])
+    areas = re.findall(r'<tr class="agws-area"><td colspan="\d+">(\w+)</td>', page)
+    assert areas == ["signature", "envelope", "robustness"]
