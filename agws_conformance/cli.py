@@ -15,13 +15,14 @@ from collections.abc import Sequence
 
 from agws_conformance import __version__
 
-COMMANDS: tuple[str, ...] = ("agws_conformance.commands.sign",)
+COMMANDS: tuple[str, ...] = ("agws_conformance.commands.sign", "agws_conformance.commands.openapi")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every registered subcommand."""
     parser = argparse.ArgumentParser(
         prog="agws-conformance",
+        allow_abbrev=False,
         description="Conformance tooling for the AGWS showcase-gateway API.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")

@@ -6,7 +6,8 @@ decompressed bytes are counted while inflating, so a gzip bomb stops at ``max_bo
 in JSON nesting (checked with a linear scan before ``json.loads``). A response the target got
 wrong (garbage, oversized, truncated, not JSON) is a :class:`Response` for the suite to judge; not
 getting a response at all (refused, DNS, TLS, time-out, reset) is a :class:`HarnessError`.
-Every attempt, failed or not, is recorded as a redacted :class:`~agws_conformance.transcript.Exchange`.
+Every attempt, failed or not, is recorded as a redacted
+:class:`~agws_conformance.transcript.Exchange`.
 """
 
 from __future__ import annotations
@@ -71,6 +72,10 @@ class HarnessError(Exception):
 
     def __repr__(self) -> str:
         return f"HarnessError({self.kind!r}, {self.message!r})"
+
+    def __reduce__(self) -> Any:  # keyword-only state survives pickling (pytest-xdist)
+        return (type(self), (self.kind, self.message),
+                {"url": self.url, "exchange": self.exchange, "retryable": self.retryable})
 
 
 @dataclass(frozen=True)
@@ -395,6 +400,9 @@ def _first_line(exc: BaseException, limit: int = 200) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+_FAST_FAILURE = 1.0  # seconds
+
+
 class GatewayClient:
     """A keep-alive HTTP/1.1 client for one target; thread-safe.
 
@@ -487,7 +495,10 @@ class GatewayClient:
             try:
                 response = self._send_once(method, url, content, headers)
             except HarnessError as exc:
-                if exc.retryable and attempt < self.retries:
+                # Only quick failures are retried (refused, a pooled connection the target had
+                # dropped): one that took long would multiply the deadline.
+                fast = exc.exchange is None or exc.exchange.elapsed < _FAST_FAILURE
+                if exc.retryable and fast and attempt < self.retries:
                     attempt += 1
                     with self._count_lock:
                         self.retry_count += 1
@@ -633,7 +644,9 @@ class GatewayClient:
                     "running and base_url is right", True)
         if isinstance(exc, (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)) \
                 and not got_bytes:
-            if _state.write_failed:
+            # The head went out (a separate write) and the body did not: the target hung up on
+            # the body. Nothing written at all is an ordinary reset.
+            if _state.write_failed and _state.bytes_written > 0:
                 return ("closed-during-upload",
                         f"{where}: the target closed the connection after {_state.bytes_written} "
                         f"bytes of the request (body {body_length} bytes) without answering; it "

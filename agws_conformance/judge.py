@@ -126,6 +126,11 @@ def passed_signature_check(resp: ResponseLike) -> bool:
     return observed_error_format(resp) is not None and error_code(resp) in EXPECTED_ERROR_CODES
 
 
+def rejected_by_signature(resp: ResponseLike) -> bool:
+    """Refused as error 1014 Invalid signature, in whichever format the target writes it."""
+    return error_code(resp) == SIGNATURE_ERROR
+
+
 def signature_accepted(resp: ResponseLike, *, requirement: str) -> Check:
     """A correctly signed request is served (success or documented expected error), never 1014."""
     return Check(requirement, passed_signature_check(resp),

@@ -77,7 +77,7 @@ class ConfigError(Exception):
 
 
 class Secret:
-    """The signing secret. ``repr``/``str``/f-strings show ``Secret('***')``; only ``reveal()`` gives it.
+    """The signing secret: ``repr``/``str``/f-strings show ``Secret('***')``, ``reveal()`` gives it.
 
     It refuses to be pickled (so it cannot leak into a pytest-xdist payload or a cache file) and
     compares in constant time.

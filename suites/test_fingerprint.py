@@ -44,7 +44,7 @@ PROBES = (
 def _outcome(resp) -> str:
     if judge.passed_signature_check(resp):
         return "accepted"
-    if judge.error_code(resp) == judge.SIGNATURE_ERROR:
+    if judge.rejected_by_signature(resp):
         return "rejected"
     return "refused otherwise"
 

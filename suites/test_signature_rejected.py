@@ -190,7 +190,7 @@ def test_undocumented_signature_spellings(agws, spelling: str) -> None:
     resp = agws.send(endpoint, content=content, signature=SPELLINGS[spelling](agws.sign(content)))
     if judge.passed_signature_check(resp):
         verdict = "accepted"
-    elif judge.error_code(resp) == judge.SIGNATURE_ERROR:
+    elif judge.rejected_by_signature(resp):
         verdict = "rejected with 1014"
     else:
         verdict = "refused otherwise"

@@ -46,7 +46,8 @@ def test_post_returns_status_headers_body_and_parsed_json() -> None:
     assert seen[0].content == b'{"agent":"a"}' and seen[0].headers["x-signature"] == "ab"
     assert response.status == 400 and response.headers["X-A"] == "1"
     assert response.json == {"status": False, "status_code": 1014} and response.json_error is None
-    assert response.exchange.summary().startswith("POST /prefix/showcase-gateway/api/v1/user/check -> 400 (")
+    assert response.exchange.summary().startswith(
+        "POST /prefix/showcase-gateway/api/v1/user/check -> 400 (")
 
 
 @pytest.mark.parametrize("body, error", [
@@ -55,7 +56,8 @@ def test_post_returns_status_headers_body_and_parsed_json() -> None:
     (b'{"a":NaN}', "invalid JSON: NaN is not JSON"),
     (b'{"a":1e999999}', None),  # Go also accepts the syntax; the value is Infinity in Python
     (b'{"a":"\xff"}', "body is not valid UTF-8 (byte 0xff at offset 6)"),
-    (b'\xef\xbb\xbf{}', "invalid JSON: Unexpected UTF-8 BOM (decode using utf-8-sig): line 1 column 1 (char 0)"),
+    (b'\xef\xbb\xbf{}',
+     "invalid JSON: Unexpected UTF-8 BOM (decode using utf-8-sig): line 1 column 1 (char 0)"),
     (b"[" * 513 + b"]" * 513, "JSON nested deeper than 512 levels"),
 ])
 def test_parse_json_explains_what_is_wrong(body: bytes, error: str | None) -> None:
@@ -265,3 +267,25 @@ def test_wrapper_overhead_is_small() -> None:
     print(f"bare httpx {bare_rate:.0f} req/s, GatewayClient {rate:.0f} req/s "
           f"({(1 / rate - 1 / bare_rate) * 1e6:.0f} us/request overhead)")
     assert rate > 0.5 * bare_rate
+
+
+def test_harness_error_survives_pickling() -> None:
+    import pickle
+
+    client = mock_client(raising(httpx.ConnectError("[Errno 111] Connection refused")), retries=0)
+    with pytest.raises(HarnessError) as info:
+        client.post("/p", b"{}")
+    copy = pickle.loads(pickle.dumps(info.value))
+    assert (copy.kind, str(copy), copy.url) == (info.value.kind, str(info.value), info.value.url)
+    assert copy.exchange == info.value.exchange
+
+
+def test_a_slow_failure_is_not_retried() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        time.sleep(1.1)
+        raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
+
+    client = mock_client(handler, retries=2)
+    with pytest.raises(HarnessError) as info:
+        client.post("/p", b"{}")
+    assert info.value.kind == "connection-reset" and client.request_count == 1

@@ -14,7 +14,7 @@ import tracemalloc
 
 import pytest
 
-from agws_conformance.client import HARNESS_ERROR_KINDS, GatewayClient, HarnessError, Response
+from agws_conformance.client import GatewayClient, HarnessError, Response
 
 try:
     from hostile_server import HostileServer

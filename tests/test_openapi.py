@@ -146,19 +146,26 @@ def _args(output: Path | None) -> argparse.Namespace:
 
 def test_command_prints_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
     args = _args(None)
-    assert args.run(args) == 0
+    assert args.func(args) == 0
     assert json.loads(capsys.readouterr().out) == build_openapi()
 
 
 def test_command_writes_file(tmp_path: Path) -> None:
     target = tmp_path / "agws.openapi.json"
     args = _args(target)
-    assert args.run(args) == 0
+    assert args.func(args) == 0
     assert json.loads(target.read_text(encoding="utf-8")) == build_openapi()
 
 
 def test_command_unwritable_output_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     args = _args(tmp_path / "missing-dir" / "out.json")
-    assert args.run(args) == 2
+    assert args.func(args) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "cannot write" in err and "Traceback" not in err
+
+
+def test_cli_main_runs_the_openapi_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
+    from agws_conformance import cli
+
+    assert cli.main(["openapi"]) == 0
+    assert json.loads(capsys.readouterr().out)["openapi"] == "3.1.0"

@@ -180,6 +180,8 @@ def test_console_script_subprocess(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.decode().strip() == SIGNATURE
     # a closed pipe on stdout must not produce a traceback
-    broken = subprocess.run(f"{' '.join(command)} sign --json < /dev/null | true", shell=True,
+    (tmp_path / "body.json").write_bytes(BODY)
+    shell = f"{' '.join(command)} sign --explain {tmp_path / 'body.json'} | true"
+    broken = subprocess.run(shell, shell=True,
                             capture_output=True, env=env, timeout=60)
     assert b"Traceback" not in broken.stderr

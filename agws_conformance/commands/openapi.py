@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     parser.add_argument("-o", "--output", metavar="FILE", type=Path, default=None,
                         help="write to FILE instead of standard output")
-    parser.set_defaults(run=run)
+    parser.set_defaults(func=run)
     return parser
 
 

@@ -22,6 +22,7 @@ def register(subparsers: Any) -> None:
     """Add the ``sign`` parser."""
     parser = subparsers.add_parser(
         "sign",
+        allow_abbrev=False,  # so that --secret VALUE is an error, not --secret-env
         help="compute the X-Signature of a request body",
         description=(
             "Print the X-Signature of a raw request body as the documents' Go code computes it: "

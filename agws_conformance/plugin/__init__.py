@@ -249,9 +249,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     from agws_conformance.catalogue import load_catalogue
 
-    verdict = results.verdict(load_catalogue())
-    counts = results.counts()
-    if verdict == "INCOMPLETE" and counts["error"] and not counts["failed"]:
+    # The exit status is the verdict, so a release gate needs nothing else: 0 conformant (with or
+    # without warnings), 1 not conformant, 10 incomplete (harness errors, MUST requirements skipped or not run).
+    if results.verdict(load_catalogue()) == "INCOMPLETE" and session.exitstatus in (0, 1) and not results.counts()["failed"]:
         session.exitstatus = EXIT_INCOMPLETE
 
 

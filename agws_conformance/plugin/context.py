@@ -165,6 +165,8 @@ class Agws:
         catalogue = load_catalogue()
         if requirement not in catalogue.requirements:
             raise KeyError(f"unknown requirement {requirement!r}: add it to schemas/requirements.json")
+        # Capture-time redaction: a gateway may echo anything, the secret included, into what we quote.
+        message = self._run.redactor(message)
         finding = Finding(requirement, catalogue.requirements[requirement].level, ok, message)
         if ok is True:  # one pass per requirement is enough evidence; generated tests judge thousands
             if requirement in self._seen_passes:

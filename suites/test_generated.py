@@ -1,0 +1,96 @@
+"""Generated requests (Hypothesis), driven by the request schemas.
+
+Valid requests keep the target's credentials (agent, project, service_code: anything else is
+legitimately refused) and fill the free fields with strings biased toward the characters that
+break signers and parsers; each must pass the signature check and get a schema-valid answer.
+Invalid requests break the schema in one way (a required field dropped, a type changed, a string
+below its minLength) on top of the configured account or payment, so a lenient target that repairs
+them shows it by succeeding; they must never succeed and never get a 5xx.
+
+Reproducible: CI passes ``--hypothesis-seed=0`` (or sets ``AGWS_HYPOTHESIS_SEED``); a failure
+prints the shrunk request and the command that replays it (see agws_conformance.plugin.generated).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import assume
+
+from agws_conformance import judge, schemas, signer, strategies
+from agws_conformance.judge import Check
+from agws_conformance.plugin.generated import explore
+
+ENDPOINTS = ("user/check", "action/status")
+SUCCESS_SCHEMA = {"user/check": "user-check-success", "action/status": "action-status-success"}
+EXPECTED_SCHEMA = {"new": "error-expected-new", "old": "error-expected-old"}
+
+
+def _credentials(agws) -> dict[str, str]:
+    """The fields the target must recognise; the request schemas leave the rest free."""
+    t = agws.target
+    return {"agent": t.agent, "project": t.project, "service_code": t.service_code}
+
+
+def _shown(fields: dict[str, Any]) -> str:
+    """The request as one ASCII line (control characters and U+2028 escaped) for the report."""
+    return json.dumps(fields, ensure_ascii=True)
+
+
+def _wire_body(fields: dict[str, Any]) -> bytes:
+    """Go-client bytes for string fields; the canonical JSON form when a value is not a string."""
+    if all(isinstance(v, str) for v in fields.values()):
+        return signer.go_struct_body(fields)
+    return signer.canonical_from_value(fields)
+
+
+def _judge_valid(agws, endpoint: str, fields: dict[str, Any]) -> list[Check]:
+    resp = agws.send(endpoint, content=_wire_body(fields))
+    where = f"for generated request {_shown(fields)}"
+    if not judge.passed_signature_check(resp):
+        return [Check("ROB-GENERATED-VALID", False,
+                      f"expected a success or a documented expected error (the signature accepted), "
+                      f"observed {judge.describe(resp)} {where}")]
+    if judge.is_success(resp):
+        schema = SUCCESS_SCHEMA[endpoint]
+    else:
+        fmt = judge.observed_error_format(resp)
+        declared = agws.error_format
+        if declared in EXPECTED_SCHEMA and fmt != declared:
+            return [Check("ROB-GENERATED-VALID", False,
+                          f"expected an expected error in the declared {declared} format, observed the "
+                          f"{fmt} format ({judge.describe(resp)}) {where}")]
+        schema = EXPECTED_SCHEMA[fmt]
+    problems = schemas.errors(schema, resp.json)
+    return [Check("ROB-GENERATED-VALID", not problems,
+                  f"expected a response valid against {schema}, observed: "
+                  + ("; ".join(problems[:3]) if problems else "valid") + f" {where}")]
+
+
+@pytest.mark.requirement("ROB-GENERATED-VALID")
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_generated_valid_requests(agws, endpoint: str) -> None:
+    """Arbitrary strings in the free fields: accepted by the signature check, answered per the schemas."""
+    strategy = strategies.valid_requests(strategies.request_schema(endpoint), fixed=_credentials(agws))
+    explore(agws, strategy, lambda fields: _judge_valid(agws, endpoint, fields),
+            requirement="ROB-GENERATED-VALID")
+
+
+def _judge_invalid(agws, endpoint: str, fields: dict[str, Any]) -> list[Check]:
+    problems = schemas.errors(strategies.REQUEST_SCHEMAS[endpoint], fields)
+    assume(problems)  # a shrunk example that became valid is not evidence about invalid requests
+    resp = agws.send(endpoint, content=_wire_body(fields))
+    why = f"for generated request {_shown(fields)} ({problems[0]})"
+    return [Check(c.requirement, c.ok, f"{c.message} {why}" if c.ok is False else c.message)
+            for c in judge.refused(resp, requirement="ROB-GENERATED-INVALID")]
+
+
+@pytest.mark.requirement("ROB-GENERATED-INVALID", "ROB-NO-5XX")
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_generated_invalid_requests(agws, endpoint: str) -> None:
+    """Schema-invalid requests, correctly signed: never a success, never a 5xx."""
+    strategy = strategies.invalid_requests(strategies.request_schema(endpoint), fixed=agws.fields(endpoint))
+    explore(agws, strategy, lambda fields: _judge_invalid(agws, endpoint, fields),
+            requirement="ROB-GENERATED-INVALID")
