@@ -1,8 +1,8 @@
 """Load benchmark of the mock gateway: 50 concurrent keep-alive clients for a bounded time.
 
 The mock runs as the standalone command in its own process (so the client does not share its
-GIL); the client is one ``httpx.AsyncClient`` with a 50-connection keep-alive pool and 50
-workers, each sending signed requests (alternating user/check for every account and
+GIL); the client is 50 threads sharing one httpx keep-alive pool of 50 connections, each thread
+sending signed requests (alternating user/check for every account and
 action/status for every payment) back to back. Every answer must be HTTP 200 with error_code 0;
 anything else counts as an error.
 
@@ -12,13 +12,13 @@ anything else counts as an error.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import itertools
 import os
 import secrets
 import statistics
 import subprocess
 import sys
+import threading
 import time
 
 import httpx
@@ -45,29 +45,40 @@ def requests_for(secret: str) -> list[tuple[str, bytes, dict[str, str]]]:
     return out
 
 
-async def drive(url: str, work: list, clients: int, seconds: float) -> tuple[int, int, list[float]]:
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    done = errors = 0
-    latencies: list[float] = []
+def drive(url: str, work: list, clients: int, seconds: float) -> tuple[int, int, list[float]]:
+    """``clients`` threads, each with its own keep-alive httpx.Client, sending back to back."""
     deadline = time.monotonic() + seconds
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=10) as client:
-        async def worker(offset: int) -> None:
-            nonlocal done, errors
+    results: list[tuple[int, int, list[float]]] = []
+
+    def worker(offset: int) -> None:
+        done = errors = 0
+        latencies: list[float] = []
+        with httpx.Client(base_url=url, timeout=10, transport=transport) as client:
             for path, body, headers in itertools.islice(itertools.cycle(work), offset, None):
                 if time.monotonic() >= deadline:
-                    return
+                    break
                 started = time.perf_counter()
                 try:
-                    response = await client.post(path, content=body, headers=headers)
+                    response = client.post(path, content=body, headers=headers)
                     ok = response.status_code == 200 and response.json()["result"]["error_code"] == 0
                 except (httpx.HTTPError, ValueError, KeyError):
                     ok = False
                 latencies.append(time.perf_counter() - started)
                 done += 1
                 errors += not ok
+        results.append((done, errors, latencies))
 
-        await asyncio.gather(*(worker(i) for i in range(clients)))
-    return done, errors, latencies
+    # One pooled transport shared by the threads (a keep-alive connection per thread).
+    transport = httpx.HTTPTransport(limits=httpx.Limits(max_connections=clients,
+                                                        max_keepalive_connections=clients))
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    transport.close()
+    return (sum(r[0] for r in results), sum(r[1] for r in results),
+            [latency for r in results for latency in r[2]])
 
 
 def main() -> int:
@@ -85,7 +96,7 @@ def main() -> int:
             print(f"the mock did not start: {line!r}", file=sys.stderr)
             return 1
         url = line.split(" on ", 1)[1].split(" ", 1)[0]
-        done, errors, latencies = asyncio.run(drive(url, requests_for(secret), args.clients, args.seconds))
+        done, errors, latencies = drive(url, requests_for(secret), args.clients, args.seconds)
     finally:
         server.terminate()
         server.wait(10)

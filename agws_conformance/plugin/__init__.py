@@ -102,8 +102,32 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    _select_requirements(config, items)
     if any("agws" in getattr(item, "fixturenames", ()) for item in items):
         _run(config).targets()  # raises UsageError with one clear line for a bad target config
+
+
+def _select_requirements(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """--agws-requirement: deselect suite tests whose requirement markers match none of the patterns."""
+    import fnmatch
+
+    patterns = _run(config).settings.requirements
+    if not patterns:
+        return
+    from agws_conformance.catalogue import load_catalogue
+
+    known = list(load_catalogue().requirements)
+    for p in patterns:
+        if not fnmatch.filter(known, p):
+            raise pytest.UsageError(f"--agws-requirement {p!r} matches no requirement ID in the catalogue")
+    keep, drop = [], []
+    for item in items:
+        reqs = _requirements(item)
+        matched = not reqs or any(fnmatch.fnmatchcase(r, p) for r in reqs for p in patterns)
+        (keep if matched else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 @pytest.fixture(scope="session")

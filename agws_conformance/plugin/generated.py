@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, TypeVar
 
 import hypothesis
 import hypothesis.core
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck, Phase, given
 from hypothesis.errors import Flaky
 from hypothesis.strategies import SearchStrategy
 
@@ -74,6 +74,8 @@ def hypothesis_settings(agws: "Agws") -> hypothesis.settings:
         # the seed replays the same run with no code change, so that is what we print.
         print_blob=False,
         report_multiple_bugs=False,
+        # The explain phase lists the suite's own source lines, which tells a partner nothing.
+        phases=tuple(p for p in Phase if p is not Phase.explain),
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                HealthCheck.filter_too_much],
     )
@@ -120,14 +122,16 @@ def explore(agws: "Agws", strategy: SearchStrategy[T], judge_case: Callable[[T],
 
     def case(example: T) -> None:
         nonlocal calls
+        checks: list[Check] = []
+        if not aborted:
+            calls += 1
+            try:
+                checks = list(judge_case(example))
+            except (HarnessError, ConformanceFailure) as exc:
+                aborted.append(exc)
+        # One raise site per outcome: Hypothesis tells failures apart by where they are raised.
         if aborted:
             raise _Aborted()
-        calls += 1
-        try:
-            checks = list(judge_case(example))
-        except (HarnessError, ConformanceFailure) as exc:
-            aborted.append(exc)
-            raise _Aborted() from None
         if any(must_fail(c) for c in checks):
             if not first_failure:
                 first_failure.extend(checks)
@@ -142,18 +146,19 @@ def explore(agws: "Agws", strategy: SearchStrategy[T], judge_case: Callable[[T],
     notes: list[str] = []
     try:
         run()
-    except _Aborted:
-        exc = aborted[0]
-        if hasattr(exc, "add_note"):
-            exc.add_note(f"stopped the generated examples at the first harness trouble; {replay}")
-        raise exc from None
-    except _Falsified as exc:
-        failure, notes = exc, list(getattr(exc, "__notes__", ()))
-    except Flaky as exc:
+    except (_Aborted, Flaky) as exc:
+        if aborted:
+            first = aborted[0]
+            first.add_note(f"stopped the generated examples at the first harness trouble; {replay}")
+            raise first from None
+        if not (isinstance(exc, Flaky) and first_failure):
+            raise
         # The shrunk example passed when replayed: the target answers the same request differently.
         failure = _Falsified(first_failure)
         notes = [f"the failure did not reproduce when replayed ({type(exc).__name__}): "
                  "the target answers the same request inconsistently"]
+    except _Falsified as exc:
+        failure, notes = exc, list(getattr(exc, "__notes__", ()))
     agws.judge(list(kept.values()))
     if failure is not None:
         try:

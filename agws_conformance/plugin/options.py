@@ -31,6 +31,8 @@ class Settings:
     mock_faults: tuple[str, ...]
     json_path: str | None
     transcripts: Literal["failures", "all"]
+    requirements: tuple[str, ...] = ()
+    """--agws-requirement: run only the suite tests judging these IDs (fnmatch patterns); () runs all."""
 
     @property
     def embedded(self) -> bool:
@@ -67,6 +69,9 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--agws-json", metavar="FILE", help="write the JSON summary for release gates [env AGWS_JSON]")
     group.addoption("--agws-transcripts", choices=("failures", "all"),
                     help="which tests show HTTP transcripts in the HTML report (default failures)")
+    group.addoption("--agws-requirement", action="append", default=[], metavar="ID",
+                    help="run only the suite tests that judge this requirement ID (repeatable; "
+                         "shell-style patterns such as 'SIG-REJECT-*' allowed)")
 
 
 def _flag(value: bool | None, env: str | None) -> bool:
@@ -117,4 +122,5 @@ def settings_from(config: pytest.Config, environ: Mapping[str, str] = os.environ
         mock_faults=tuple(dict.fromkeys(faults)),
         json_path=opt.agws_json or environ.get("AGWS_JSON", "").strip() or None,
         transcripts=opt.agws_transcripts or "failures",
+        requirements=tuple(dict.fromkeys(getattr(opt, "agws_requirement", None) or ())),
     )
