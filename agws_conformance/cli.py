@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from agws_conformance import __version__
 
-COMMANDS: tuple[str, ...] = ("agws_conformance.commands.sign", "agws_conformance.commands.openapi")
+COMMANDS: tuple[str, ...] = ("agws_conformance.commands.sign", "agws_conformance.commands.openapi", "agws_conformance.commands.mock")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -157,8 +157,10 @@ def envelope(resp: ResponseLike) -> list[Check]:
                         "expected the documented envelope (status, status_code, message, result), observed: "
                         + ("; ".join(problems[:3]) if problems else "well-formed")))
     if resp.json.get("status") is True:
-        checks.append(Check("ENV-SUCCESS-CODE-ZERO", resp.json.get("status_code") == 0,
-                            f"expected status_code 0 with status true, observed {_short(resp.json.get('status_code'))}"))
+        code, message = resp.json.get("status_code"), resp.json.get("message")
+        checks.append(Check("ENV-SUCCESS-CODE-ZERO", code == 0 and message == "Success",
+                            "expected status_code 0 and message 'Success' with status true, "
+                            f"observed status_code {_short(code)} and message {_short(message)}"))
     ctype = resp.headers.get("content-type", "") if resp.headers is not None else ""
     checks.append(Check("ENV-CONTENT-TYPE", ctype.split(";")[0].strip().lower() == "application/json",
                         f"expected Content-Type application/json, observed {ctype or 'none'!r}"))
@@ -180,17 +182,19 @@ def schema_checks(resp: ResponseLike, schema: str, requirement: str, *, strict: 
     return checks
 
 
-def success(resp: ResponseLike, *, requirement: str, schema: str, schema_requirement: str) -> list[Check]:
+def success(resp: ResponseLike, *, requirement: str, schema: str, schema_requirement: str,
+            strict: bool = False) -> list[Check]:
     """A documented success: HTTP 200, the envelope, error_code 0, and the response schema."""
     checks = envelope(resp)
     checks.append(Check("HTTP-200-SUCCESS", resp.status == 200, f"expected HTTP 200 for a success, observed HTTP {resp.status}"))
     checks.append(Check(requirement, is_success(resp), f"expected a success (status true, error_code 0), observed {describe(resp)}"))
     if is_success(resp):
-        checks += schema_checks(resp, schema, schema_requirement)
+        checks += schema_checks(resp, schema, schema_requirement, strict=strict)
     return checks
 
 
-def expected_error(resp: ResponseLike, *, code: int, declared: str, requirement: str) -> tuple[list[Check], ErrorFormat | None]:
+def expected_error(resp: ResponseLike, *, code: int, declared: str, requirement: str,
+                   strict: bool = False) -> tuple[list[Check], ErrorFormat | None]:
     """An expected error (1407, 1041, ...) in the declared format; returns the checks and the observed format."""
     checks = envelope(resp)
     fmt = observed_error_format(resp)
@@ -203,12 +207,12 @@ def expected_error(resp: ResponseLike, *, code: int, declared: str, requirement:
         checks.append(Check("ERR-FORMAT-DECLARED", fmt == declared,
                             f"expected the {declared} error format the target declares, observed the {fmt} format"))
     if fmt == "new":
-        checks += schema_checks(resp, "error-expected-new", "SCH-ERROR-NEW")
+        checks += schema_checks(resp, "error-expected-new", "SCH-ERROR-NEW", strict=strict)
         checks.append(Check("HTTP-200-SUCCESS", resp.status == 200,
                             f"expected HTTP 200 for a new-format expected error, observed HTTP {resp.status}"))
         message = resp.json["result"].get("message")
     else:
-        checks += schema_checks(resp, "error-expected-old", "SCH-ERROR-OLD")
+        checks += schema_checks(resp, "error-expected-old", "SCH-ERROR-OLD", strict=strict)
         checks.append(Check("HTTP-OLD-FORMAT-STATUS", None, f"old-format expected error {got} answered with HTTP {resp.status}"))
         message = resp.json.get("message")
     if got == code and code in DOCUMENTED_MESSAGES:
@@ -217,7 +221,7 @@ def expected_error(resp: ResponseLike, *, code: int, declared: str, requirement:
     return checks, fmt
 
 
-def unexpected_error(resp: ResponseLike, *, code: int | None, requirement: str) -> list[Check]:
+def unexpected_error(resp: ResponseLike, *, code: int | None, requirement: str, strict: bool = False) -> list[Check]:
     """An unexpected error (1014, ...): status false, its code in status_code, result {}, a failing HTTP status."""
     checks = envelope(resp)
     body = resp.json if isinstance(resp.json, dict) else {}
@@ -226,7 +230,7 @@ def unexpected_error(resp: ResponseLike, *, code: int | None, requirement: str) 
     checks.append(Check(requirement, is_unexpected and (code is None or body.get("status_code") == code),
                         f"expected {want}, observed {describe(resp)}"))
     if is_unexpected:
-        checks += schema_checks(resp, "error-unexpected", "SCH-ERROR-UNEXPECTED")
+        checks += schema_checks(resp, "error-unexpected", "SCH-ERROR-UNEXPECTED", strict=strict)
         checks.append(Check("ENV-STATUS-FALSE-IFF-UNEXPECTED", True, "status false on an unexpected error"))
         checks.append(Check("HTTP-UNEXPECTED-FAILING-STATUS", resp.status >= 400,
                             f"expected a failing HTTP status (4xx/5xx) for an unexpected error, observed HTTP {resp.status}"))

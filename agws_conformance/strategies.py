@@ -54,6 +54,9 @@ HARD_CHARACTERS: tuple[str, ...] = (
 
 JSON_TYPES: tuple[str, ...] = ("null", "boolean", "integer", "number", "string", "array", "object")
 
+_UNDERSTOOD = frozenset({"type", "minLength", "maxLength", "minimum", "maximum",
+                         "description", "title", "$comment", "examples", "default"})
+
 DEFAULT_MAX_SIZE = 40
 """Longest generated string when the schema sets no maxLength: long enough for every hard character mix."""
 
@@ -67,6 +70,8 @@ class FieldRule:
     required: bool
     min_length: int = 0
     max_length: int | None = None
+    minimum: int | float | None = None
+    maximum: int | float | None = None
 
 
 def request_schema(endpoint: str) -> dict[str, Any]:
@@ -93,8 +98,9 @@ def _resolve(node: dict[str, Any], base_uri: str) -> dict[str, Any]:
 def field_rules(schema: str | Mapping[str, Any]) -> dict[str, FieldRule]:
     """The top-level properties of a request schema (a schema name or a schema document), in order.
 
-    Only the keywords the request schemas use are read (``type``, ``minLength``, ``maxLength``,
-    ``required``); anything else raises, so a schema change the strategies cannot honour is loud.
+    Only these keywords are understood: ``type``, ``minLength``/``maxLength``,
+    ``minimum``/``maximum``, ``required`` (plus annotations); any other constraint raises, so a
+    schema change the strategies cannot honour is loud instead of silently ignored.
     """
     doc = schemas.load_schema(schema) if isinstance(schema, str) else schema
     if doc.get("type") != "object" or not isinstance(doc.get("properties"), dict):
@@ -111,8 +117,11 @@ def field_rules(schema: str | Mapping[str, Any]) -> dict[str, FieldRule]:
         unknown = set(types) - set(JSON_TYPES)
         if unknown:
             raise ValueError(f"property {name!r}: unknown JSON type(s) {sorted(unknown)}")
-        rules[name] = FieldRule(name, types, name in required,
-                                int(node.get("minLength", 0)), node.get("maxLength"))
+        unsupported = set(node) - _UNDERSTOOD
+        if unsupported:
+            raise ValueError(f"property {name!r}: the strategies cannot honour {sorted(unsupported)}")
+        rules[name] = FieldRule(name, types, name in required, int(node.get("minLength", 0)),
+                                node.get("maxLength"), node.get("minimum"), node.get("maximum"))
     missing = required - set(rules)
     if missing:
         raise ValueError(f"required field(s) {sorted(missing)} have no properties entry")
@@ -150,6 +159,11 @@ def _allowed_values(rule: FieldRule) -> st.SearchStrategy[Any]:
             options.append(hard_text(min_size=rule.min_length,
                                      max_size=rule.max_length if rule.max_length is not None
                                      else max(DEFAULT_MAX_SIZE, rule.min_length)))
+        elif t in ("integer", "number") and (rule.minimum is not None or rule.maximum is not None):
+            low = rule.minimum if rule.minimum is not None else -(2**53)
+            high = rule.maximum if rule.maximum is not None else 2**53
+            options.append(st.integers(int(low), int(high)) if t == "integer"
+                           else st.floats(low, high, allow_nan=False, allow_infinity=False))
         else:
             options.append(_values_of(t))
     return st.one_of(options)
@@ -190,7 +204,8 @@ def valid_requests(schema: str | Mapping[str, Any], fixed: Mapping[str, Any] | N
 
 
 def _mutations(rules: Mapping[str, FieldRule]) -> list[Callable[[dict[str, Any]], st.SearchStrategy[dict[str, Any]]]]:
-    """One mutation per schema keyword a field carries: required -> drop it, type -> change it, minLength -> shorten it."""
+    """One mutation per schema keyword a field carries: required -> drop it, type -> change it,
+    minLength/maxLength -> cross the bound, minimum/maximum -> step outside."""
     out: list[Callable[[dict[str, Any]], st.SearchStrategy[dict[str, Any]]]] = []
 
     def drop(name: str) -> Callable[[dict[str, Any]], st.SearchStrategy[dict[str, Any]]]:
@@ -207,6 +222,11 @@ def _mutations(rules: Mapping[str, FieldRule]) -> list[Callable[[dict[str, Any]]
             out.append(replace_with(name, hard_text(max_size=rule.min_length - 1)))
         if "string" in rule.types and rule.max_length is not None:
             out.append(replace_with(name, hard_text(min_size=rule.max_length + 1, max_size=rule.max_length + 8)))
+        numeric = {"integer", "number"} & set(rule.types)
+        if numeric and rule.minimum is not None:
+            out.append(replace_with(name, st.integers(max_value=int(rule.minimum) - 1, min_value=-(2**53))))
+        if numeric and rule.maximum is not None:
+            out.append(replace_with(name, st.integers(min_value=int(rule.maximum) + 1, max_value=2**53)))
     return out
 
 
@@ -219,4 +239,6 @@ def invalid_requests(schema: str | Mapping[str, Any], fixed: Mapping[str, Any] |
     """
     rules = field_rules(schema)
     mutations = _mutations(rules)
-    return valid_requests(schema, fixed).flatmap(lambda req: st.one_of([m(req) for m in mutations]))
+    # sampled_from picks mutations evenly; one_of over many branches would favour the first ones.
+    return st.tuples(valid_requests(schema, fixed), st.sampled_from(mutations)).flatmap(
+        lambda pair: pair[1](pair[0]))

@@ -46,26 +46,31 @@ def requests_for(secret: str) -> list[tuple[str, bytes, dict[str, str]]]:
 
 
 def drive(url: str, work: list, clients: int, seconds: float) -> tuple[int, int, list[float]]:
-    """``clients`` threads, each with its own keep-alive httpx.Client, sending back to back."""
+    """``clients`` threads, each with its own keep-alive connection, sending back to back."""
     deadline = time.monotonic() + seconds
     results: list[tuple[int, int, list[float]]] = []
+    first_errors: list[str] = []
 
     def worker(offset: int) -> None:
         done = errors = 0
         latencies: list[float] = []
-        with httpx.Client(base_url=url, timeout=10, transport=transport) as client:
-            for path, body, headers in itertools.islice(itertools.cycle(work), offset, None):
-                if time.monotonic() >= deadline:
-                    break
-                started = time.perf_counter()
-                try:
-                    response = client.post(path, content=body, headers=headers)
-                    ok = response.status_code == 200 and response.json()["result"]["error_code"] == 0
-                except (httpx.HTTPError, ValueError, KeyError):
-                    ok = False
-                latencies.append(time.perf_counter() - started)
-                done += 1
-                errors += not ok
+        # Not closed per thread: closing a client closes the shared transport under the others.
+        client = httpx.Client(base_url=url, timeout=10, transport=transport)
+        for path, body, headers in itertools.islice(itertools.cycle(work), offset, None):
+            if time.monotonic() >= deadline:
+                break
+            started = time.perf_counter()
+            try:
+                response = client.post(path, content=body, headers=headers)
+                ok = response.status_code == 200 and response.json()["result"]["error_code"] == 0
+                problem = f"HTTP {response.status_code} {response.text[:80]}"
+            except (httpx.HTTPError, ValueError, KeyError) as exc:
+                ok, problem = False, f"{type(exc).__name__}: {exc}"
+            if not ok and len(first_errors) < 5:
+                first_errors.append(problem)
+            latencies.append(time.perf_counter() - started)
+            done += 1
+            errors += not ok
         results.append((done, errors, latencies))
 
     # One pooled transport shared by the threads (a keep-alive connection per thread).
@@ -77,6 +82,8 @@ def drive(url: str, work: list, clients: int, seconds: float) -> tuple[int, int,
     for thread in threads:
         thread.join()
     transport.close()
+    for problem in first_errors:
+        print(f"error: {problem}", file=sys.stderr)
     return (sum(r[0] for r in results), sum(r[1] for r in results),
             [latency for r in results for latency in r[2]])
 

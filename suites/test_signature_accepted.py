@@ -8,7 +8,8 @@ signer canonicalizes them) and varies only how those bytes are written: key orde
 
 "Accepted" means the request got past the signature check: a success or a documented expected
 error (1407/1041 for an unknown username/external_id), never 1014. The full response is judged
-too, so an accepted request must also come back well-formed.
+too, so an accepted request must also come back well-formed. An answer that is neither (an HTML
+page, a 5xx) does not show whether the signature passed, so it fails the endpoint's rules instead.
 """
 
 from __future__ import annotations

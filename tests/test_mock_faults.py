@@ -301,7 +301,55 @@ def _get(clean, faulty):
     assert response.status_code == 200 and response.json()["result"]["error_code"] == 0
 
 
+def _expected_status_false(clean, faulty):
+    assert check(clean, "nobody").json()["status"] is True
+    body = check(faulty, "nobody").json()
+    assert body["status"] is False and body["status_code"] == 0 and body["result"]["error_code"] == 1407
+
+
+def _new_error_without_data(clean, faulty):
+    assert "data" in check(clean, "nobody").json()["result"]
+    body = check(faulty, "nobody").json()
+    assert "data" not in body["result"] and schemas.errors("error-expected-new", body)
+
+
+def _old_error_with_result(clean, faulty):
+    # The fault only touches the old format: compare two old-format mocks.
+    old = embedded_target("old")
+    body = body_of("user/check", username="nobody")
+    headers = {"Content-Type": "application/json", "X-Signature": signer.sign(body, old.secret.reveal()).signature}
+    answers = []
+    for faults in ((), ("old-error-with-result",)):
+        with MockServer(old, faults=faults) as server:
+            answers.append(httpx.post(server.url + USER_CHECK_PATH, content=body, headers=headers).json())
+    assert answers[0]["result"] == {} and schemas.errors("error-expected-old", answers[0]) == []
+    assert answers[1]["result"] == {"error_code": 1407} and schemas.errors("error-expected-old", answers[1])
+
+
+def _undocumented_field(clean, faulty):
+    assert "request_id" not in check(clean, "nobody").json()
+    body = send(faulty, "user/check").json()
+    assert "request_id" in body and schemas.errors("user-check-success", body) == []
+    assert schemas.errors("user-check-success", body, strict=True)
+
+
+def _python_signer(ensure_ascii):
+    def probe(clean, faulty):
+        # ensure_ascii=False writes Cyrillic raw, as Go does: only < > & tell it apart.
+        for username in ("tom<&>jerry", "Иван Петров") if ensure_ascii else ("tom<&>jerry",):
+            body = body_of("user/check", username=username)
+            assert send(clean, "user/check", body).json()["result"]["error_code"] == 0
+            assert send(faulty, "user/check", body).json()["status_code"] == 1014
+            python_form = json.dumps(json.loads(body), sort_keys=True, ensure_ascii=ensure_ascii,
+                                     separators=(",", ":")).encode()
+            signature = signer.signature_of_canonical(python_form, SECRET)
+            assert send(faulty, "user/check", body, signature=signature).json()["result"]["error_code"] == 0
+    return probe
+
+
 PROBES = {
+    "python-sample-signer": _python_signer(False),
+    "ascii-escaped-signer": _python_signer(True),
     "accept-any-signature": _sig_wrong_secret,
     "missing-signature-accepted": _sig_missing,
     "hash-raw-bytes": _sig_raw_bytes,
@@ -353,6 +401,10 @@ PROBES = {
     "truncated-json": _truncated,
     "oversized-accepted": _oversized,
     "get-answered": _get,
+    "expected-error-status-false": _expected_status_false,
+    "new-error-without-data": _new_error_without_data,
+    "old-error-with-result": _old_error_with_result,
+    "undocumented-response-field": _undocumented_field,
 }
 
 
@@ -383,7 +435,8 @@ def test_faults_name_existing_requirements():
     for fault in FAULTS.values():
         assert fault.breaks, fault.name
         assert set(fault.breaks) <= set(known), (fault.name, set(fault.breaks) - set(known))
-        assert any(known[i] != "INFO" for i in fault.breaks), fault.name  # INFO cannot be broken
+        # INFO cannot be broken, except SCH-STRICT-EXTRA-FIELDS, which fails under --agws-strict.
+        assert any(known[i] != "INFO" or i == "SCH-STRICT-EXTRA-FIELDS" for i in fault.breaks), fault.name
         assert fault.description and "\n" not in fault.description
 
 

@@ -23,7 +23,7 @@ from agws_conformance.target import ConfigError, load_target
 NAME = "mock"
 
 
-def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``mock`` subcommand."""
     parser = subparsers.add_parser(
         NAME,
@@ -45,8 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
                         help="list the fault modes and the requirement IDs each one breaks, then exit")
     parser.add_argument("--allow-remote", action="store_true",
                         help="allow a non-loopback --host (the mock is a test double; think twice)")
-    parser.set_defaults(run=run)
-    return parser
+    parser.set_defaults(func=run)
 
 
 def list_faults() -> str:

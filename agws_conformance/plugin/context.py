@@ -34,6 +34,15 @@ SIGN: Any = _Sign()
 _counter = itertools.count(1)
 
 
+def _format_note(seen: dict[str, dict[str, str]]) -> str:
+    """The error format(s) observed in the run: "new", or per code when they differ ("1041: old, 1407: new")."""
+    per_code = {code: "mixed" if len(formats) > 1 else next(iter(formats)) for code, formats in seen.items()}
+    values = set(per_code.values())
+    if len(values) == 1:
+        return values.pop()
+    return ", ".join(f"{code}: {fmt}" for code, fmt in sorted(per_code.items()))
+
+
 class Agws:
     """One test's handle on one target. Findings accumulate here and reach the report."""
 
@@ -207,18 +216,19 @@ class Agws:
 
     def expect_success(self, resp: "Response", *, requirement: str, schema: str, schema_requirement: str) -> dict:
         __tracebackhide__ = True
-        self.judge(judge.success(resp, requirement=requirement, schema=schema, schema_requirement=schema_requirement))
+        self.judge(judge.success(resp, requirement=requirement, schema=schema, schema_requirement=schema_requirement,
+                                 strict=self.settings.strict))
         return resp.json["result"]
 
     def expect_expected_error(self, resp: "Response", *, code: int, requirement: str) -> None:
         """An expected error in the declared format; with ``auto``, the format must not change within the run."""
         __tracebackhide__ = True
-        checks, fmt = judge.expected_error(resp, code=code, declared=self.error_format, requirement=requirement)
+        checks, fmt = judge.expected_error(resp, code=code, declared=self.error_format, requirement=requirement,
+                                           strict=self.settings.strict)
         if fmt is not None:
             seen = self._bound.error_formats.setdefault(str(code), {})
             seen.setdefault(fmt, self.nodeid)
-            formats = sorted(seen)
-            self._bound.observations["error_format"] = formats[0] if len(formats) == 1 else "mixed"
+            self._bound.observations["error_format"] = _format_note(self._bound.error_formats)
             if len(seen) > 1:
                 checks.append(judge.Check("ERR-FORMAT-CONSISTENT", False,
                                           f"expected one error format for error {code} within the run, observed both: "
@@ -230,7 +240,7 @@ class Agws:
 
     def expect_unexpected_error(self, resp: "Response", *, code: int | None, requirement: str) -> None:
         __tracebackhide__ = True
-        self.judge(judge.unexpected_error(resp, code=code, requirement=requirement))
+        self.judge(judge.unexpected_error(resp, code=code, requirement=requirement, strict=self.settings.strict))
 
     def expect_refused(self, resp: "Response", *, requirement: str) -> None:
         __tracebackhide__ = True

@@ -104,7 +104,8 @@ def explore(agws: "Agws", strategy: SearchStrategy[T], judge_case: Callable[[T],
 
     ``judge_case`` sends one request and returns its checks; it may call ``hypothesis.assume``.
     A MUST violation is shrunk by Hypothesis and judged once, on the minimal example. Harness
-    trouble (time-out, unreachable) stops the exploration at once instead of being shrunk.
+    trouble and stalls (time-out, unreachable) stop the exploration at once, re-raised as they came,
+    instead of being shrunk one slow request at a time.
     """
     __tracebackhide__ = True
     catalogue = load_catalogue()
@@ -149,7 +150,7 @@ def explore(agws: "Agws", strategy: SearchStrategy[T], judge_case: Callable[[T],
     except (_Aborted, Flaky) as exc:
         if aborted:
             first = aborted[0]
-            first.add_note(f"stopped the generated examples at the first harness trouble; {replay}")
+            first.add_note(f"generation stopped at the first request without a complete answer; {replay}")
             raise first from None
         if not (isinstance(exc, Flaky) and first_failure):
             raise
