@@ -13,7 +13,7 @@ astral-plane emoji (surrogate pairs in UTF-16 signers), and odd whitespace.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 from hypothesis import strategies as st
 
@@ -181,22 +181,27 @@ def wrong_type_values(rule: FieldRule) -> st.SearchStrategy[Any]:
     return st.one_of(options)
 
 
-def valid_requests(schema: str | Mapping[str, Any], fixed: Mapping[str, Any] | None = None) -> st.SearchStrategy[dict[str, Any]]:
+def valid_requests(schema: str | Mapping[str, Any], fixed: Mapping[str, Any] | None = None,
+                   known: Mapping[str, Sequence[Any]] | None = None) -> st.SearchStrategy[dict[str, Any]]:
     """Requests valid against ``schema``: ``fixed`` fields keep their value, the others are generated.
 
     Required properties are always present; optional ones sometimes. Fields keep the schema's order.
     ``fixed`` is for values the target must recognise (agent, project, service_code): generating
-    them would only test that the target refuses strangers.
+    them would only test that the target refuses strangers. ``known`` values (configured accounts,
+    payments) are drawn now and then instead of a generated one, so successes get judged too.
     """
     rules = field_rules(schema)
     fixed = dict(fixed or {})
-    unknown = set(fixed) - set(rules)
+    known = {k: list(v) for k, v in (known or {}).items() if v}
+    unknown = (set(fixed) | set(known)) - set(rules)
     if unknown:
-        raise ValueError(f"fixed field(s) {sorted(unknown)} are not properties of the schema")
+        raise ValueError(f"field(s) {sorted(unknown)} are not properties of the schema")
     parts: dict[str, st.SearchStrategy[Any]] = {}
     optional: dict[str, st.SearchStrategy[Any]] = {}
     for name, rule in rules.items():
         value = st.just(fixed[name]) if name in fixed else _allowed_values(rule)
+        if name in known and name not in fixed:
+            value = st.one_of(value, st.sampled_from(known[name]))
         (parts if rule.required or name in fixed else optional)[name] = value
     order = list(rules)
     return st.fixed_dictionaries(parts, optional=optional).map(

@@ -2,7 +2,8 @@
 
 Valid requests keep the target's credentials (agent, project, service_code: anything else is
 legitimately refused) and fill the free fields with strings biased toward the characters that
-break signers and parsers; each must pass the signature check and get a schema-valid answer.
+break signers and parsers, now and then with a configured account or payment so that successes
+are judged too; each must pass the signature check and get a schema-valid answer.
 Invalid requests break the schema in one way (a required field dropped, a type changed, a string
 below its minLength) on top of the configured account or payment, so a lenient target that repairs
 them shows it by succeeding; they must never succeed and never get a 5xx.
@@ -73,7 +74,9 @@ def _judge_valid(agws, endpoint: str, fields: dict[str, Any]) -> list[Check]:
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 def test_generated_valid_requests(agws, endpoint: str) -> None:
     """Arbitrary strings in the free fields: accepted by the signature check, answered per the schemas."""
-    strategy = strategies.valid_requests(strategies.request_schema(endpoint), fixed=_credentials(agws))
+    known = {"username": [a.username for a in agws.target.accounts]} if endpoint == "user/check" \
+        else {"external_id": [p.external_id for p in agws.target.payments]}
+    strategy = strategies.valid_requests(strategies.request_schema(endpoint), fixed=_credentials(agws), known=known)
     explore(agws, strategy, lambda fields: _judge_valid(agws, endpoint, fields),
             requirement="ROB-GENERATED-VALID")
 

@@ -17,8 +17,9 @@ import pytest
 from agws_conformance import judge, signer
 
 # Judged on every rejection besides each test's own rule (judge.unexpected_error).
-REJECTION_RULES = ("SIG-REJECT-FORMAT", "ENV-SHAPE", "ENV-CONTENT-TYPE", "SCH-ERROR-UNEXPECTED",
-                   "ENV-STATUS-FALSE-IFF-UNEXPECTED", "HTTP-UNEXPECTED-FAILING-STATUS", "ERR-CODE-MESSAGE")
+REJECTION_RULES = ("SIG-REJECT-FORMAT", "ENV-SHAPE", "ENV-CONTENT-TYPE", "ENV-SUCCESS-CODE-ZERO",
+                   "SCH-ERROR-UNEXPECTED", "ENV-STATUS-FALSE-IFF-UNEXPECTED", "HTTP-UNEXPECTED-FAILING-STATUS",
+                   "ERR-CODE-MESSAGE")
 
 ENDPOINTS = ("user/check", "action/status")
 LOOKUP_FIELD = {"user/check": "username", "action/status": "external_id"}

@@ -109,3 +109,46 @@ def test_envelope_checks_content_type_and_shape():
     assert failed(judge.envelope(resp)) == {"ENV-CONTENT-TYPE"}
     assert "ENV-SHAPE" in failed(judge.envelope(Resp(200, {"status": "true"})))
     assert "ENV-SUCCESS-CODE-ZERO" in failed(judge.envelope(Resp(200, {"status": True, "status_code": 7, "message": "", "result": {}})))
+
+
+SUCCESS = {"status": True, "status_code": 0, "message": "Success", "result": {"error_code": 0}}
+OLD_1014_AS_EXPECTED = {"status": False, "status_code": 1014, "message": "Invalid signature", "result": {}}
+
+
+def test_passed_signature_check_means_served():
+    assert judge.passed_signature_check(Resp(200, SUCCESS))
+    assert judge.passed_signature_check(Resp(200, NEW_1407))
+    assert judge.passed_signature_check(Resp(404, OLD_1407))
+    assert not judge.passed_signature_check(Resp(400, UNEXPECTED_1014))
+    assert not judge.passed_signature_check(Resp(500, raw=b"oops"))
+    # An undocumented error code is no evidence that the signature was accepted.
+    odd = dict(NEW_1407, result=dict(NEW_1407["result"], error_code=4242))
+    assert not judge.passed_signature_check(Resp(200, odd))
+
+
+def test_rejected_by_signature_in_either_format():
+    assert judge.rejected_by_signature(Resp(400, UNEXPECTED_1014))
+    new_1014 = dict(NEW_1407, result=dict(NEW_1407["result"], error_code=1014))
+    assert judge.rejected_by_signature(Resp(200, new_1014))
+    assert not judge.rejected_by_signature(Resp(200, NEW_1407))
+
+
+def test_signature_accepted_and_rejected_checks_are_opposites():
+    for resp in (Resp(200, SUCCESS), Resp(200, NEW_1407), Resp(400, OLD_1014_AS_EXPECTED)):
+        accepted = judge.signature_accepted(resp, requirement="SIG-CANON-ORDER")
+        rejected = judge.signature_rejected(resp, requirement="SIG-REJECT-TAMPERED")
+        assert accepted.ok is not rejected.ok
+        assert accepted.requirement == "SIG-CANON-ORDER" and rejected.requirement == "SIG-REJECT-TAMPERED"
+
+
+def test_success_message_must_be_success():
+    wrong = dict(SUCCESS, message="OK")
+    assert "ENV-SUCCESS-CODE-ZERO" in failed(judge.envelope(Resp(200, wrong)))
+
+
+def test_strict_profile_turns_undocumented_fields_into_failures():
+    extra = dict(UNEXPECTED_1014, request_id="abc")
+    relaxed = judge.unexpected_error(Resp(400, extra), code=1014, requirement="SIG-REJECT-MISSING")
+    strict = judge.unexpected_error(Resp(400, extra), code=1014, requirement="SIG-REJECT-MISSING", strict=True)
+    assert [c.ok for c in relaxed if c.requirement == "SCH-STRICT-EXTRA-FIELDS"] == [None]
+    assert [c.ok for c in strict if c.requirement == "SCH-STRICT-EXTRA-FIELDS"] == [False]

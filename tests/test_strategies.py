@@ -52,6 +52,15 @@ def test_valid_requests_are_valid_and_keep_fixed_fields(endpoint):
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_known_values_are_mixed_in(endpoint):
+    name = strategies.REQUEST_SCHEMAS[endpoint]
+    free = next(k for k in schemas.load_schema(name)["required"] if k not in FIXED)
+    values = [r[free] for r in _collect(strategies.valid_requests(name, FIXED, known={free: ["known-1", "known-2"]}))]
+    assert {"known-1", "known-2"} <= set(values)
+    assert sum(v.startswith("known-") for v in values) < len(values) // 2  # mostly generated
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
 def test_invalid_requests_are_invalid_in_each_way(endpoint):
     name = strategies.REQUEST_SCHEMAS[endpoint]
     required = schemas.load_schema(name)["required"]
@@ -138,6 +147,8 @@ def test_dropping_required_changes_what_invalid_means():
 def test_schema_mistakes_are_clear_errors():
     with pytest.raises(ValueError, match="unknown endpoint 'nope'"):
         strategies.request_schema("nope")
+    with pytest.raises(ValueError, match="'extra'.*not properties"):
+        strategies.valid_requests("user-check-request", known={"extra": ["x"]})
     with pytest.raises(ValueError, match="'extra'.*not properties"):
         strategies.valid_requests("user-check-request", fixed={"extra": "x"})
     schema = {"type": "object", "properties": {"a": {"minLength": 1}}, "required": ["a"]}
