@@ -89,26 +89,34 @@ def safe_url(url: str, redact: Callable[[str], str] = lambda s: s) -> str:
         return "(unparseable URL)"
 
 
-def _git(*args: str) -> str | None:
+def _git(*args: str, root: Path = _SOURCE_ROOT) -> str | None:
     try:
-        done = subprocess.run(["git", "--no-optional-locks", "-C", str(_SOURCE_ROOT), *args],
+        done = subprocess.run(["git", "--no-optional-locks", "-C", str(root), *args],
                               capture_output=True, text=True, timeout=5, check=False)
     except (OSError, subprocess.SubprocessError):
         return None
     return done.stdout.strip() if done.returncode == 0 else None
 
 
-def git_commit() -> tuple[str | None, bool | None]:
+def suite_root(rootpath: Path) -> Path:
+    """The checkout the suites ran from: pytest's rootdir when it is one (``pip install .`` then
+    ``pytest suites`` in a clone), else the package's own source tree (editable install)."""
+    if (rootpath / "suites").is_dir() and (rootpath / "schemas" / "requirements.json").is_file():
+        return rootpath.resolve()
+    return _SOURCE_ROOT
+
+
+def git_commit(root: Path = _SOURCE_ROOT) -> tuple[str | None, bool | None]:
     """The suite's own commit and whether its tracked files differ from it.
 
-    Only when the package runs from a git checkout of itself (an installed wheel has none); a
-    read-only query (``--no-optional-locks``: no index refresh is written).
+    Only when ``root`` is the top of a git checkout (an installed wheel has none); a read-only
+    query (``--no-optional-locks``: no index refresh is written).
     """
-    top = _git("rev-parse", "--show-toplevel")
-    if top is None or Path(top).resolve() != _SOURCE_ROOT:
+    top = _git("rev-parse", "--show-toplevel", root=root)
+    if top is None or Path(top).resolve() != root:
         return None, None
-    commit = _git("rev-parse", "HEAD")
-    status = _git("status", "--porcelain", "--untracked-files=no")
+    commit = _git("rev-parse", "HEAD", root=root)
+    status = _git("status", "--porcelain", "--untracked-files=no", root=root)
     return commit, (bool(status) if status is not None else None)
 
 
@@ -153,7 +161,7 @@ def _target_identities(run: "Run") -> tuple[TargetIdentity, ...]:
 
 def run_identity(run: "Run", config: "pytest.Config", catalogue: "Catalogue") -> RunIdentity:
     """The identity of the run now (call after the session has finished for final numbers)."""
-    commit, dirty = git_commit()
+    commit, dirty = git_commit(suite_root(Path(config.rootpath)))
     return RunIdentity(
         suite_version=__version__, git_commit=commit, git_dirty=dirty,
         catalogue_version=catalogue.version, errata_version=catalogue.errata_version,
