@@ -101,7 +101,9 @@ class ControlServer:
 def target_file(path: Path, name: str, base_url: str) -> Path:
     """A target file for a control: the mock's identity, accounts and payments at ``base_url``."""
     mock = load_target(mock_target_path(), environ={"AGWS_MOCK_SECRET": "unused"})
-    q = json.dumps  # TOML basic strings accept JSON string escapes for these values
+    def q(value: str) -> str:  # a TOML basic string: JSON's escapes, but no \uD83D surrogate pairs
+        return json.dumps(value, ensure_ascii=False)
+
     lines = ["[target]", f"name = {q(name)}", f"base_url = {q(base_url)}", f"agent = {q(mock.agent)}",
              f"project = {q(mock.project)}", f"service_code = {q(mock.service_code)}",
              f"secret_env = {q(SECRET_ENV)}", 'error_format = "auto"', ""]

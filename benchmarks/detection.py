@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import queue
 import subprocess
 import sys
 import tempfile
@@ -41,6 +42,10 @@ SUITES = REPO / "suites"
 FORMATS = ("new", "old")
 HYPOTHESIS_SEED = "0"
 """Fixed so a matrix is reproducible; the generated tests are not the only check of any fault."""
+
+PRESUPPOSED = frozenset({"ENV-SHAPE", "SIG-ACCEPT-GO-BODY", "ROB-RESPONSE-TIME"})
+"""Requirements every suite test presupposes (it reads the envelope, sends a Go-signed body and
+waits for the answer): a fault breaking one of them masks any other fault, so it is never paired."""
 
 SHORT_TIMEOUT = "2"
 """--agws-timeout for faults breaking ROB-RESPONSE-TIME: a stalled answer is judged after this."""
@@ -69,23 +74,101 @@ class SuiteRun:
 
 
 def suite_command(json_path: str | Path, args: Sequence[str] = ()) -> list[str]:
-    """The pytest command line the matrix runs (also printed in the report, for reproduction)."""
-    return [sys.executable, "-m", "pytest", str(SUITES), "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
+    """The pytest arguments of one matrix run (after ``python -m pytest``), for reproduction."""
+    return [str(SUITES), "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
             f"--hypothesis-seed={HYPOTHESIS_SEED}", f"--agws-json={json_path}", *args]
 
 
-def run_suite(args: Sequence[str] = (), *, timeout: float = 900, env: dict[str, str] | None = None) -> SuiteRun:
-    """Run the suites in a subprocess with ``args`` and read back the JSON summary."""
+_ANSWER = "@@agws-detection-exit "
+
+
+class Worker:
+    """A long-lived Python process that runs ``pytest.main`` once per job.
+
+    Starting Python, importing the plugin and collecting the suites costs ~3 s, far more than the
+    few tests a fault run selects; a worker pays it once. Each job is still a whole pytest session
+    (its own config, Run, embedded mock and JSON summary); only imported modules are shared.
+    """
+
+    def __init__(self) -> None:
+        self._proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--serve"], cwd=REPO,
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def run(self, argv: Sequence[str]) -> tuple[int, str]:
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._proc.stdin.write(json.dumps(list(argv)) + "\n")
+        self._proc.stdin.flush()
+        seen: list[str] = []
+        for line in self._proc.stdout:
+            if line.startswith(_ANSWER):
+                return int(line[len(_ANSWER):]), ""
+            seen.append(line.rstrip())
+        return -1, " | ".join(seen[-3:]) or "detection worker died"
+
+    def close(self) -> None:
+        if self._proc.stdin:
+            self._proc.stdin.close()
+        self._proc.wait(timeout=30)
+
+
+def serve() -> None:
+    """Worker side: one JSON argv per stdin line; answer with the exit code on its own line."""
+    import contextlib
+    import io
+
+    import pytest
+
+    for line in sys.stdin:
+        with contextlib.redirect_stdout(io.StringIO()):
+            code = int(pytest.main(json.loads(line)))
+        print(_ANSWER + str(code), flush=True)
+
+
+def run_suite(args: Sequence[str] = (), *, worker: Worker | None = None, timeout: float = 900,
+              env: dict[str, str] | None = None) -> SuiteRun:
+    """Run the suites with ``args`` (in ``worker``, else a fresh process) and read the JSON summary."""
     with tempfile.TemporaryDirectory(prefix="agws-detect-") as tmp:
         json_path = Path(tmp) / "summary.json"
+        argv = suite_command(json_path, args)
         start = time.monotonic()
-        done = subprocess.run(suite_command(json_path, args), cwd=REPO, capture_output=True, text=True,
-                              timeout=timeout, env=env)
+        if worker is not None:
+            code, problem = worker.run(argv)
+        else:
+            done = subprocess.run([sys.executable, "-m", "pytest", *argv], cwd=REPO, capture_output=True,
+                                  text=True, timeout=timeout, env=env)
+            code, problem = done.returncode, " | ".join((done.stderr.strip() or done.stdout.strip()).splitlines()[-3:])
         seconds = time.monotonic() - start
         if not json_path.exists():
-            tail = (done.stderr.strip() or done.stdout.strip()).splitlines()[-3:]
-            return SuiteRun(tuple(args), done.returncode, seconds, None, " | ".join(tail) or "no summary written")
-        return SuiteRun(tuple(args), done.returncode, seconds, json.loads(json_path.read_text(encoding="utf-8")))
+            return SuiteRun(tuple(args), code, seconds, None, problem or "no summary written")
+        return SuiteRun(tuple(args), code, seconds, json.loads(json_path.read_text(encoding="utf-8")))
+
+
+class Pool:
+    """``jobs`` workers (or fresh processes when ``fresh``) shared by a thread pool."""
+
+    def __init__(self, jobs: int, *, fresh: bool = False) -> None:
+        self.jobs = max(1, jobs)
+        self._idle: queue.Queue[Worker | None] = queue.Queue()
+        for _ in range(self.jobs):
+            self._idle.put(None if fresh else Worker())
+        self._executor = ThreadPoolExecutor(max_workers=self.jobs)
+
+    def run(self, args: Sequence[str]) -> SuiteRun:
+        worker = self._idle.get()
+        try:
+            return run_suite(args, worker=worker)
+        finally:
+            self._idle.put(worker)
+
+    def map(self, fn: Any, items: Iterable[Any]) -> list[Any]:
+        return list(self._executor.map(fn, items))
+
+    def close(self) -> None:
+        self._executor.shutdown()
+        while not self._idle.empty():
+            worker = self._idle.get()
+            if worker is not None:
+                worker.close()
 
 
 # -- clean runs ---------------------------------------------------------------------------------
@@ -106,9 +189,9 @@ class CleanResult:
         return not self.false_failures and not self.false_requirements and self.exit_code == 0
 
 
-def clean_run(error_format: str) -> CleanResult:
+def clean_run(pool: Pool, error_format: str) -> CleanResult:
     """The full suite against the clean mock in one error format."""
-    run = run_suite(["--agws-error-format", error_format])
+    run = pool.run(["--agws-error-format", error_format])
     if run.summary is None:
         return CleanResult(error_format, run.exit_code, "NO SUMMARY", run.seconds, 0,
                            [f"(no summary: {run.problem})"], [])
@@ -152,7 +235,7 @@ def _is_evidence(level: str, status: str, clean_status: str | None) -> bool:
     return level == "INFO" and status == "info" and clean_status == "pass"
 
 
-def fault_run(faults: Sequence[str], error_format: str, clean: dict[str, CleanResult]) -> FaultResult:
+def fault_run(pool: Pool, faults: Sequence[str], error_format: str, clean: dict[str, CleanResult]) -> FaultResult:
     """Run only the tests judging ``faults``' requirements, with the faults injected."""
     claims = {f: list(FAULTS[f].breaks) for f in faults}
     requirements = list(dict.fromkeys(r for f in faults for r in FAULTS[f].breaks))
@@ -163,7 +246,7 @@ def fault_run(faults: Sequence[str], error_format: str, clean: dict[str, CleanRe
         args += ["--agws-requirement", r]
     if "ROB-RESPONSE-TIME" in requirements:
         args += ["--agws-timeout", SHORT_TIMEOUT]
-    run = run_suite(args)
+    run = pool.run(args)
     if run.summary is None:
         return FaultResult(list(faults), claims, error_format, run.exit_code, run.seconds, {}, {}, [], run.problem)
     cells = run.cells()
@@ -175,18 +258,19 @@ def fault_run(faults: Sequence[str], error_format: str, clean: dict[str, CleanRe
                        run.tests("failed", "warn", "error"))
 
 
-def single_fault(name: str, clean: dict[str, CleanResult]) -> FaultResult:
+def single_fault(pool: Pool, name: str, clean: dict[str, CleanResult]) -> FaultResult:
     """A fault alone: the default (new) error format first, the old one if the new one missed it."""
-    result = fault_run([name], FORMATS[0], clean)
+    result = fault_run(pool, [name], FORMATS[0], clean)
     if result.detected:
         return result
-    retry = fault_run([name], FORMATS[1], clean)
+    retry = fault_run(pool, [name], FORMATS[1], clean)
     return retry if retry.detected else result
 
 
 def choose_pairs(singles: Sequence[FaultResult]) -> list[tuple[str, str]]:
     """Pairs of detected faults that should not interact: disjoint requirements, requirement areas
-    and failing tests, same error format. Greedy in name order, each fault in at most one pair."""
+    and failing tests, same error format, none breaking a :data:`PRESUPPOSED` requirement. Greedy in
+    name order, each fault in at most one pair."""
     areas = {r.id: r.area for r in load_catalogue().requirements.values()}
     usable = sorted((s for s in singles if s.detected), key=lambda s: s.faults[0])
     paired: set[str] = set()
@@ -198,7 +282,7 @@ def choose_pairs(singles: Sequence[FaultResult]) -> list[tuple[str, str]]:
             if b.faults[0] in paired or a.error_format != b.error_format:
                 continue
             ra, rb = set(a.claims[a.faults[0]]), set(b.claims[b.faults[0]])
-            if ra & rb or {areas[r] for r in ra} & {areas[r] for r in rb}:
+            if (ra | rb) & PRESUPPOSED or ra & rb or {areas[r] for r in ra} & {areas[r] for r in rb}:
                 continue
             if set(a.failed_tests) & set(b.failed_tests):
                 continue
@@ -263,19 +347,25 @@ class Matrix:
 
 
 def detection_matrix(faults: Iterable[str] | None = None, *, pairs: bool = True, jobs: int = 2,
-                     formats: Sequence[str] = FORMATS) -> Matrix:
-    """Run the clean mock, every fault alone and (optionally) independent pairs; ``jobs`` in parallel."""
+                     formats: Sequence[str] = FORMATS, fresh: bool = False) -> Matrix:
+    """Run the clean mock, every fault alone and (optionally) independent pairs; ``jobs`` in parallel.
+
+    ``fresh``: one new pytest process per run instead of reusing worker processes (slower, the same
+    results; for anyone who doubts the reuse)."""
     names = sorted(faults) if faults is not None else sorted(FAULTS)
     unknown = [n for n in names if n not in FAULTS]
     if unknown:
         raise SystemExit(f"unknown fault {unknown[0]!r}; see agws-conformance mock --list-faults")
     start = time.monotonic()
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        clean = {c.error_format: c for c in pool.map(clean_run, formats)}
-        singles = list(pool.map(lambda n: single_fault(n, clean), names))
+    pool = Pool(jobs, fresh=fresh)
+    try:
+        clean = {c.error_format: c for c in pool.map(lambda f: clean_run(pool, f), formats)}
+        singles = pool.map(lambda n: single_fault(pool, n, clean), names)
+        formats_of = {s.faults[0]: s.error_format for s in singles}
         chosen = choose_pairs(singles) if pairs else []
-        pair_runs = list(pool.map(lambda p: fault_run(p, next(s.error_format for s in singles if s.faults == [p[0]]),
-                                                      clean), chosen))
+        pair_runs = pool.map(lambda p: fault_run(pool, p, formats_of[p[0]], clean), chosen)
+    finally:
+        pool.close()
     return Matrix(list(clean.values()), singles, pair_runs, time.monotonic() - start)
 
 
@@ -284,9 +374,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="suite runs in parallel")
     parser.add_argument("--no-pairs", action="store_true", help="faults alone only")
     parser.add_argument("--fault", action="append", help="only this fault (repeatable)")
+    parser.add_argument("--fresh", action="store_true", help="a new pytest process per run (slower)")
     parser.add_argument("--out", default=str(REPO / "build" / "detection"), help="folder for detection.json/.md")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)  # worker side of Worker
     args = parser.parse_args(argv)
-    matrix = detection_matrix(args.fault, pairs=not args.no_pairs, jobs=args.jobs)
+    if args.serve:
+        serve()
+        return 0
+    matrix = detection_matrix(args.fault, pairs=not args.no_pairs, jobs=args.jobs, fresh=args.fresh)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "detection.json").write_text(json.dumps(matrix.to_dict(), indent=2) + "\n", encoding="utf-8")

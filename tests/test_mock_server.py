@@ -88,7 +88,7 @@ def test_command_serves_signed_requests_and_stops_on_sigint():
         assert response.headers["content-type"].startswith("text/plain")  # the fault is on
         assert signed_check(url, "wrong").json()["status_code"] == 1014
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=10)
+        out, err = process.communicate(timeout=30)  # a loaded machine; the point is a clean stop
     finally:
         process.kill()
     assert process.returncode == 0
