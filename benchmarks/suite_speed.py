@@ -1,0 +1,140 @@
+"""Suite speed, side by side: the suite's request rate against a bare httpx loop, and profile times.
+
+One pytest process runs the whole suite against its embedded mock; at session end, before the
+mock stops, this file (loaded as a pytest plugin) replays every request the suite recorded (the
+same bytes, headers and signatures) to the same mock instance with a bare ``httpx.Client``
+keep-alive loop. Both rates share the process, the GIL and the mock, so their ratio is the
+suite's own overhead (judging, schema validation, Hypothesis, pytest per-test work).
+
+    python benchmarks/suite_speed.py [--rounds 3]
+
+Then the quick and thorough profiles are run whole, each timed with its request count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+RESULT_ENV = "AGWS_SUITE_SPEED_OUT"
+_SKIP_HEADERS = {"host", "content-length", "transfer-encoding"}
+
+
+class SpeedPlugin:
+    """Times the test loop, keeps every recorded request, and replays them at session end."""
+
+    def __init__(self) -> None:
+        self.loop_seconds = 0.0
+        self.requests: list[dict[str, Any]] = []
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            return (yield)
+        finally:
+            self.loop_seconds = time.perf_counter() - start
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        payload = getattr(report, "agws", None)
+        if payload and report.when == "call":
+            self.requests += [e for e in payload["exchanges"]
+                              if not e["error"] and not e["request"]["truncated"] and e["response"]["status"]]
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        from agws_conformance.plugin import RUN_KEY
+
+        run = session.config.stash[RUN_KEY]
+        bound = next(iter(run.bound.values()))  # the embedded mock, still running
+        seconds, sent = bare_loop(bound.target.base_url, self.requests)
+        out = {"suite_requests": run.request_count, "suite_loop_seconds": self.loop_seconds,
+               "replayed": sent, "bare_seconds": seconds}
+        Path(os.environ[RESULT_ENV]).write_text(json.dumps(out), encoding="utf-8")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Loaded with ``-p suite_speed``: measure only when asked to (``AGWS_SUITE_SPEED_OUT``)."""
+    if os.environ.get(RESULT_ENV):
+        config.pluginmanager.register(SpeedPlugin(), "agws-suite-speed")
+
+
+def bare_loop(base_url: str, exchanges: list[dict[str, Any]]) -> tuple[float, int]:
+    """Send the recorded requests back to back on one keep-alive client; (seconds, requests)."""
+    import httpx
+
+    prepared = []
+    for e in exchanges:
+        req = e["request"]
+        body = base64.b64decode(req["body"]) if req["body_encoding"] == "base64" else req["body"].encode("utf-8")
+        headers = [(k, v) for k, v in req["headers"] if k.lower() not in _SKIP_HEADERS]
+        path = e["url"].split("://", 1)[1].split("/", 1)[1] if "/" in e["url"].split("://", 1)[1] else ""
+        prepared.append((e["method"], "/" + path, headers, body))
+    with httpx.Client(base_url=base_url, timeout=10) as client:
+        start = time.perf_counter()
+        for method, path, headers, body in prepared:
+            client.request(method, path, headers=headers, content=body).read()
+        return time.perf_counter() - start, len(prepared)
+
+
+def suite_round() -> dict[str, Any]:
+    """One whole-suite run with the replay at its end (a fresh process)."""
+    with tempfile.TemporaryDirectory(prefix="agws-speed-") as tmp:
+        out = Path(tmp) / "speed.json"
+        env = dict(os.environ, **{RESULT_ENV: str(out)},
+                   PYTHONPATH=os.pathsep.join(filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")])))
+        subprocess.run([sys.executable, "-m", "pytest", "suites", "-q", "-p", "no:cacheprovider", "-p", "suite_speed",
+                        "--hypothesis-seed=0"], cwd=REPO, env=env, capture_output=True, check=False)
+        data = json.loads(out.read_text(encoding="utf-8"))
+    data["suite_rps"] = data["suite_requests"] / data["suite_loop_seconds"]
+    data["bare_rps"] = data["replayed"] / data["bare_seconds"]
+    data["ratio"] = data["suite_rps"] / data["bare_rps"]
+    return data
+
+
+def profile_run(profile: str) -> dict[str, Any]:
+    """The whole suite in one profile: wall time (process start to exit) and request count."""
+    with tempfile.TemporaryDirectory(prefix="agws-speed-") as tmp:
+        summary = Path(tmp) / "s.json"
+        start = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "pytest", "suites", "-q", "-p", "no:cacheprovider",
+                               "--agws-profile", profile, f"--agws-json={summary}"], cwd=REPO,
+                              capture_output=True, check=False)
+        wall = time.perf_counter() - start
+        doc = json.loads(summary.read_text(encoding="utf-8"))
+    return {"profile": profile, "wall_seconds": wall, "requests": doc["run"]["request_count"],
+            "tests": doc["counts"]["tests"]["total"], "verdict": doc["verdict"], "exit": done.returncode}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args(argv)
+    rounds = [suite_round() for _ in range(args.rounds)]
+    for r in rounds:
+        print(f"suite {r['suite_requests']} req / {r['suite_loop_seconds']:.2f} s = {r['suite_rps']:.0f} req/s; "
+              f"bare loop {r['replayed']} req / {r['bare_seconds']:.2f} s = {r['bare_rps']:.0f} req/s; "
+              f"ratio {r['ratio']:.2f}")
+    ratio = statistics.median(r["ratio"] for r in rounds)
+    print(f"median ratio suite/bare: {ratio:.2f} (target >= 0.5)")
+    for profile in ("quick", "thorough"):
+        p = profile_run(profile)
+        print(f"profile {profile}: {p['wall_seconds']:.1f} s wall, {p['requests']} requests, {p['tests']} tests, "
+              f"{p['verdict']} (exit {p['exit']})")
+    return 0 if ratio >= 0.5 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
