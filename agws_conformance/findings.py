@@ -36,6 +36,11 @@ class Finding:
         return data
 
 
+NOT_APPLICABLE = "not applicable: "
+"""Prefix of a skip reason meaning the rule does not apply to this target (e.g. the other error
+format): reported as n/a, and unlike a skip for missing data it leaves the verdict complete."""
+
+
 class ConformanceFailure(AssertionError):
     """A MUST requirement was violated: the target does not conform."""
 

@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Literal
 
 from agws_conformance.catalogue import Catalogue
+from agws_conformance.findings import NOT_APPLICABLE
 
 TestOutcome = Literal["passed", "failed", "warn", "skipped", "error"]
-ReqStatus = Literal["pass", "fail", "warn", "info", "skipped", "error", "not run"]
+ReqStatus = Literal["pass", "fail", "warn", "info", "skipped", "n/a", "error", "not run"]
 Verdict = Literal["CONFORMANT", "CONFORMANT WITH WARNINGS", "NOT CONFORMANT", "INCOMPLETE"]
 
 EXIT_INCOMPLETE = 10
@@ -47,7 +48,7 @@ class RequirementResult:
 
 
 # Worst first: a requirement's status per target is the worst status of the tests that judge it.
-_ORDER: list[ReqStatus] = ["fail", "error", "warn", "pass", "info", "skipped", "not run"]
+_ORDER: list[str] = ["fail", "error", "warn", "pass", "info", "skipped", "n/a", "unjudged", "not run"]
 
 
 class Results:
@@ -90,7 +91,7 @@ class Results:
             if t.outcome == "error":
                 statuses.append("error")
             elif t.outcome == "skipped":
-                statuses.append("skipped")
+                statuses.append("n/a" if t.message.removeprefix("Skipped: ").startswith(NOT_APPLICABLE) else "skipped")
                 messages.append(t.message)
             elif mine:
                 outcomes = {f["outcome"] for f in mine}
@@ -104,10 +105,14 @@ class Results:
                 statuses.append("skipped")
                 messages.append("not judged: the test stopped at an earlier failure")
             else:
-                statuses.append("pass")
+                # The marker claims the test judges this rule, but it recorded no finding for it (the
+                # response never reached that check): no evidence, so never a pass.
+                statuses.append("unjudged")
+                messages.append("not judged: the test recorded no finding for it")
         if not statuses:
             return "not run", names, messages
-        return min(statuses, key=_ORDER.index), names, messages
+        worst = min(statuses, key=_ORDER.index)
+        return ("skipped" if worst == "unjudged" else worst), names, messages  # type: ignore[return-value]
 
     def matrix(self, catalogue: Catalogue) -> dict[str, dict[str, RequirementResult]]:
         """target -> requirement id -> result, in catalogue order."""

@@ -60,10 +60,6 @@ def test_control_fails_the_suite_broadly(results: dict, name: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="known suite gaps reported to the lead: SIG-REJECT-* and SIG-SCOPE-* "
-                   "pass when nothing is served (suites/test_signature_rejected.py), ERR-FORMAT-CONSISTENT passes "
-                   "with no error observed (suites/test_error_format.py), HTTP-200-SUCCESS passes with no success "
-                   "(echo). Remove this mark once they need positive evidence.")
 def test_no_positive_evidence_check_passes_against_a_control(results: dict) -> None:
     unexplained = {name: r.unexplained_passes for name, r in results.items() if r.unexplained_passes}
     assert not unexplained, f"checks that pass against a gateway doing nothing: {unexplained}"

@@ -94,6 +94,14 @@ def test_a_requirement_no_test_judged_is_not_run_and_incomplete(catalogue):
     assert results.verdict(catalogue) == "INCOMPLETE"
 
 
+def test_a_marker_without_a_finding_is_no_evidence(catalogue):
+    results = Results()
+    results.add(_result("suites/x.py::test_one", "passed", [f("ENV-SHAPE", "MUST", True)], ["ENV-SHAPE", "SCH-CHECK-SUCCESS"]))
+    cell = results.matrix(catalogue)["t"]["SCH-CHECK-SUCCESS"]
+    assert cell.status == "skipped" and "not judged" in cell.messages[0]
+    assert results.matrix(catalogue)["t"]["ENV-SHAPE"].status == "pass"
+
+
 def test_worst_phase_report_wins_and_keeps_evidence():
     results = Results()
     call = _result("n", "passed", [f("ENV-SHAPE", "MUST", True)], ["ENV-SHAPE"])

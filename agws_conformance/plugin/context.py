@@ -14,7 +14,7 @@ from agws_conformance import judge, signer
 from agws_conformance.catalogue import load_catalogue
 from agws_conformance.client import HarnessError
 from agws_conformance.endpoints import ENDPOINTS, REQUEST_FIELDS
-from agws_conformance.findings import ConformanceFailure, Finding
+from agws_conformance.findings import NOT_APPLICABLE, ConformanceFailure, Finding
 
 if TYPE_CHECKING:
     from agws_conformance.client import Response
@@ -86,6 +86,12 @@ class Agws:
             what = ", ".join(f"{k}={v}" for k, v in (("account_status", account_status), ("category", category)) if v is not None)
             pytest.skip(f"target {self.target.name!r} configures no [[accounts]] entry{' with ' + what if what else ''}")
         return found[0]
+
+    @staticmethod
+    def not_applicable(reason: str) -> None:
+        """Skip: the rule does not apply to this target (reported n/a; the verdict stays complete)."""
+        __tracebackhide__ = True
+        pytest.skip(NOT_APPLICABLE + reason)
 
     def require_payment(self) -> "Payment":
         if not self.target.payments:
@@ -168,6 +174,29 @@ class Agws:
             raise
         self._bound.answered = True
         return resp
+
+    def require_served(self, endpoint: str, fields: Mapping[str, Any] | None = None, *, success: bool = False) -> None:
+        """Precondition of every "must be refused" check: the same request, correctly signed, is served.
+
+        A refusal is evidence only from a gateway that serves the good request; without this, a
+        gateway that refuses everything would pass every rejection check. With ``success``, the
+        good request must be a success (scope checks need a known account or payment). Judged once
+        per run and request (cached per target), and failing as the positive rule it rests on.
+        """
+        __tracebackhide__ = True
+        fields = dict(fields if fields is not None else self.fields(endpoint))
+        key = (endpoint, self.encode(fields))
+        if key not in self._bound.served:
+            resp = self.send(endpoint, fields)
+            self._bound.served[key] = (judge.passed_signature_check(resp), judge.is_success(resp), judge.describe(resp))
+        served, succeeded, observed = self._bound.served[key]
+        if success:
+            rule = "CHK-ACCOUNT-FOUND" if endpoint == "user/check" else "STS-PAYMENT-FOUND"
+            self.check(succeeded, rule, "precondition: expected the same request with this target's credentials, "
+                                        f"correctly signed, to succeed, observed {observed}")
+        else:
+            self.check(served, "SIG-ACCEPT-GO-BODY", "precondition: expected the same request, correctly signed, "
+                                                     f"to be served (a success or a documented expected error), observed {observed}")
 
     # -- judging ---------------------------------------------------------------------------
     def _finding(self, requirement: str, ok: bool | None, message: str) -> Finding:

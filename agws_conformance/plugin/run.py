@@ -48,6 +48,7 @@ class BoundTarget:
     answered: bool = False  # has the target ever answered? (a timeout before that is a harness error)
     error_formats: dict[str, dict[str, str]] = field(default_factory=dict)  # error class -> format -> first nodeid
     observations: dict[str, str] = field(default_factory=dict)  # run-level INFO facts (fingerprint, format)
+    served: dict[tuple[str, bytes], tuple[bool, bool, str]] = field(default_factory=dict)  # precondition cache
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
 
 

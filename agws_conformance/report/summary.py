@@ -89,7 +89,7 @@ def build_summary(results: Results, identity: RunIdentity, catalogue: Catalogue)
 
 
 def _level_counts(requirements: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
-    statuses = ("pass", "fail", "warn", "info", "skipped", "error", "not run")
+    statuses = ("pass", "fail", "warn", "info", "skipped", "n/a", "error", "not run")
     out: dict[str, dict[str, int]] = {}
     for req in requirements:
         row = out.setdefault(req["level"], dict.fromkeys(statuses, 0))
