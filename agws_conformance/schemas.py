@@ -171,8 +171,22 @@ def _leaves(error: jsonschema.ValidationError) -> Iterator[jsonschema.Validation
 def errors(name: str, instance: Any, *, strict: bool = False) -> list[str]:
     """Why ``instance`` fails schema ``name``: one readable line per problem, each with its JSON path.
 
-    An empty list means the instance is valid.
+    An empty list means the instance is valid. Memoised on the instance's JSON text: a conformance
+    run validates the same few response bodies hundreds of times, twice each (default and strict).
     """
+    try:
+        key = json.dumps(instance, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError):  # not JSON data (a test's hand-made object): validate directly
+        return list(_errors(name, instance, strict))
+    return list(_cached_errors(name, key, strict))
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_errors(name: str, key: str, strict: bool) -> tuple[str, ...]:
+    return _errors(name, json.loads(key), strict)
+
+
+def _errors(name: str, instance: Any, strict: bool) -> tuple[str, ...]:
     found = sorted(validator(name, strict=strict).iter_errors(instance), key=lambda e: list(e.absolute_path))
     lines: list[str] = []
     for error in found:
@@ -181,7 +195,7 @@ def errors(name: str, instance: Any, *, strict: bool = False) -> list[str]:
             lines.append(f"{error.json_path}: matches none of the allowed forms ({branches})")
         else:
             lines.append(_describe(error))
-    return lines
+    return tuple(lines)
 
 
 def is_valid(name: str, instance: Any, *, strict: bool = False) -> bool:

@@ -185,8 +185,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     _redact_report(report, run)
     contexts = item.stash.get(CONTEXTS_KEY, [])
     reqs = _requirements(item)
-    if not contexts and not reqs:
-        return report
+    if (not contexts and not reqs) or (report.passed and call.when != "call"):
+        return report  # a passing setup or teardown adds nothing to the call report's payload
     findings = [f for ctx in contexts for f in ctx.findings]
     harness = None
     if call.excinfo is not None and isinstance(call.excinfo.value, HarnessError):
@@ -216,10 +216,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         "harness": harness,
         "conformance_failure": failing,
         "findings": [f.to_dict() for f in findings],
-        "exchanges": [e.to_dict() for e in log.all()] if log and call.when != "setup" else [],
-        "exchanges_dropped": log.dropped if log else 0,
+        **_transcript(log, show=call.when != "setup" and (
+            run.settings.transcripts == "all" or harness is not None or outcome in ("failed", "warn"))),
     }
     return report
+
+
+def _transcript(log: ExchangeLog | None, *, show: bool) -> dict[str, Any]:
+    """The exchanges a report shows: serialized only where they are shown (failures, warnings,
+    harness errors, or every test with --agws-transcripts=all); otherwise just their number."""
+    if log is None:
+        return {"exchanges": [], "exchanges_dropped": 0}
+    if not show:
+        return {"exchanges": [], "exchanges_dropped": len(log.head) + len(log.tail) + log.dropped}
+    return {"exchanges": [e.to_dict() for e in log.all()], "exchanges_dropped": log.dropped}
 
 
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, str] | None:
