@@ -18,6 +18,7 @@ from agws_conformance.results import EXIT_INCOMPLETE, Results, TestResult
 from .context import SIGN, Agws
 from .options import Settings, add_options, settings_from
 from .run import MAX_EXCHANGES_PER_TEST, Run
+from .workers import WORKER_OUTPUT_KEY, note_usage_error, receive_from_worker, send_to_controller
 
 __all__ = ["SIGN", "Agws", "Run", "Settings", "RUN_KEY", "RESULTS_KEY"]
 
@@ -102,9 +103,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    _select_requirements(config, items)
-    if any("agws" in getattr(item, "fixturenames", ()) for item in items):
-        _run(config).targets()  # raises UsageError with one clear line for a bad target config
+    try:
+        _select_requirements(config, items)
+        if any("agws" in getattr(item, "fixturenames", ()) for item in items):
+            _run(config).targets()  # raises UsageError with one clear line for a bad target config
+    except pytest.UsageError as exc:
+        note_usage_error(config, exc)  # an xdist worker: the controller re-raises it
+        raise
 
 
 def _select_requirements(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -213,9 +218,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         "target": contexts[0].target.name if contexts else "",
         "requirements": reqs,
         "outcome": "error" if harness else outcome,
-        "harness": harness,
+        "harness": run.redactor(harness) if harness else None,
         "conformance_failure": failing,
-        "findings": [f.to_dict() for f in findings],
+        # Redacted here: under xdist the payload leaves this worker, and the controller does not
+        # hold the worker's secret (the embedded mock's is per process).
+        "findings": [{**f.to_dict(), "message": run.redactor(f.message)} for f in findings],
         **_transcript(log, show=call.when != "setup" and (
             run.settings.transcripts == "all" or harness is not None or outcome in ("failed", "warn"))),
     }
@@ -278,6 +285,7 @@ class _ResultCollector:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     run = _run(session.config)
     run.close()
+    send_to_controller(session.config, run)  # an xdist worker: its requests and observations
     results = session.config.stash[RESULTS_KEY]
     if not results.tests or hasattr(session.config, "workerinput"):
         return
@@ -287,6 +295,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     # without warnings), 1 not conformant, 10 incomplete (harness errors, MUST requirements skipped or not run).
     if results.verdict(load_catalogue()) == "INCOMPLETE" and session.exitstatus in (0, 1) and not results.counts()["failed"]:
         session.exitstatus = EXIT_INCOMPLETE
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object | None) -> None:
+    """pytest-xdist, in the controller: a worker finished; fold in its requests and observations."""
+    receive_from_worker(_run(node.config), getattr(node, "workeroutput", {}).get(WORKER_OUTPUT_KEY))
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

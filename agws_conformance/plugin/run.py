@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from agws_conformance.target import Target
     from agws_conformance.transcript import Exchange
 
+    from .workers import Observed
+
 MAX_EXCHANGES_PER_TEST = 40
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
@@ -64,6 +66,7 @@ class Run:
         self._lock = threading.Lock()
         self.current_sink: Callable[["Exchange"], None] | None = None
         self.request_count = 0
+        self.remote: dict[str, "Observed"] = {}  # under xdist, in the controller: what the workers observed
         self.secrets: list[str] = []
         self.redactor = Redactor(())
 
@@ -80,6 +83,12 @@ class Run:
                          service_code=s.service_code, error_format=s.error_format)
         if s.embedded:
             from agws_conformance.mock.data import embedded_target
+            from agws_conformance.mock.faults import UnknownFaultError, behaviour_for
+
+            try:
+                behaviour_for(s.mock_faults)  # fail the whole run once, before any test, on a bad name
+            except UnknownFaultError as exc:
+                raise pytest.UsageError(f"--agws-mock-fault: {exc}") from None
 
             fmt = s.error_format if s.error_format in ("old", "new") else "new"
             targets = [embedded_target(error_format=fmt)]

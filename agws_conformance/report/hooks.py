@@ -109,6 +109,10 @@ class ReportHooks:
     # -- per test ----------------------------------------------------------------------------
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> Iterator[None]:
+        if hasattr(self.config, "workerinput"):
+            # An xdist worker: the controller writes the reports from the reports it receives;
+            # details attached here would travel with the report and be attached twice.
+            return (yield)
         payload = getattr(report, "agws", None)
         if payload:
             self._payloads[report.nodeid].append((report, payload))

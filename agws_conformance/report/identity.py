@@ -140,15 +140,17 @@ def _target_identities(run: "Run") -> tuple[TargetIdentity, ...]:
         configured = run.targets()
     except Exception:  # a bad target config is reported by the plugin; identity stays partial
         configured = []
-    bound = run.bound
+    from agws_conformance.plugin.workers import observed_targets
+
+    observed = observed_targets(run)  # this process's bound targets and, under xdist, the workers'
     redact = run.redactor.redact
     out = []
     for t in configured:
-        b = bound.get(t.name)
-        live = b.target if b is not None else t
-        observations = b.observations if b is not None else {}
+        seen = observed.get(t.name)
+        observations = seen.observations if seen is not None else {}
+        urls = seen.base_urls if seen is not None and seen.base_urls else [t.base_url]
         out.append(TargetIdentity(
-            name=redact(t.name), base_url=safe_url(live.base_url, redact), agent=redact(t.agent),
+            name=redact(t.name), base_url=", ".join(safe_url(u, redact) for u in urls), agent=redact(t.agent),
             project=redact(t.project), service_code=redact(t.service_code),
             error_format_declared=t.error_format,
             error_format_observed=observations.get("error_format"),

@@ -1,0 +1,106 @@
+"""pytest-xdist: what each worker learnt about its targets, carried to the controller that reports.
+
+Under ``-n N`` every worker resolves and binds its own targets (the embedded mock: one mock per
+worker, each with its own fresh secret), while the controller, which never runs a test, writes the
+terminal summary, the HTML report and the JSON summary. Test reports reach it by themselves (the
+``report.agws`` payload is redacted in the worker); the run-level facts do not: the base URL a
+worker actually used, the observed error format, the canonicalization fingerprint, the number of
+requests. Each worker hands them over in ``config.workeroutput`` at its session end, already
+redacted with its own redactor, so the controller never learns a worker's secret.
+
+Nothing here imports xdist: the hooks that call these functions only fire under xdist.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Mapping
+
+import pytest
+
+if TYPE_CHECKING:
+    from .run import Run
+
+WORKER_OUTPUT_KEY = "agws"
+"""The key of this plugin's entry in xdist's ``workeroutput`` dict (JSON-able values only)."""
+
+
+@dataclass
+class Observed:
+    """What the processes of a run observed about one target (one entry per base URL used)."""
+
+    base_urls: list[str] = field(default_factory=list)
+    observations: dict[str, str] = field(default_factory=dict)
+    error_formats: dict[str, dict[str, str]] = field(default_factory=dict)  # error code -> format -> first nodeid
+
+    def merge(self, base_url: str, observations: Mapping[str, str], error_formats: Mapping[str, Mapping[str, str]]) -> None:
+        """Fold in one process's view; where two processes disagree, the report shows both."""
+        if base_url and base_url not in self.base_urls:
+            self.base_urls.append(base_url)
+        for code, formats in error_formats.items():
+            seen = self.error_formats.setdefault(str(code), {})
+            for fmt, nodeid in formats.items():
+                seen.setdefault(fmt, nodeid)
+        for key, value in observations.items():
+            old = self.observations.get(key)
+            if old is None or old == value:
+                self.observations[key] = value
+            elif key == "error_format" and self.error_formats:
+                from .context import _format_note  # the one place that words the observed format
+
+                self.observations[key] = _format_note(self.error_formats)
+            elif value not in old.split("; "):
+                self.observations[key] = f"{old}; {value}"
+
+
+def worker_output(run: "Run") -> dict[str, Any]:
+    """This worker's run-level facts, JSON-able and redacted with the worker's own redactor."""
+    redact = run.redactor.redact
+    return {
+        "request_count": run.request_count,
+        "targets": {
+            name: {
+                "base_url": redact(b.target.base_url),
+                "observations": {redact(k): redact(v) for k, v in b.observations.items()},
+                "error_formats": {code: {fmt: redact(nodeid) for fmt, nodeid in formats.items()}
+                                  for code, formats in b.error_formats.items()},
+            }
+            for name, b in run.bound.items()
+        },
+    }
+
+
+def send_to_controller(config: pytest.Config, run: "Run") -> None:
+    """In an xdist worker (at session end): publish :func:`worker_output` for the controller."""
+    output = getattr(config, "workeroutput", None)
+    if output is not None:
+        output.setdefault(WORKER_OUTPUT_KEY, {}).update(worker_output(run))
+
+
+def note_usage_error(config: pytest.Config, error: pytest.UsageError) -> None:
+    """In an xdist worker: keep a bad target configuration's one-line message for the controller,
+    which re-raises it (xdist would otherwise show an internal error about pending tests)."""
+    output = getattr(config, "workeroutput", None)
+    if output is not None:
+        output.setdefault(WORKER_OUTPUT_KEY, {})["usage_error"] = str(error)
+
+
+def receive_from_worker(run: "Run", output: Mapping[str, Any] | None) -> None:
+    """In the controller, as each worker finishes: add its requests and observations to ``run``."""
+    if not output:
+        return  # a crashed worker sends nothing; its tests are reported as crashed by xdist
+    if output.get("usage_error"):
+        raise pytest.UsageError(output["usage_error"])
+    run.request_count += int(output.get("request_count", 0))
+    for name, facts in (output.get("targets") or {}).items():
+        run.remote.setdefault(name, Observed()).merge(facts.get("base_url", ""), facts.get("observations") or {},
+                                                      facts.get("error_formats") or {})
+
+
+def observed_targets(run: "Run") -> dict[str, Observed]:
+    """Per target, what this process and (under xdist) every worker observed."""
+    out = {name: copy.deepcopy(observed) for name, observed in run.remote.items()}
+    for name, bound in run.bound.items():
+        out.setdefault(name, Observed()).merge(bound.target.base_url, bound.observations, bound.error_formats)
+    return out

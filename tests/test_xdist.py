@@ -1,0 +1,292 @@
+"""The suites under pytest-xdist (``-n 2``): one embedded mock per worker, one whole report.
+
+Each worker binds its own mock (fresh secret per process); the controller, which runs no test,
+must still publish the run identity (target URL, observed error format, fingerprint, requests),
+the same verdict, requirement matrix, JUnit properties and per-test details as a serial run, and
+exit 0/1/4/10 the same way. Every run is a subprocess, as CI invokes the suite.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from agws_conformance.mock.faults import FAULTS
+from agws_conformance.plugin.workers import (WORKER_OUTPUT_KEY, note_usage_error, observed_targets,
+                                             receive_from_worker, send_to_controller, worker_output)
+from agws_conformance.report.summary import summary_errors
+from agws_conformance.transcript import Redactor
+
+needs_xdist = pytest.mark.skipif(importlib.util.find_spec("xdist") is None,
+                                 reason="pytest-xdist is not installed (pip install -e '.[test]')")
+"""The whole-run tests: ~35-45 s of subprocesses in all, so also marked slow (still run in CI)."""
+
+ROOT = Path(__file__).resolve().parents[1]
+FAULT = "accept-any-signature"
+SEED = "--hypothesis-seed=20240611"  # the same generated cases in the serial and the parallel run
+BYTECODE = Path(tempfile.gettempdir()) / "agws-conformance-test-pycache"
+
+
+def run_suites(out: Path, *options: str, paths: tuple[str, ...] = ("suites",),
+               env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``pytest suites`` from the checkout, writing the JSON summary, HTML and JUnit into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("AGWS_") and k != "PYTHONDONTWRITEBYTECODE"}
+    # Bytecode cached outside the checkout and shared by the runs: each of the three processes of
+    # an xdist run would otherwise compile (and assertion-rewrite) every module again.
+    environ |= {"PYTHONPYCACHEPREFIX": str(BYTECODE)} | (env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", *paths, "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
+         f"--agws-json={out / 'summary.json'}", f"--html={out / 'report.html'}", f"--junitxml={out / 'junit.xml'}",
+         *options],
+        cwd=ROOT, env=environ, capture_output=True, text=True, timeout=300)
+
+
+class Outcome:
+    """One finished run and its three artifacts."""
+
+    def __init__(self, out: Path, done: subprocess.CompletedProcess[str]) -> None:
+        self.done = done
+        self.output = done.stdout + done.stderr
+        self.summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+        self.html = (out / "report.html").read_text(encoding="utf-8")
+        self.junit = ET.parse(out / "junit.xml")
+
+    def statuses(self) -> dict[str, dict[str, str]]:
+        return {r["id"]: {t: c["status"] for t, c in r["results"].items()} for r in self.summary["requirements"]}
+
+    def outcomes(self) -> dict[str, str]:
+        return {t["nodeid"]: t["outcome"] for t in self.summary["tests"]}
+
+    def properties(self) -> dict[str, list[tuple[str, str]]]:
+        return {f'{c.get("classname")}::{c.get("name")}': sorted((p.get("name"), p.get("value")) for p in c.iter("property"))
+                for c in self.junit.iter("testcase")}
+
+    def failing(self) -> set[str]:
+        return {rid for rid, cells in self.statuses().items() if "fail" in cells.values()}
+
+
+@pytest.fixture(scope="module")
+def serial(tmp_path_factory: pytest.TempPathFactory) -> Outcome:
+    out = tmp_path_factory.mktemp("serial")
+    return Outcome(out, run_suites(out, SEED))
+
+
+@pytest.fixture(scope="module")
+def parallel(tmp_path_factory: pytest.TempPathFactory) -> Outcome:
+    out = tmp_path_factory.mktemp("parallel")
+    return Outcome(out, run_suites(out, "-n", "2", SEED))
+
+
+@pytest.fixture(scope="module")
+def parallel_fault(tmp_path_factory: pytest.TempPathFactory) -> Outcome:
+    out = tmp_path_factory.mktemp("parallel-fault")
+    return Outcome(out, run_suites(out, "-n", "2", SEED, f"--agws-mock-fault={FAULT}"))
+
+
+@needs_xdist
+@pytest.mark.slow
+def test_clean_parallel_run_is_conformant_with_the_serial_results(serial: Outcome, parallel: Outcome) -> None:
+    assert serial.done.returncode == 0, serial.output[-3000:]
+    assert parallel.done.returncode == 0, parallel.output[-3000:]
+    assert summary_errors(parallel.summary) == []
+    assert parallel.summary["verdict"] == serial.summary["verdict"] == "CONFORMANT"
+    assert parallel.summary["counts"] == serial.summary["counts"]
+    assert parallel.outcomes() == serial.outcomes() and len(parallel.outcomes()) > 200
+    assert parallel.statuses() == serial.statuses()
+    assert "verdict: CONFORMANT" in parallel.output
+
+
+@needs_xdist
+@pytest.mark.slow
+def test_parallel_report_carries_the_targets_identity(serial: Outcome, parallel: Outcome) -> None:
+    """What only the workers saw (their mocks' URLs, the formats, the fingerprint, the requests)."""
+    target = parallel.summary["targets"][0]
+    reference = serial.summary["targets"][0]
+    urls = target["base_url"].split(", ")
+    assert len(urls) == 2 and all(re.fullmatch(r"http://127\.0\.0\.1:\d+", u) for u in urls), target["base_url"]
+    assert "127.0.0.1:8080" not in target["base_url"]  # the controller's unbound placeholder
+    assert target["error_format_observed"] == reference["error_format_observed"] == "new"
+    assert target["fingerprint"] and target["fingerprint"] == reference["fingerprint"]
+    assert target["embedded_mock"] is True and target["mock_faults"] == []
+    # Each worker shows its precondition requests once: never fewer requests than the serial run.
+    requests = parallel.summary["run"]["request_count"]
+    assert requests >= serial.summary["run"]["request_count"] > 0
+    assert f"requests sent: {requests}; targets: mock" in parallel.output
+    identity = re.search(r'<table id="agws-targets">.*?</table>', parallel.html)
+    assert identity, "no targets table in the HTML report"
+    assert urls[0] in identity.group(0) and urls[1] in identity.group(0)
+    assert "<th>Error format observed</th><td>new</td>" in identity.group(0)
+    assert f"<th>Canonicalization fingerprint</th><td>{target['fingerprint']}</td>" in identity.group(0)
+    assert f"<th>Requests sent</th><td>{requests}</td>" in parallel.html
+
+
+@needs_xdist
+@pytest.mark.slow
+def test_parallel_junit_and_html_details_match_the_serial_run(serial: Outcome, parallel: Outcome) -> None:
+    """Requirement IDs, target and result as JUnit properties, once each; one details block per test
+    (a worker must not attach its own, or the controller's would be a second copy)."""
+    assert parallel.properties() == serial.properties()
+    assert ("requirement", "SIG-CANON-ORDER") in [p for props in parallel.properties().values() for p in props]
+    tests = parallel.summary["counts"]["tests"]["total"]
+    assert parallel.html.count("Re-run: ") == serial.html.count("Re-run: ") == tests
+    assert '<span class="agws-verdict-text">CONFORMANT</span>' in parallel.html
+
+
+@needs_xdist
+@pytest.mark.slow
+def test_parallel_run_with_a_fault_is_not_conformant(parallel_fault: Outcome) -> None:
+    run = parallel_fault
+    assert run.done.returncode == 1, run.output[-3000:]
+    assert summary_errors(run.summary) == []
+    assert run.summary["verdict"] == "NOT CONFORMANT" and run.summary["exit_status"] == 1
+    assert set(FAULTS[FAULT].breaks) <= run.failing()
+    assert run.summary["targets"][0]["mock_faults"] == [FAULT]
+    failed = run.summary["counts"]["tests"]["failed"]
+    assert failed > 0
+    # Every failing test shows its HTTP transcript, exactly once.
+    assert run.html.count("HTTP transcript: ") == failed
+    assert '<span class="agws-verdict-text">NOT CONFORMANT</span>' in run.html
+    assert "verdict: NOT CONFORMANT" in run.output
+
+
+@needs_xdist
+@pytest.mark.slow
+def test_parallel_run_missing_must_requirements_is_incomplete_exit_10(tmp_path: Path) -> None:
+    done = run_suites(tmp_path, "-n", "2", "--agws-requirement=SIG-REJECT-*")
+    assert done.returncode == 10, done.stdout[-3000:] + done.stderr[-3000:]
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    assert summary["verdict"] == "INCOMPLETE" and summary["exit_status"] == 10
+    assert summary["counts"]["tests"]["failed"] == 0 and summary["counts"]["tests"]["passed"] > 0
+    assert summary["run"]["request_count"] > 0
+
+
+@needs_xdist
+@pytest.mark.slow
+def test_bad_configuration_under_xdist_is_one_line_exit_4(tmp_path: Path) -> None:
+    """A worker's usage error reaches the controller as pytest's own one-line error, not INTERNALERROR."""
+    done = run_suites(tmp_path, "-n", "2", f"--agws-target={tmp_path / 'missing.toml'}")
+    assert done.returncode == 4, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "INTERNALERROR" not in done.stdout + done.stderr
+    assert re.search(r"ERROR: .*missing\.toml: no such file", done.stdout + done.stderr)
+
+
+LEAKY_SUITE = '''
+import os
+
+import pytest
+
+from agws_conformance.client import HarnessError
+
+
+def _leak(agws):
+    """Stands in for a gateway echoing the worker's secret (the controller never holds that one)."""
+    secret = agws._secret.reveal()
+    with open(os.environ["XDIST_SECRET_DUMP"], "a", encoding="utf-8") as dump:
+        dump.write(secret + "\\n")
+    return secret
+
+
+@pytest.mark.requirement("ENV-SHAPE")
+def test_echoed_in_a_finding(agws):
+    agws.check(False, "ENV-SHAPE", "expected a JSON object, observed debug " + _leak(agws))
+
+
+@pytest.mark.requirement("ROB-RESPONSE-TIME")
+def test_echoed_in_harness_trouble(agws):
+    raise HarnessError("timeout", "no answer; debug " + _leak(agws))
+'''
+
+
+@needs_xdist
+@pytest.mark.slow
+def test_worker_secrets_never_reach_the_controllers_artifacts(tmp_path: Path) -> None:
+    """The embedded mock's secret is per worker: the worker redacts before its reports leave."""
+    suite = tmp_path / "leaky" / "test_leaky.py"
+    suite.parent.mkdir()
+    suite.write_text(LEAKY_SUITE, encoding="utf-8")
+    dump = tmp_path / "secrets.txt"
+    out = tmp_path / "out"
+    done = run_suites(out, "-n", "2", "--agws-transcripts=all", paths=(str(suite),), env={"XDIST_SECRET_DUMP": str(dump)})
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    secrets = {s for s in dump.read_text(encoding="utf-8").split() if s}
+    assert secrets, "the synthetic suite did not run"
+    (out / "stdout.txt").write_text(done.stdout + done.stderr, encoding="utf-8")
+    for path in out.iterdir():
+        data = path.read_text(encoding="utf-8")
+        for secret in secrets:
+            assert secret not in data, f"a worker's secret leaked into {path.name}"
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert "[REDACTED]" in json.dumps(summary)
+
+
+# -- the hand-over itself, without subprocesses --------------------------------------------------
+
+def _worker(url: str, requests: int, observations: dict[str, str], formats: dict[str, dict[str, str]],
+            secret: str = "") -> SimpleNamespace:
+    """A worker's Run as worker_output reads it: its redactor, request count and bound targets."""
+    bound = SimpleNamespace(target=SimpleNamespace(base_url=url), observations=observations, error_formats=formats)
+    return SimpleNamespace(redactor=Redactor([secret] if secret else []), request_count=requests,
+                           bound={"mock": bound}, remote={})
+
+
+def _controller() -> SimpleNamespace:
+    return SimpleNamespace(request_count=0, remote={}, bound={})
+
+
+def test_controller_adds_up_what_each_worker_observed() -> None:
+    controller = _controller()
+    receive_from_worker(controller, worker_output(_worker(
+        "http://127.0.0.1:4001", 200, {"error_format": "new", "fingerprint": "go1.22"}, {"1407": {"new": "t1"}})))
+    receive_from_worker(controller, worker_output(_worker(
+        "http://127.0.0.1:4002", 212, {"error_format": "old", "fingerprint": "go1.22"}, {"1407": {"old": "t2"}})))
+    assert controller.request_count == 412
+    seen = observed_targets(controller)["mock"]
+    assert seen.base_urls == ["http://127.0.0.1:4001", "http://127.0.0.1:4002"]
+    assert seen.observations["fingerprint"] == "go1.22"
+    # One worker saw 1407 new, the other old: the run saw both, as a serial run would have.
+    assert seen.error_formats == {"1407": {"new": "t1", "old": "t2"}}
+    assert seen.observations["error_format"] == "mixed"
+
+
+def test_disagreeing_observations_are_both_reported() -> None:
+    controller = _controller()
+    for fingerprint in ("go1.22", "go1.21", "go1.22"):
+        receive_from_worker(controller, worker_output(_worker("http://127.0.0.1:1", 1, {"fingerprint": fingerprint}, {})))
+    assert observed_targets(controller)["mock"].observations["fingerprint"] == "go1.22; go1.21"
+
+
+def test_worker_output_is_redacted_with_the_workers_own_secret() -> None:
+    secret = "worker-secret-7f3a"
+    output = worker_output(_worker(f"http://u:{secret}@127.0.0.1:1/", 3, {"note": f"echo {secret}"},
+                                   {"1407": {"new": f"t[{secret}]"}}, secret=secret))
+    assert secret not in json.dumps(output)
+    assert output["targets"]["mock"]["observations"]["note"] == "echo [REDACTED]"
+
+
+def test_a_workers_usage_error_is_raised_in_the_controller_and_a_crashed_worker_is_ignored() -> None:
+    worker_config = SimpleNamespace(workeroutput={})
+    note_usage_error(worker_config, pytest.UsageError("targets/x.toml: no such file"))
+    send_to_controller(worker_config, _worker("http://127.0.0.1:1", 0, {}, {}))
+    controller = _controller()
+    with pytest.raises(pytest.UsageError, match=r"^targets/x\.toml: no such file$"):
+        receive_from_worker(controller, worker_config.workeroutput[WORKER_OUTPUT_KEY])
+    receive_from_worker(controller, None)  # a crashed worker sends no output
+    assert controller.request_count == 0 and controller.remote == {}
+
+
+def test_outside_xdist_nothing_is_handed_over() -> None:
+    config = SimpleNamespace()
+    send_to_controller(config, _worker("http://127.0.0.1:1", 5, {}, {}))
+    note_usage_error(config, pytest.UsageError("bad"))
+    assert not hasattr(config, "workeroutput")
