@@ -108,14 +108,17 @@ def run(args: argparse.Namespace) -> int:
           f"service_code={target.service_code}, error_format={target.error_format}{faults})",
           flush=True)
     stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Both set explicitly: a process started in the background of a non-interactive shell (CI)
+    # inherits SIGINT as ignored, and Ctrl-C must still stop it.
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:
         pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         server.stop()
     print("AGWS mock gateway stopped", flush=True)
     return 0
