@@ -101,11 +101,9 @@ def error_code(resp: ResponseLike) -> int | None:
     """The error code wherever the response's format puts it."""
     fmt = observed_error_format(resp)
     body = resp.json
-    if fmt == "new":
-        return body["result"].get("error_code")
-    if fmt == "old":
-        return body.get("status_code")
-    return None
+    code = body["result"].get("error_code") if fmt == "new" else body.get("status_code") if fmt == "old" else None
+    # An untrusted body may put anything there; only a JSON integer is a code (bool is not).
+    return code if isinstance(code, int) and not isinstance(code, bool) else None
 
 
 EXPECTED_ERROR_CODES: frozenset[int] = frozenset(

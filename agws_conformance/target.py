@@ -491,9 +491,27 @@ def _syntax_message(source: str, text: str, exc: tomllib.TOMLDecodeError) -> str
     return f"{source}:1: TOML syntax error: {message}; fix the file"
 
 
+def secret_problem(name: str, value: str) -> str | None:
+    """Why the value of environment variable ``name`` cannot be a signing secret, or None.
+
+    The signature appends the secret's UTF-8 bytes, so bytes that are not UTF-8 (which Python
+    reads as lone surrogates) cannot be signed with; the message never quotes the value.
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return f"environment variable {name} holds bytes that are not UTF-8 text; set it to the project secret as text"
+    return None
+
+
 def _read_secret(environ: Mapping[str, str], name: str) -> Secret | None:
     value = environ.get(name)
-    return Secret(value) if value else None
+    if not value:
+        return None
+    problem = secret_problem(name, value)
+    if problem:
+        raise ConfigError(problem)
+    return Secret(value)
 
 
 def load_target(path: str | Path, *, environ: Mapping[str, str] = os.environ) -> Target:
@@ -502,6 +520,8 @@ def load_target(path: str | Path, *, environ: Mapping[str, str] = os.environ) ->
     source = str(path)
     if path.is_dir():
         raise ConfigError(f"{source}: is a directory; pass the target .toml file inside it")
+    if path.exists() and not path.is_file():  # a FIFO or device would block or stream forever
+        raise ConfigError(f"{source}: is not a regular file; pass the target .toml file")
     try:
         raw = path.read_bytes()
     except FileNotFoundError:

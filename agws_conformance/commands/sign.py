@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 from agws_conformance.signer import DEFAULT_VARIANT, SignerError, Variant, sign
+from agws_conformance.target import secret_problem
 
 DEFAULT_SECRET_ENV = "AGWS_SECRET"
 MAX_BODY_BYTES = 64 * 1024 * 1024
@@ -64,9 +65,14 @@ def _read_body(name: str) -> bytes:
 
 def run(args: argparse.Namespace) -> int:
     """Sign the body; 0 on success, 1 for a body Go refuses, 2 for a usage problem."""
+    if not args.secret_env:
+        return _fail("--secret-env needs the name of an environment variable", 2)
     secret = os.environ.get(args.secret_env)
-    if secret is None:
+    if not secret:  # unset or empty: target files refuse an empty secret too
         return _fail(f"no secret: set the environment variable {args.secret_env}", 2)
+    problem = secret_problem(args.secret_env, secret)
+    if problem:
+        return _fail(problem, 2)
     try:
         body = _read_body(args.file)
     except OSError as exc:

@@ -171,6 +171,19 @@ def _requirements(item: pytest.Item) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
+def _target_name(item: pytest.Item, contexts: list[Agws], run: Run) -> str:
+    """The target a test ran against, also for a test skipped before its context existed."""
+    if contexts:
+        return contexts[0].target.name
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and "agws_target_name" in callspec.params:
+        return str(callspec.params["agws_target_name"])
+    try:
+        return run.targets()[0].name
+    except pytest.UsageError:
+        return ""
+
+
 def _redact_report(report: pytest.TestReport, run: Run) -> None:
     """Capture-time redaction of what pytest itself captured (tracebacks, stdout, logs)."""
     if not run.secrets:
@@ -194,10 +207,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         return report  # a passing setup or teardown adds nothing to the call report's payload
     findings = [f for ctx in contexts for f in ctx.findings]
     harness = None
-    if call.excinfo is not None and isinstance(call.excinfo.value, HarnessError):
-        harness = str(call.excinfo.value)
+    error = call.excinfo.value if call.excinfo is not None else None
+    if isinstance(error, HarnessError):
+        harness = str(error)
         report.when = HARNESS_PHASE  # type: ignore[assignment]
         report.longrepr = f"harness error (not a conformance verdict): {run.redactor(harness)}"
+    elif call.when == "call" and error is not None and not isinstance(error, (AssertionError, pytest.skip.Exception, pytest.fail.Exception)):
+        # Only a judged violation (or an assertion) is evidence of non-conformance; any other
+        # exception is a fault of the suite or its options, reported as an error (INCOMPLETE).
+        harness = f"suite error: {type(error).__name__}: {error}"
+        report.when = HARNESS_PHASE  # type: ignore[assignment]
     outcome = report.outcome
     if call.when == "call" and report.passed:
         warned = warnings_of(findings)
@@ -215,7 +234,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     log = item.stash.get(EXCHANGES_KEY, None)
     failing = isinstance(getattr(call.excinfo, "value", None), ConformanceFailure)
     report.agws = {  # type: ignore[attr-defined]
-        "target": contexts[0].target.name if contexts else "",
+        "target": _target_name(item, contexts, run),
         "requirements": reqs,
         "outcome": "error" if harness else outcome,
         "harness": run.redactor(harness) if harness else None,

@@ -33,6 +33,9 @@ SIGN: Any = _Sign()
 
 _counter = itertools.count(1)
 
+UNANSWERED_LIMIT = 3
+"""Harness errors in a row, before any answer, after which a target is given up for the run."""
+
 
 def _format_note(seen: dict[str, dict[str, str]]) -> str:
     """The error format(s) observed in the run: "new", or per code when they differ ("1041: old, 1407: new")."""
@@ -163,11 +166,19 @@ class Agws:
             sent = {k: v for k, v in sent.items() if k.lower() != name.lower()}
             if value is not None:
                 sent[name] = value
+        bound = self._bound
+        if not bound.answered and bound.unanswered >= UNANSWERED_LIMIT:
+            # A target that never answered: report the rest at once instead of waiting out every deadline.
+            raise HarnessError("unreachable", f"not sent: the target has not answered any of {bound.unanswered} "
+                                              f"requests so far (last: {bound.last_harness_error})")
         try:
             resp = self._bound.client.request(method, path or ENDPOINTS[endpoint], content=content, headers=sent)
         except HarnessError as exc:
             # A status line followed by a stall is an answer that never completes: judged, not harness trouble.
             started = exc.exchange is not None and exc.exchange.status is not None
+            if not bound.answered and not started and exc.kind != "closed-during-upload":
+                bound.unanswered += 1
+                bound.last_harness_error = str(exc)
             if exc.kind == "timeout" and (self._bound.answered or started):
                 self.check(False, "ROB-RESPONSE-TIME",
                            f"expected a complete answer within {self.settings.timeout:g} s, observed: {exc}")

@@ -5,6 +5,7 @@ Precedence everywhere: command line, then target file, then environment.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from typing import Literal, Mapping
@@ -74,10 +75,22 @@ def add_options(parser: pytest.Parser) -> None:
                          "shell-style patterns such as 'SIG-REJECT-*' allowed)")
 
 
-def _flag(value: bool | None, env: str | None) -> bool:
+def _flag(value: bool | None, env: str | None, name: str = "") -> bool:
     if value:
         return True
-    return (env or "").strip().lower() in {"1", "true", "yes", "on"}
+    raw = (env or "").strip().lower()
+    if raw in {"", "0", "false", "no", "off"}:
+        return False
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    raise pytest.UsageError(f"{name}={env!r}: use 1/true/yes/on or 0/false/no/off")
+
+
+def _choice(environ: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str | None:
+    raw = environ.get(name, "").strip()
+    if raw and raw not in choices:
+        raise pytest.UsageError(f"{name}={raw!r}: choose one of {', '.join(choices)}")
+    return raw or None
 
 
 def _number(option: float | None, env_name: str, environ: Mapping[str, str], default: float | None) -> float | None:
@@ -91,8 +104,8 @@ def _number(option: float | None, env_name: str, environ: Mapping[str, str], def
             raise pytest.UsageError(f"{env_name}={raw!r} is not a number") from None
     else:
         return default
-    if value is not None and value <= 0:
-        raise pytest.UsageError(f"{env_name.lower().replace('_', '-')} must be positive (got {value})")
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise pytest.UsageError(f"{env_name.lower().replace('_', '-')} must be a positive finite number (got {value})")
     return value
 
 
@@ -113,12 +126,12 @@ def settings_from(config: pytest.Config, environ: Mapping[str, str] = os.environ
         agent=opt.agws_agent,
         project=opt.agws_project,
         service_code=opt.agws_service_code,
-        error_format=opt.agws_error_format,
+        error_format=opt.agws_error_format or _choice(environ, "AGWS_ERROR_FORMAT", ("old", "new", "auto")),
         profile=profile,  # type: ignore[arg-type]
         timeout=_number(opt.agws_timeout, "AGWS_TIMEOUT", environ, 10.0) or 10.0,
         max_rps=_number(opt.agws_max_rps, "AGWS_MAX_RPS", environ, None),
-        strict=_flag(opt.agws_strict, environ.get("AGWS_STRICT")),
-        allow_production=_flag(opt.agws_allow_production, environ.get("AGWS_ALLOW_PRODUCTION")),
+        strict=_flag(opt.agws_strict, environ.get("AGWS_STRICT"), "AGWS_STRICT"),
+        allow_production=_flag(opt.agws_allow_production, environ.get("AGWS_ALLOW_PRODUCTION"), "AGWS_ALLOW_PRODUCTION"),
         mock_faults=tuple(dict.fromkeys(faults)),
         json_path=opt.agws_json or environ.get("AGWS_JSON", "").strip() or None,
         transcripts=opt.agws_transcripts or "failures",

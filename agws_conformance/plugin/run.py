@@ -48,6 +48,8 @@ class BoundTarget:
     client: GatewayClient
     mock: "MockServer | None" = None
     answered: bool = False  # has the target ever answered? (a timeout before that is a harness error)
+    unanswered: int = 0  # harness errors in a row before any answer (the circuit breaker counts them)
+    last_harness_error: str = ""
     error_formats: dict[str, dict[str, str]] = field(default_factory=dict)  # error class -> format -> first nodeid
     observations: dict[str, str] = field(default_factory=dict)  # run-level INFO facts (fingerprint, format)
     served: dict[tuple[str, bytes], tuple[bool, bool, str]] = field(default_factory=dict)  # precondition cache

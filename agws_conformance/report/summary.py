@@ -118,6 +118,19 @@ def summary_errors(document: Any) -> list[str]:
     return [f"{e.json_path}: {e.message}" for e in sorted(validator.iter_errors(document), key=lambda e: e.json_path)]
 
 
+def derive_verdict(document: dict[str, Any]) -> str:
+    """The verdict a summary's own counts and per-requirement results imply (the rules of results.py)."""
+    tests = document["counts"]["tests"]
+    cells = [(r["level"], c["status"]) for r in document["requirements"] for c in r["results"].values()]
+    if tests["failed"] or any(status == "fail" for _, status in cells):
+        return "NOT CONFORMANT"
+    if tests["error"] or any(level == "MUST" and status in ("skipped", "not run", "error") for level, status in cells):
+        return "INCOMPLETE"
+    if tests["warn"] or any(status == "warn" for _, status in cells):
+        return "CONFORMANT WITH WARNINGS"
+    return "CONFORMANT"
+
+
 def gate(path: str | Path) -> tuple[int, str]:
     """(exit status, one-line reason) for a release pipeline reading the summary at ``path``.
 
@@ -129,10 +142,16 @@ def gate(path: str | Path) -> tuple[int, str]:
         return EXIT_INCOMPLETE, f"INCOMPLETE: cannot read {path}: {exc.strerror}"
     except json.JSONDecodeError as exc:
         return EXIT_INCOMPLETE, f"INCOMPLETE: {path} line {exc.lineno}: invalid JSON: {exc.msg}"
+    except (UnicodeDecodeError, RecursionError, ValueError) as exc:
+        return EXIT_INCOMPLETE, f"INCOMPLETE: {path} is not a JSON summary ({type(exc).__name__})"
     problems = summary_errors(document)
     if problems:
         return EXIT_INCOMPLETE, f"INCOMPLETE: {path} is not a valid summary: {problems[0]}"
     verdict = document["verdict"]
+    derived = derive_verdict(document)
+    if derived != verdict:  # an edited or inconsistent summary is no evidence
+        return EXIT_INCOMPLETE, (f"INCOMPLETE: {path} says {verdict} but its own results say {derived}; "
+                                 "regenerate it with --agws-json")
     tests = document["counts"]["tests"]
     failing = sorted({r["id"] for r in document["requirements"]
                       for c in r["results"].values() if c["status"] in ("fail", "error")})
