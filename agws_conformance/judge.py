@@ -10,25 +10,11 @@ from __future__ import annotations
 from typing import Any, Literal, NamedTuple, Protocol
 
 from agws_conformance import schemas
+from agws_conformance.endpoints import DOCUMENTED_MESSAGES, TRANSACTION_STATUSES  # noqa: F401 - re-exported for the suites
 
 ErrorFormat = Literal["old", "new"]
 
-DOCUMENTED_MESSAGES: dict[int, str] = {
-    1014: "Invalid signature",
-    1041: "Order not found",
-    1407: "Cache: item not found",
-}
 
-TRANSACTION_STATUSES: dict[str, str] = {
-    "1": "Transaction created",
-    "2": "Transaction successfully processed",
-    "3": "Transaction was canceled by user",
-    "4": "Transaction was failed",
-    "5": "Transaction holded by service provider",
-    "6": "Transaction finished with error",
-    "7": "Transaction is in progress",
-}
-"""action/status ``data.status_code`` -> its wording (public-facts.md, Transaction status codes)."""
 
 
 class Check(NamedTuple):

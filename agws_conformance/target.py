@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from agws_conformance.endpoints import PRODUCTION_HOSTS
+from agws_conformance.endpoints import PRODUCTION_HOSTS, TRANSACTION_STATUSES
 from agws_conformance.signer import Variant
 
 __all__ = [
@@ -41,7 +41,7 @@ ERROR_FORMATS: tuple[str, ...] = ("old", "new", "auto")
 CATEGORIES: tuple[str, ...] = ("parking", "finance", "utilities")
 SIGNINGS: tuple[str, ...] = ("go1.22", "go1.21")
 ACCOUNT_STATUSES: tuple[int, ...] = (0, 1, 2)
-STATUS_CODES: tuple[str, ...] = ("1", "2", "3", "4", "5", "6", "7")
+STATUS_CODES: tuple[str, ...] = tuple(TRANSACTION_STATUSES)
 DEFAULT_SECRET_ENV = "AGWS_SECRET"
 
 # Environment variables below the target file in precedence (command line > file > environment).

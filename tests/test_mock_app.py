@@ -18,7 +18,8 @@ from agws_conformance import schemas, signer
 from agws_conformance.endpoints import ACTION_STATUS_PATH, REQUEST_FIELDS, USER_CHECK_PATH
 from agws_conformance.mock import MockServer, create_app, embedded_target
 from agws_conformance.mock.app import MAX_NESTING
-from agws_conformance.mock.data import STATUS_MESSAGES, UNKNOWN_FAIL_REASON
+from agws_conformance.endpoints import TRANSACTION_STATUSES as STATUS_MESSAGES
+from agws_conformance.mock.data import UNKNOWN_FAIL_REASON
 
 PATHS = {"user/check": USER_CHECK_PATH, "action/status": ACTION_STATUS_PATH}
 TARGET = embedded_target()

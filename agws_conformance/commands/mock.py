@@ -9,12 +9,12 @@ service to expose.
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import signal
 import sys
 import threading
 from pathlib import Path
 
+from agws_conformance.endpoints import is_loopback_host
 from agws_conformance.mock.data import mock_target_path
 from agws_conformance.mock.faults import FAULTS, UnknownFaultError
 from agws_conformance.mock.server import MockServer
@@ -58,15 +58,6 @@ def list_faults() -> str:
     return "\n".join(lines)
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def _fail(message: str) -> int:
     print(f"agws-conformance mock: {message}", file=sys.stderr)
     return 2
@@ -77,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     if args.list_faults:
         print(list_faults())
         return 0
-    if not _is_loopback(args.host) and not args.allow_remote:
+    if not is_loopback_host(args.host) and not args.allow_remote:
         return _fail(f"refusing to listen on non-loopback host {args.host!r}; pass --allow-remote "
                      "to expose the mock on the network")
     path = args.target or mock_target_path()

@@ -42,7 +42,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from agws_conformance import signer
-from agws_conformance.endpoints import ENDPOINTS, REQUEST_FIELDS
+from agws_conformance.endpoints import DOCUMENTED_MESSAGES, ENDPOINTS, REQUEST_FIELDS
 from agws_conformance.mock import data
 from agws_conformance.mock.faults import (
     Behaviour,
@@ -73,8 +73,8 @@ SCOPE_ERRORS: dict[str, tuple[int, str]] = {
     "service_code": (9721, "showcase service not found"),
 }
 NOT_FOUND: dict[str, tuple[int, str]] = {
-    "user/check": (1407, "Cache: item not found"),
-    "action/status": (1041, "Order not found"),
+    "user/check": (1407, DOCUMENTED_MESSAGES[1407]),
+    "action/status": (1041, DOCUMENTED_MESSAGES[1041]),
 }
 OLD_FORMAT_HTTP_STATUS = 404
 
@@ -209,7 +209,7 @@ class _Gateway:
             return _bad_request(endpoint, str(exc), "malformed-json", body)
         given = SignatureInput(incoming.signature, raw, self.target.secret.reveal(), self.target.variant)
         if not self.behaviour.signature_check(given):
-            return _unexpected(endpoint, 400, 1014, "Invalid signature", "signature", body)
+            return _unexpected(endpoint, 400, 1014, DOCUMENTED_MESSAGES[1014], "signature", body)
         for hook in self.behaviour.request_hooks:
             body = hook(endpoint, body, self.target)
         for name in REQUEST_FIELDS[endpoint]:

@@ -17,21 +17,12 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from agws_conformance.endpoints import TRANSACTION_STATUSES
 from agws_conformance.resources import data_dir
 from agws_conformance.target import Account, Payment, Target, load_target
 
 MOCK_TARGET_FILE = "mock.toml"
 
-# public-facts.md, "Transaction status codes".
-STATUS_MESSAGES: dict[str, str] = {
-    "1": "Transaction created",
-    "2": "Transaction successfully processed",
-    "3": "Transaction was canceled by user",
-    "4": "Transaction was failed",
-    "5": "Transaction holded by service provider",
-    "6": "Transaction finished with error",
-    "7": "Transaction is in progress",
-}
 
 # The only documented fail_reason (public-facts.md, "fail_reason"): the key is "message" as in
 # every example, not the field tables' "massage".
@@ -262,7 +253,7 @@ def payment_data(payment: Payment, request: dict[str, str], usernames: tuple[str
     initiated = datetime(2024, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=rng.randint(0, 500 * 24 * 3600))
     return {
         "status_code": payment.status_code,
-        "status_message": STATUS_MESSAGES.get(payment.status_code, "Transaction status unknown"),
+        "status_message": TRANSACTION_STATUSES.get(payment.status_code, "Transaction status unknown"),
         "username": rng.choice(usernames) if usernames else str(rng.randint(10**5, 10**6 - 1)),
         "amount": _tenge(rng, 100, 50000),
         "fail_reason": dict(UNKNOWN_FAIL_REASON) if payment.status_code in FAILED_STATUSES else {},

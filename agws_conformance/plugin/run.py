@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from agws_conformance import target as target_config
+from agws_conformance.endpoints import is_loopback_host
 from agws_conformance.client import GatewayClient
 from agws_conformance.transcript import Redactor
 
@@ -31,12 +32,8 @@ if TYPE_CHECKING:
     from .workers import Observed
 
 MAX_EXCHANGES_PER_TEST = 40
-LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
-
-
 def is_loopback(base_url: str) -> bool:
-    host = (urlsplit(base_url).hostname or "").lower()
-    return host in LOOPBACK_HOSTS or host.startswith("127.")
+    return is_loopback_host(urlsplit(base_url).hostname or "")
 
 
 @dataclass
