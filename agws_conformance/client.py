@@ -645,8 +645,9 @@ class GatewayClient:
         if isinstance(exc, (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)) \
                 and not got_bytes:
             # The head went out (a separate write) and the body did not: the target hung up on
-            # the body. Nothing written at all is an ordinary reset.
-            if _state.write_failed and _state.bytes_written > 0:
+            # the body. Nothing written at all, or the whole request written (a reset racing a
+            # small request), is an ordinary reset: fewer bytes than the body alone is the sign.
+            if _state.write_failed and 0 < _state.bytes_written < body_length:
                 return ("closed-during-upload",
                         f"{where}: the target closed the connection after {_state.bytes_written} "
                         f"bytes of the request (body {body_length} bytes) without answering; it "
