@@ -3,25 +3,17 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+try:
+    from benchmark_scripts import load_benchmark
+except ImportError:  # run from the repository root as a package
+    from tests.benchmark_scripts import load_benchmark
 
-
-def _load(name: str):  # noqa: ANN202 - a sibling script loaded as a module
-    spec = importlib.util.spec_from_file_location(f"agws_bench_{name}", BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-controls = _load("controls")
+controls = load_benchmark("controls")
 
 
 @pytest.mark.parametrize("name,status,body", [("empty-200", 200, b"{}"), ("echo", 200, b'{"a":"<b>"}'),

@@ -7,27 +7,19 @@ processes. About 1-2 minutes on 2 cores.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
 from agws_conformance.mock.faults import FAULTS
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+try:
+    from benchmark_scripts import load_benchmark
+except ImportError:  # run from the repository root as a package
+    from tests.benchmark_scripts import load_benchmark
 
-
-def _load(name: str):  # noqa: ANN202 - a sibling script loaded as a module
-    spec = importlib.util.spec_from_file_location(f"agws_bench_{name}", BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-detection = _load("detection")
+detection = load_benchmark("detection")
 
 
 def test_requirement_selection_runs_only_matching_tests(tmp_path: Path) -> None:

@@ -231,7 +231,7 @@ _fault(
 _fault(
     "hash-raw-bytes",
     ("SIG-ACCEPT-GO-BODY", "SIG-CANON-ORDER", "SIG-CANON-WHITESPACE", "SIG-CANON-ESCAPES",
-     "SIG-REJECT-RAW-BYTES"),
+     "SIG-REJECT-RAW-BYTES", "ROB-GENERATED-VALID"),
     "the signature is computed over the bytes as sent instead of Go's canonical form",
 )(_signature(lambda prev, given: bool(given.header) and hmac.compare_digest(
     given.header.encode("latin-1", "replace"), _hash(given.raw, given.secret).encode())))
@@ -323,7 +323,7 @@ _fault(
 
 _fault(
     "success-nonzero-status-code",
-    ("ENV-SUCCESS-CODE-ZERO", "SCH-CHECK-SUCCESS", "SCH-STATUS-SUCCESS"),
+    ("ENV-SUCCESS-CODE-ZERO", "SCH-CHECK-SUCCESS", "SCH-STATUS-SUCCESS", "CHK-ACCOUNT-FOUND", "STS-PAYMENT-FOUND"),
     "successes carry status_code 200 instead of 0",
 )(_set("status_code", 200, lambda r: r.kind == "success"))
 
