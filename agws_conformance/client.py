@@ -456,7 +456,10 @@ class GatewayClient:
         }
         default_headers.update(headers or {})
         self._http = httpx.Client(
-            transport=transport if transport is not None else _deadline_transport(verify),
+            # Only base_url + path is ever requested and redirects are not followed, so a plain-HTTP
+            # target never handshakes: skip loading the CA bundle (tens of milliseconds).
+            transport=transport if transport is not None else _deadline_transport(
+                verify if self.base_url.lower().startswith("https:") else False),
             timeout=httpx.Timeout(self.timeout),
             follow_redirects=False,
             trust_env=False,

@@ -28,11 +28,14 @@ __all__ = [
     "Payment",
     "Secret",
     "Target",
+    "check_path_prefix",
     "is_production",
     "load_target",
     "missing_secret_message",
     "parse_target",
     "resolve_target",
+    "secret_problem",
+    "secret_warning",
 ]
 
 ErrorFormat = Literal["old", "new", "auto"]
@@ -502,6 +505,33 @@ def secret_problem(name: str, value: str) -> str | None:
     except UnicodeEncodeError:
         return f"environment variable {name} holds bytes that are not UTF-8 text; set it to the project secret as text"
     return None
+
+
+SHORT_SECRET = 8
+"""Below this many characters a secret is suspicious, and redacting it would garble reports."""
+
+
+def secret_warning(name: str, value: str) -> str | None:
+    """A warning for a secret too short to be a real project secret, or None; never quotes it.
+
+    Every report replaces every occurrence of the secret with ``[REDACTED]``: a one-letter
+    secret would blank out that letter everywhere, and a short one is most likely a placeholder.
+    """
+    if len(value) >= SHORT_SECRET:
+        return None
+    return (f"the secret in {name} is only {len(value)} character(s) long: reports replace every occurrence "
+            f"of it with [REDACTED], so they will be hard to read, and a real project secret is longer; "
+            f"check that {name} holds the project's secret")
+
+
+def check_path_prefix(prefix: str) -> str | None:
+    """Return a problem with a URL path prefix such as ``/gw`` (the mock's ``--prefix``), or None."""
+    if prefix and not prefix.startswith("/"):
+        prefix = "/" + prefix
+    problem = _check_base_url("http://127.0.0.1" + prefix)
+    if problem is None and ("//" in prefix or any(seg in (".", "..") for seg in prefix.split("/"))):
+        problem = "must be a plain path such as /gateway (no empty, '.' or '..' segments)"
+    return problem
 
 
 def _read_secret(environ: Mapping[str, str], name: str) -> Secret | None:

@@ -38,6 +38,37 @@ class SpeedPlugin:
     def __init__(self) -> None:
         self.loop_seconds = 0.0
         self.requests: list[dict[str, Any]] = []
+        self.timers = {"send": 0.0, "generated": 0.0, "generated_send": 0.0}
+        self._timing()
+
+    def _timing(self) -> None:
+        """Attribute loop time by wrapping two functions (before the suites import them): every
+        Agws.send (signing, the client, the round trip) and every generated test's explore()."""
+        from agws_conformance.plugin import context, generated
+
+        timers, inside = self.timers, [False]
+        send, explore = context.Agws.send, generated.explore
+
+        def timed_send(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return send(*args, **kwargs)
+            finally:
+                spent = time.perf_counter() - start
+                timers["send"] += spent
+                if inside[0]:
+                    timers["generated_send"] += spent
+
+        def timed_explore(*args: Any, **kwargs: Any) -> Any:
+            start, inside[0] = time.perf_counter(), True
+            try:
+                return explore(*args, **kwargs)
+            finally:
+                timers["generated"] += time.perf_counter() - start
+                inside[0] = False
+
+        context.Agws.send = timed_send  # type: ignore[method-assign]
+        generated.explore = timed_explore
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtestloop(self, session: pytest.Session) -> Iterator[None]:
@@ -70,7 +101,8 @@ class SpeedPlugin:
                       if not d["error"] and not d["request"]["truncated"] and d["response"]["status"]]
         seconds, sent = bare_loop(bound.target.base_url, replayable)
         out = {"suite_requests": run.request_count, "suite_loop_seconds": self.loop_seconds,
-               "replayed": sent, "bare_seconds": seconds}
+               "replayed": sent, "bare_seconds": seconds, "send_seconds": self.timers["send"],
+               "generation_seconds": self.timers["generated"] - self.timers["generated_send"]}
         Path(os.environ[RESULT_ENV]).write_text(json.dumps(out), encoding="utf-8")
 
 
@@ -163,6 +195,11 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"bare loop {r['replayed']} req / {r['bare_seconds']:.2f} s = {r['bare_rps']:.0f} req/s; "
               f"ratio {r['ratio']:.2f}; floor {FLOOR_TESTS} empty tests {r['floor_seconds']:.2f} s, "
               f"best possible ratio {r['ceiling']:.2f}")
+        rest = r["suite_loop_seconds"] - r["send_seconds"] - r["generation_seconds"]
+        print(f"  where the suite's {r['suite_loop_seconds']:.2f} s went: {r['send_seconds']:.2f} s in Agws.send "
+              f"(sign, client, round trip; the bare loop needs {r['bare_seconds']:.2f} s), "
+              f"{r['generation_seconds']:.2f} s generating and judging the Hypothesis examples, "
+              f"{rest:.2f} s everything else (pytest per test, fixtures, judging, report hooks)")
     ratio = statistics.median(r["ratio"] for r in rounds)
     ceiling = statistics.median(r["ceiling"] for r in rounds)
     print(f"median ratio suite/bare: {ratio:.2f} (target >= 0.5); pytest's own per-test floor caps it at {ceiling:.2f}; "

@@ -108,6 +108,8 @@ def test_command_without_secret_exits_2_with_a_hint():
     (["--host", "0.0.0.0"], "refusing to listen on non-loopback host '0.0.0.0'"),
     (["--target", "/nonexistent/t.toml"], "no such file"),
     (["--port", "70000"], "--port must be between 0 and 65535"),
+    (["--prefix", "/gw?x=1"], "--prefix must not contain a query string"),
+    (["--prefix", "/a/../b"], "--prefix must be a plain path"),
 ])
 def test_command_usage_errors_are_one_line(argv, message):
     result = subprocess.run([*COMMAND, *argv], env=_env(AGWS_MOCK_SECRET="x"), capture_output=True,

@@ -92,17 +92,47 @@ def test_production_host_is_refused_without_the_flag(pytester: pytest.Pytester, 
     _no_traceback(result)
 
 
-def test_unreachable_target_is_a_harness_error_not_a_failure(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AGWS_SECRET", "s3cr3t-for-test")
+def _run_unreachable(pytester: pytest.Pytester) -> pytest.RunResult:
+    """SUITE against a closed local port, with a JUnit file."""
     pytester.makepyfile(SUITE)
-    result = pytester.runpytest_subprocess(
+    return pytester.runpytest_subprocess(
         "--agws-base-url", f"http://127.0.0.1:{_closed_port()}", "--agws-agent", "a", "--agws-project", "p",
         "--agws-service-code", "s", "--agws-timeout", "2", "--junitxml", "junit.xml")
+
+
+def test_unreachable_target_is_a_harness_error_not_a_failure(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGWS_SECRET", "s3cr3t-for-test")
+    result = _run_unreachable(pytester)
     assert result.ret == 10, result.stdout.str()
     out = result.stdout.str()
     assert "HARNESS ERROR" in out and "verdict: INCOMPLETE" in out
     junit = (pytester.path / "junit.xml").read_text()
     assert "<error" in junit and "<failure" not in junit
+    _no_traceback(result)
+
+
+def test_heap_is_frozen_only_for_suite_runs(pytester: pytest.Pytester) -> None:
+    """Suite runs move the long-lived heap out of the collector's way; other runs are left alone."""
+    pytester.makepyfile(test_plain="import gc\n\ndef test_plain():\n    assert gc.get_freeze_count() == 0\n")
+    assert pytester.runpytest_subprocess("-p", "no:randomly").ret == 0
+    pytester.makepyfile(test_suite=textwrap.dedent('''
+        import gc
+        import pytest
+
+        @pytest.mark.requirement("ENV-SHAPE")
+        def test_frozen(agws):
+            agws.observe("ENV-SHAPE", "frozen heap: %d objects" % gc.get_freeze_count())
+            assert gc.get_freeze_count() > 0
+    '''))
+    assert pytester.runpytest_subprocess("test_suite.py", "-p", "no:randomly").ret in (0, 10)
+
+
+def test_short_secret_is_warned_about_and_still_redacted(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGWS_SECRET", "Qz")
+    result = _run_unreachable(pytester)
+    out = result.stdout.str()
+    assert "AgwsConfigWarning" in out and "only 2 character(s) long" in out, out
+    assert "Qz" not in out and "Qz" not in (pytester.path / "junit.xml").read_text()
     _no_traceback(result)
 
 

@@ -387,6 +387,27 @@ def test_missing_secret_message_names_the_variable(tmp_path: Path) -> None:
     assert load_target(path, environ={"STAGING_SECRET": ""}).secret is None
 
 
+def test_short_secret_is_warned_about_without_quoting_it() -> None:
+    from agws_conformance.target import SHORT_SECRET, secret_warning
+
+    assert secret_warning("AGWS_SECRET", "x" * SHORT_SECRET) is None
+    message = secret_warning("AGWS_SECRET", "qz")
+    assert message is not None and "qz" not in message
+    assert "AGWS_SECRET" in message and "2 character(s)" in message and "\n" not in message
+
+
+@pytest.mark.parametrize("prefix, problem", [
+    ("", None), ("/gw", None), ("gw", None), ("/a/b", None), ("/%7Egw", None),
+    ("/a b", "spaces"), ("/x?y=1", "query string"), ("/x#f", "fragment"),
+    ("/a/../b", "plain path"), ("//x", "plain path"), ("/./x", "plain path"), ("/x\t", "control"),
+])
+def test_path_prefix_is_checked_like_a_base_url_path(prefix: str, problem: str | None) -> None:
+    from agws_conformance.target import check_path_prefix
+
+    found = check_path_prefix(prefix.replace("\\t", "\t"))
+    assert (found is None) if problem is None else (found is not None and problem in found), found
+
+
 @pytest.mark.parametrize("url, production", [
     ("https://agwsapi.tarlanpayments.kz", True),
     ("https://AGWSAPI.tarlanpayments.kz./prefix", True),

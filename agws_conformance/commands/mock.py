@@ -18,7 +18,7 @@ from agws_conformance.endpoints import is_loopback_host
 from agws_conformance.mock.data import mock_target_path
 from agws_conformance.mock.faults import FAULTS, UnknownFaultError
 from agws_conformance.mock.server import MockServer
-from agws_conformance.target import ConfigError, load_target
+from agws_conformance.target import ConfigError, check_path_prefix, load_target
 
 NAME = "mock"
 
@@ -71,6 +71,9 @@ def run(args: argparse.Namespace) -> int:
     if not is_loopback_host(args.host) and not args.allow_remote:
         return _fail(f"refusing to listen on non-loopback host {args.host!r}; pass --allow-remote "
                      "to expose the mock on the network")
+    problem = check_path_prefix(args.prefix.strip().rstrip("/"))
+    if problem:
+        return _fail(f"--prefix {problem} (got {args.prefix!r})")
     path = args.target or mock_target_path()
     try:
         target = load_target(path)

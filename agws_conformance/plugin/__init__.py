@@ -6,6 +6,7 @@ The plugin is inert in a session that collects no suite test: nothing is resolve
 
 from __future__ import annotations
 
+import gc
 import os
 from typing import Any, Iterator
 
@@ -26,6 +27,7 @@ RUN_KEY = pytest.StashKey[Run]()
 RESULTS_KEY = pytest.StashKey[Results]()
 CONTEXTS_KEY = pytest.StashKey[list[Agws]]()
 EXCHANGES_KEY = pytest.StashKey["ExchangeLog"]()
+FROZE_KEY = pytest.StashKey[bool]()
 
 HARNESS_PHASE = "harness"
 """Report phase given to harness trouble: counted as an error (JUnit <error>), never as a failure."""
@@ -133,6 +135,29 @@ def _select_requirements(config: pytest.Config, items: list[pytest.Item]) -> Non
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if any("agws" in getattr(item, "fixturenames", ()) for item in session.items):
+        freeze_heap(session.config)
+
+
+def freeze_heap(config: pytest.Config) -> None:
+    """Move what is alive after collection out of the garbage collector's generations.
+
+    pytest's collected tree, Hypothesis, jsonschema and the catalogue live until the session ends,
+    yet every full collection would scan them again: Hypothesis forces one (gc.collect) when it
+    first runs in a thread, and the interpreter runs more as tests allocate. Frozen, they cost
+    nothing to those collections. Undone at unconfigure, so an in-process run leaks nothing.
+    """
+    gc.freeze()
+    config.stash[FROZE_KEY] = True
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if config.stash.get(FROZE_KEY, False):
+        gc.unfreeze()
 
 
 @pytest.fixture(scope="session")

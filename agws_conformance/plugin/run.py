@@ -10,6 +10,7 @@ import dataclasses
 import threading
 import time
 import uuid
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Callable
@@ -32,6 +33,12 @@ if TYPE_CHECKING:
     from .workers import Observed
 
 MAX_EXCHANGES_PER_TEST = 40
+
+
+class AgwsConfigWarning(UserWarning):
+    """A target configuration that works but is probably not what the user meant."""
+
+
 def is_loopback(base_url: str) -> bool:
     return is_loopback_host(urlsplit(base_url).hostname or "")
 
@@ -113,6 +120,9 @@ class Run:
                                         "the suite sends deliberately invalid requests, so it refuses production "
                                         "unless you pass --agws-allow-production")
             self.secrets.append(t.secret.reveal())
+            weak = target_config.secret_warning(t.secret_env, t.secret.reveal())
+            if weak:
+                warnings.warn(AgwsConfigWarning(f"target {t.name!r}: {weak}"), stacklevel=2)
         self.redactor = Redactor(self.secrets)
         return targets
 
