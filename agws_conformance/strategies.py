@@ -13,7 +13,7 @@ astral-plane emoji (surrogate pairs in UTF-16 signers), and odd whitespace.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from hypothesis import strategies as st
 

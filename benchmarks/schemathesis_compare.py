@@ -330,7 +330,7 @@ def markdown(args: argparse.Namespace, cleans: list[Cell], verdicts: list[Verdic
     lines += ["", f"Signature refusals (1014) on the clean mock per round: ours {refused['ours']}, "
               f"Schemathesis {refused['st']}.", ""]
     n = len(verdicts)
-    lines += [f"| faults | ours detected | Schemathesis detected |", "|---|---|---|",
+    lines += ["| faults | ours detected | Schemathesis detected |", "|---|---|---|",
               f"| {n} run | {sum(v.ours == 'yes' for v in verdicts)} on a claimed requirement, "
               f"{sum(v.ours == 'other' for v in verdicts)} other | {sum(v.st == 'yes' for v in verdicts)} new check "
               f"failures, {sum(v.st == 'errors' for v in verdicts)} errors only |"]

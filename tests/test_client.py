@@ -17,9 +17,9 @@ from agws_conformance.client import GatewayClient, HarnessError, json_depth_exce
 from agws_conformance.transcript import REDACTED, Redactor
 
 try:
-    from hostile_server import OK_BODY, HostileServer
+    from hostile_server import HostileServer
 except ImportError:  # tests/ collected as a package
-    from tests.hostile_server import OK_BODY, HostileServer
+    from tests.hostile_server import HostileServer
 
 SECRET = "s3cr3t/with+special&chars"
 

@@ -7,7 +7,6 @@ The plugin is inert in a session that collects no suite test: nothing is resolve
 from __future__ import annotations
 
 import gc
-import os
 from typing import Any, Iterator
 
 import pytest
