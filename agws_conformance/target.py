@@ -16,7 +16,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Iterator, Literal
 from urllib.parse import urlsplit
 
 from agws_conformance.endpoints import PRODUCTION_HOSTS, TRANSACTION_STATUSES
@@ -423,18 +423,24 @@ def _array_of_tables(v: _Validator, name: str, items: object) -> list[dict]:
     return items
 
 
+def _entries(v: _Validator, name: str, items: object, keys: tuple[str, ...],
+             key: str) -> Iterator[tuple[int, dict, str]]:
+    """(index, table, key value) of each ``[[name]]`` entry; its keys checked, its key listed once."""
+    seen: dict[str, int] = {}
+    for i, item in enumerate(_array_of_tables(v, name, items)):
+        v.check_keys(name, i, item, keys)
+        value = v.string(name, i, item, key, required=True, allow_int_hint=True)
+        assert value is not None
+        if value in seen:
+            raise v.error(name, i, key, f"{name}[{i}].{key} {value!r} repeats {name}[{seen[value]}]; "
+                                        f"each {name[:-1]} must be listed once")
+        seen[value] = i
+        yield i, item, value
+
+
 def _accounts(v: _Validator, items: object) -> list[Account]:
     out: list[Account] = []
-    seen: dict[str, int] = {}
-    for i, item in enumerate(_array_of_tables(v, "accounts", items)):
-        v.check_keys("accounts", i, item, _ACCOUNT_KEYS)
-        username = v.string("accounts", i, item, "username", required=True, allow_int_hint=True)
-        assert username is not None
-        if username in seen:
-            raise v.error("accounts", i, "username",
-                          f"accounts[{i}].username {username!r} repeats accounts[{seen[username]}]; "
-                          "each account must be listed once")
-        seen[username] = i
+    for i, item, username in _entries(v, "accounts", items, _ACCOUNT_KEYS, "username"):
         if "account_status" not in item:
             raise v.error("accounts", i, None,
                           f"accounts[{i}].account_status is missing; add account_status = 0, 1 or 2")
@@ -457,17 +463,7 @@ def _accounts(v: _Validator, items: object) -> list[Account]:
 
 def _payments(v: _Validator, items: object) -> list[Payment]:
     out: list[Payment] = []
-    seen: dict[str, int] = {}
-    for i, item in enumerate(_array_of_tables(v, "payments", items)):
-        v.check_keys("payments", i, item, _PAYMENT_KEYS)
-        external_id = v.string("payments", i, item, "external_id", required=True,
-                               allow_int_hint=True)
-        assert external_id is not None
-        if external_id in seen:
-            raise v.error("payments", i, "external_id",
-                          f"payments[{i}].external_id {external_id!r} repeats "
-                          f"payments[{seen[external_id]}]; each payment must be listed once")
-        seen[external_id] = i
+    for i, item, external_id in _entries(v, "payments", items, _PAYMENT_KEYS, "external_id"):
         status_code = v.string("payments", i, item, "status_code", required=True,
                                allow_int_hint=True)
         if status_code not in STATUS_CODES:

@@ -160,6 +160,21 @@ def _counted(counter: CountingApp, run: Any) -> ToolRun:
     return result
 
 
+def _run_tool(setup: Setup, argv: Sequence[str], *, cwd: Path, env: dict[str, str],
+              log: str) -> tuple[int, str, float]:
+    """Run one tool under the comparison's time limit: (exit code or -1, output, wall seconds); output logged."""
+    start = time.monotonic()
+    try:
+        done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True,
+                              timeout=setup.tool_timeout)
+        code, out = done.returncode, done.stdout + done.stderr
+    except subprocess.TimeoutExpired:
+        code, out = -1, f"timed out after {setup.tool_timeout:.0f} s"
+    wall = time.monotonic() - start
+    _save_log(setup, log, out)
+    return code, out, wall
+
+
 def run_ours(setup: Setup, url: str, tag: str) -> ToolRun:
     """The generated suite against ``url`` (the bundled mock target, base URL overridden)."""
     json_path = setup.workdir / f"ours-{tag}.json"
@@ -167,15 +182,7 @@ def run_ours(setup: Setup, url: str, tag: str) -> ToolRun:
             "-p", "no:cacheprovider", "-p", "no:randomly", f"--hypothesis-seed={SEED}",
             "--agws-target", str(mock_target_path()), "--agws-base-url", url,
             "--agws-profile", setup.profile, "--agws-timeout", REQUEST_TIMEOUT, f"--agws-json={json_path}"]
-    start = time.monotonic()
-    try:
-        done = subprocess.run(argv, cwd=REPO, env=setup.env, capture_output=True, text=True,
-                              timeout=setup.tool_timeout)
-        code, out = done.returncode, done.stdout + done.stderr
-    except subprocess.TimeoutExpired:
-        code, out = -1, f"timed out after {setup.tool_timeout:.0f} s"
-    wall = time.monotonic() - start
-    _save_log(setup, f"ours-{tag}", out)
+    code, out, wall = _run_tool(setup, argv, cwd=REPO, env=setup.env, log=f"ours-{tag}")
     try:
         summary = json.loads(json_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -208,15 +215,7 @@ def run_schemathesis(setup: Setup, url: str, tag: str, *, exclude: Sequence[str]
     if exclude:
         argv += ["--exclude-checks", ",".join(exclude)]
     env = {**setup.env, "SCHEMATHESIS_HOOKS": str(HOOKS), "NO_COLOR": "1"}
-    start = time.monotonic()
-    try:
-        done = subprocess.run(argv, cwd=setup.workdir, env=env, capture_output=True, text=True,
-                              timeout=setup.tool_timeout)
-        code, out = done.returncode, done.stdout + done.stderr
-    except subprocess.TimeoutExpired:
-        code, out = -1, f"timed out after {setup.tool_timeout:.0f} s"
-    wall = time.monotonic() - start
-    _save_log(setup, f"st-{tag}", out)
+    code, out, wall = _run_tool(setup, argv, cwd=setup.workdir, env=env, log=f"st-{tag}")
     try:
         data = json.loads(report.read_text(encoding="utf-8"))
     except (OSError, ValueError):  # killed mid-write, or never started

@@ -30,9 +30,16 @@ def _closed_port() -> int:
         return s.getsockname()[1]
 
 
-def _target(pytester: pytest.Pytester, body: str, name: str = "t.toml") -> str:
+def _target(pytester: pytest.Pytester, extra_line: str, name: str = "t.toml") -> str:
+    """A target file for a closed local port, plus ``extra_line`` as its line 7 (line 1 is empty)."""
     path = pytester.path / name
-    path.write_text(textwrap.dedent(body), encoding="utf-8")
+    path.write_text(textwrap.dedent('''
+        [target]
+        base_url = "http://127.0.0.1:9"
+        agent = "a"
+        project = "p"
+        service_code = "s"
+    ''') + extra_line + "\n", encoding="utf-8")
     return str(path)
 
 
@@ -50,14 +57,7 @@ def test_inert_without_suite_tests(pytester: pytest.Pytester) -> None:
 
 def test_bad_target_file_is_one_clean_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(SUITE)
-    path = _target(pytester, '''
-        [target]
-        base_url = "http://127.0.0.1:9"
-        agent = "a"
-        project = "p"
-        service_code = "s"
-        eror_format = "new"
-    ''')
+    path = _target(pytester, 'eror_format = "new"')
     result = pytester.runpytest_subprocess("--agws-target", path)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     err = result.stderr.str()
@@ -68,14 +68,7 @@ def test_bad_target_file_is_one_clean_usage_error(pytester: pytest.Pytester) -> 
 def test_missing_secret_names_the_variable(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AGWS_TEST_SECRET", raising=False)
     pytester.makepyfile(SUITE)
-    path = _target(pytester, '''
-        [target]
-        base_url = "http://127.0.0.1:9"
-        agent = "a"
-        project = "p"
-        service_code = "s"
-        secret_env = "AGWS_TEST_SECRET"
-    ''')
+    path = _target(pytester, 'secret_env = "AGWS_TEST_SECRET"')
     result = pytester.runpytest_subprocess("--agws-target", path)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "AGWS_TEST_SECRET" in result.stderr.str()

@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 
 from agws_conformance.endpoints import is_loopback_host
+from agws_conformance.mock.app import normalize_prefix
 from agws_conformance.mock.data import mock_target_path
 from agws_conformance.mock.faults import FAULTS, UnknownFaultError
 from agws_conformance.mock.server import MockServer
@@ -71,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     if not is_loopback_host(args.host) and not args.allow_remote:
         return _fail(f"refusing to listen on non-loopback host {args.host!r}; pass --allow-remote "
                      "to expose the mock on the network")
-    problem = check_path_prefix(args.prefix.strip().rstrip("/"))
+    problem = check_path_prefix(normalize_prefix(args.prefix))
     if problem:
         return _fail(f"--prefix {problem} (got {args.prefix!r})")
     path = args.target or mock_target_path()

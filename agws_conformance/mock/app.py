@@ -306,7 +306,8 @@ def _is_json(content_type: str) -> bool:
     return media == _JSON or (media.startswith("application/") and media.endswith("+json"))
 
 
-def _normalize_prefix(prefix: str) -> str:
+def normalize_prefix(prefix: str) -> str:
+    """``gw/`` or `` /gw`` -> ``/gw``; empty stays empty (the app and the served URL agree on it)."""
     prefix = prefix.strip().rstrip("/")
     if prefix and not prefix.startswith("/"):
         prefix = "/" + prefix
@@ -328,7 +329,7 @@ def create_app(
     if max_body_bytes < 1:
         raise ValueError("max_body_bytes must be positive")
     gateway = _Gateway(target, behaviour_for(list(faults)), max_body_bytes)
-    prefix = _normalize_prefix(prefix)
+    prefix = normalize_prefix(prefix)
     routes = [Route(prefix + path, gateway.handler(name), methods=_ROUTE_METHODS)
               for name, path in ENDPOINTS.items()]
     routes.append(Route("/{path:path}", gateway.handler(None), methods=_ROUTE_METHODS))

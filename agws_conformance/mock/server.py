@@ -15,7 +15,7 @@ from typing import Iterable
 
 import uvicorn
 
-from agws_conformance.mock.app import DEFAULT_MAX_BODY_BYTES, create_app
+from agws_conformance.mock.app import DEFAULT_MAX_BODY_BYTES, create_app, normalize_prefix
 from agws_conformance.target import Target
 
 _START_TIMEOUT = 10.0
@@ -45,9 +45,7 @@ class MockServer:
         self.target = target
         self.host = host
         self.port = port
-        self.prefix = prefix.strip().rstrip("/")
-        if self.prefix and not self.prefix.startswith("/"):
-            self.prefix = "/" + self.prefix
+        self.prefix = normalize_prefix(prefix)
         self._access_log = access_log
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
