@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import hmac
+import math
 import os
 import re
 import tomllib
@@ -39,10 +40,11 @@ __all__ = [
 ]
 
 ErrorFormat = Literal["old", "new", "auto"]
+Signing = Literal["auto", "go1.22", "go1.21"]
 
 ERROR_FORMATS: tuple[str, ...] = ("old", "new", "auto")
 CATEGORIES: tuple[str, ...] = ("parking", "finance", "utilities")
-SIGNINGS: tuple[str, ...] = ("go1.22", "go1.21")
+SIGNINGS: tuple[str, ...] = ("auto", "go1.22", "go1.21")
 ACCOUNT_STATUSES: tuple[int, ...] = (0, 1, 2)
 STATUS_CODES: tuple[str, ...] = tuple(TRANSACTION_STATUSES)
 DEFAULT_SECRET_ENV = "AGWS_SECRET"
@@ -70,8 +72,8 @@ _TARGET_KEYS = (
     "omit_empty",
 )
 _REQUIRED_TARGET_KEYS = ("base_url", "agent", "project", "service_code")
-_ACCOUNT_KEYS = ("username", "account_status", "category")
-_PAYMENT_KEYS = ("external_id", "status_code")
+_ACCOUNT_KEYS = ("username", "account_status", "category", "fail_reason")
+_PAYMENT_KEYS = ("external_id", "status_code", "username", "amount", "fail_reason")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
@@ -131,19 +133,29 @@ class Secret:
 
 @dataclass(frozen=True)
 class Account:
-    """A test account the target holds, with the account_status it must report."""
+    """A test account the target holds, with the account_status it must report.
+
+    ``fail_reason``: the ``fail_reason.code`` it must report, when the target file declares one.
+    """
 
     username: str
     account_status: int
     category: str | None = None
+    fail_reason: int | None = None
 
 
 @dataclass(frozen=True)
 class Payment:
-    """A payment the target holds, with the status_code (a string "1".."7") it must report."""
+    """A payment the target holds, with the status_code (a string "1".."7") it must report.
+
+    ``username``, ``amount`` and ``fail_reason`` (its code) are compared only when declared.
+    """
 
     external_id: str
     status_code: str
+    username: str | None = None
+    amount: float | None = None
+    fail_reason: int | None = None
 
 
 @dataclass(frozen=True)
@@ -160,10 +172,18 @@ class Target:
     error_format: ErrorFormat
     accounts: tuple[Account, ...]
     payments: tuple[Payment, ...]
-    variant: Variant
+    signing: Signing = "auto"
+    """The Go escapes of the target's signer as the file declares them; "auto": detected by the preflight."""
+    omit_empty: bool | None = None
+    """Whether the target's signer leaves "" fields out, as declared; None ("auto"): detected."""
     source: str | None = None  # the file it came from, for messages; None when built from flags
     file_keys: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
     """The [target] keys the file set itself (the environment fills only the others)."""
+
+    @property
+    def variant(self) -> Variant:
+        """The declared signing variant, with the documents' Go sample where a dimension is "auto"."""
+        return Variant(legacy_escapes=self.signing == "go1.21", omit_empty=bool(self.omit_empty))
 
     def url(self, path: str) -> str:
         """The full URL of a documented path (``base_url`` may carry a path prefix)."""
@@ -348,10 +368,6 @@ def _normalize_base_url(url: str) -> str:
     return url.rstrip("/")
 
 
-def _variant(signing: str, omit_empty: bool) -> Variant:
-    return Variant(legacy_escapes=(signing == "go1.21"), omit_empty=omit_empty)
-
-
 def parse_target(text: str, *, source: str, environ: Mapping[str, str] = os.environ) -> Target:
     """Parse and validate a target file's text; ``source`` names it in error messages."""
     if text.strip() == "":
@@ -391,11 +407,13 @@ def parse_target(text: str, *, source: str, environ: Mapping[str, str] = os.envi
                       f"target.secret_env must be an environment variable name like "
                       f"{DEFAULT_SECRET_ENV} (got {secret_env[:40]!r})")
     error_format = v.choice("target", table, "error_format", ERROR_FORMATS, "auto")
-    signing = v.choice("target", table, "signing", SIGNINGS, "go1.22")
-    omit_empty = table.get("omit_empty", False)
-    if not isinstance(omit_empty, bool):
+    signing = v.choice("target", table, "signing", SIGNINGS, "auto")
+    omit_empty = table.get("omit_empty", "auto")
+    if omit_empty == "auto":
+        omit_empty = None
+    elif not isinstance(omit_empty, bool):
         raise v.error("target", None, "omit_empty",
-                      f"target.omit_empty must be true or false (got {_describe(omit_empty)})")
+                      f"target.omit_empty must be true, false or \"auto\" (got {_describe(omit_empty)})")
 
     accounts = tuple(_accounts(v, data.get("accounts", [])))
     payments = tuple(_payments(v, data.get("payments", [])))
@@ -410,7 +428,8 @@ def parse_target(text: str, *, source: str, environ: Mapping[str, str] = os.envi
         error_format=error_format,  # type: ignore[arg-type]
         accounts=accounts,
         payments=payments,
-        variant=_variant(signing, omit_empty),
+        signing=signing,  # type: ignore[arg-type]
+        omit_empty=omit_empty,
         source=source,
         file_keys=frozenset(table),
     )
@@ -457,8 +476,22 @@ def _accounts(v: _Validator, items: object) -> list[Account]:
             raise v.error("accounts", i, "category",
                           f"accounts[{i}].category must be one of {', '.join(CATEGORIES)} "
                           f"(got {category!r})")
-        out.append(Account(username=username, account_status=status, category=category))
+        out.append(Account(username=username, account_status=status, category=category,
+                           fail_reason=_reason_code(v, "accounts", i, item)))
     return out
+
+
+def _reason_code(v: _Validator, table: str, index: int, item: dict) -> int | None:
+    """An optional ``fail_reason = <code>``: the fail_reason.code the target must report."""
+    if "fail_reason" not in item:
+        return None
+    code = item["fail_reason"]
+    if not isinstance(code, int) or isinstance(code, bool) or code < 0:
+        hint = f"; write fail_reason = {code}" if isinstance(code, str) and code.isdigit() else ""
+        raise v.error(table, index, "fail_reason",
+                      f"{table}[{index}].fail_reason must be a reason code, a non-negative integer such as 100 "
+                      f"(got {_describe(code)}){hint}")
+    return code
 
 
 def _payments(v: _Validator, items: object) -> list[Payment]:
@@ -471,7 +504,16 @@ def _payments(v: _Validator, items: object) -> list[Payment]:
                           f"payments[{i}].status_code must be one of \"1\"..\"7\" "
                           f"(got {status_code!r})")
         assert status_code is not None
-        out.append(Payment(external_id=external_id, status_code=status_code))
+        username = v.string("payments", i, item, "username", required=False, allow_int_hint=True)
+        amount = item.get("amount")
+        if amount is not None and (not isinstance(amount, (int, float)) or isinstance(amount, bool)
+                                   or not math.isfinite(amount) or amount <= 0):
+            raise v.error("payments", i, "amount",
+                          f"payments[{i}].amount must be a positive number such as 100 or 100.5 "
+                          f"(got {_describe(amount)})")
+        out.append(Payment(external_id=external_id, status_code=status_code, username=username,
+                           amount=float(amount) if amount is not None else None,
+                           fail_reason=_reason_code(v, "payments", i, item)))
     return out
 
 
@@ -631,7 +673,6 @@ def resolve_target(
         error_format=fmt,  # type: ignore[arg-type]
         accounts=(),
         payments=(),
-        variant=_variant("go1.22", False),
         source=None,
     )
 

@@ -101,6 +101,7 @@ def test_defaults_and_missing_secret() -> None:
     assert target.name == "staging"  # the file stem
     assert target.secret_env == "AGWS_SECRET" and target.secret is None
     assert target.error_format == "auto" and target.variant == Variant()
+    assert (target.signing, target.omit_empty) == ("auto", None)  # detected by the preflight
     assert target.accounts == () and target.payments == ()
 
 
@@ -183,9 +184,9 @@ def test_inline_array_of_tables_is_located_by_key() -> None:
                        "signing, omit_empty"),
     ('error_format = "newest"', "staging.toml:6: target.error_format must be one of old, new, "
                                 "auto (got 'newest')"),
-    ('signing = "go1.19"', "staging.toml:6: target.signing must be one of go1.22, go1.21 "
+    ('signing = "go1.19"', "staging.toml:6: target.signing must be one of auto, go1.22, go1.21 "
                            "(got 'go1.19')"),
-    ('omit_empty = "yes"', "staging.toml:6: target.omit_empty must be true or false "
+    ('omit_empty = "yes"', "staging.toml:6: target.omit_empty must be true, false or \"auto\" "
                            "(got 'yes')"),
     ('secret_env = "MY-SECRET"', "staging.toml:6: target.secret_env must be an environment "
                                  "variable name like AGWS_SECRET (got 'MY-SECRET')"),

@@ -235,7 +235,8 @@ def test_worker_secrets_never_reach_the_controllers_artifacts(tmp_path: Path) ->
 def _worker(url: str, requests: int, observations: dict[str, str], formats: dict[str, dict[str, str]],
             secret: str = "") -> SimpleNamespace:
     """A worker's Run as worker_output reads it: its redactor, request count and bound targets."""
-    bound = SimpleNamespace(target=SimpleNamespace(base_url=url), observations=observations, error_formats=formats)
+    bound = SimpleNamespace(target=SimpleNamespace(base_url=url), observations=observations, error_formats=formats,
+                            preflight=None)
     return SimpleNamespace(redactor=Redactor([secret] if secret else []), request_count=requests,
                            bound={"mock": bound}, remote={})
 

@@ -19,6 +19,7 @@ from agws_conformance.mock.app import normalize_prefix
 from agws_conformance.mock.data import mock_target_path
 from agws_conformance.mock.faults import FAULTS, UnknownFaultError
 from agws_conformance.mock.server import MockServer
+from agws_conformance.mock.variations import VARIATIONS, UnknownVariationError
 from agws_conformance.target import ConfigError, check_path_prefix, load_target
 
 NAME = "mock"
@@ -44,6 +45,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="inject a fault (repeatable); see --list-faults")
     parser.add_argument("--list-faults", action="store_true",
                         help="list the fault modes and the requirement IDs each one breaks, then exit")
+    parser.add_argument("--variation", action="append", default=[], metavar="NAME",
+                        help="take on a legitimate deployment variation (repeatable); see --list-variations")
+    parser.add_argument("--list-variations", action="store_true",
+                        help="list the legitimate variations and what allows each one, then exit")
     parser.add_argument("--allow-remote", action="store_true",
                         help="allow a non-loopback --host (the mock is a test double; think twice)")
     parser.set_defaults(func=run)
@@ -59,6 +64,16 @@ def list_faults() -> str:
     return "\n".join(lines)
 
 
+def list_variations() -> str:
+    width = max(len(name) for name in VARIATIONS)
+    lines = [f"{len(VARIATIONS)} legitimate variations (a conforming gateway may have each; the suite accepts them):"]
+    for name in sorted(VARIATIONS):
+        variation = VARIATIONS[name]
+        lines.append(f"  {name:<{width}}  {variation.description}")
+        lines.append(f"  {'':<{width}}  allowed by: {variation.allowed_by}")
+    return "\n".join(lines)
+
+
 def _fail(message: str) -> int:
     print(f"agws-conformance mock: {message}", file=sys.stderr)
     return 2
@@ -68,6 +83,9 @@ def run(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C or SIGTERM; 0 on a clean stop, 2 on a usage or configuration error."""
     if args.list_faults:
         print(list_faults())
+        return 0
+    if args.list_variations:
+        print(list_variations())
         return 0
     if not is_loopback_host(args.host) and not args.allow_remote:
         return _fail(f"refusing to listen on non-loopback host {args.host!r}; pass --allow-remote "
@@ -92,13 +110,15 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= port <= 65535:
         return _fail(f"--port must be between 0 and 65535 (got {port})")
     try:
-        server = MockServer(target, faults=args.fault, host=args.host, port=port, prefix=args.prefix)
+        server = MockServer(target, faults=args.fault, variations=args.variation, host=args.host, port=port,
+                            prefix=args.prefix)
         url = server.start()
-    except UnknownFaultError as exc:
+    except (UnknownFaultError, UnknownVariationError) as exc:
         return _fail(str(exc))
     except (OSError, RuntimeError) as exc:
         return _fail(str(exc))
     faults = f", faults={','.join(args.fault)}" if args.fault else ""
+    faults += f", variations={','.join(args.variation)}" if args.variation else ""
     print(f"AGWS mock gateway listening on {url} (agent={target.agent}, project={target.project}, "
           f"service_code={target.service_code}, error_format={target.error_format}{faults})",
           flush=True)

@@ -44,14 +44,9 @@ from starlette.types import Receive, Scope, Send
 from agws_conformance import signer
 from agws_conformance.endpoints import DOCUMENTED_MESSAGES, ENDPOINTS, REQUEST_FIELDS
 from agws_conformance.mock import data
-from agws_conformance.mock.faults import (
-    Behaviour,
-    Incoming,
-    Reply,
-    SignatureInput,
-    Wire,
-    behaviour_for,
-)
+from agws_conformance.mock.behaviour import Behaviour, Incoming, Reply, SignatureInput, Wire
+from agws_conformance.mock.faults import behaviour_for
+from agws_conformance.mock.variations import apply_variations
 from agws_conformance.target import Target
 
 DEFAULT_MAX_BODY_BYTES = 65536
@@ -318,17 +313,21 @@ def create_app(
     target: Target,
     *,
     faults: Iterable[str] = (),
+    variations: Iterable[str] = (),
     prefix: str = "",
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> Starlette:
     """The mock gateway for ``target`` (its accounts, payments, secret and error format).
 
-    ``faults`` names entries of :data:`agws_conformance.mock.faults.FAULTS` (UnknownFaultError
-    otherwise); ``prefix`` is a path prefix before the documented paths (as a base_url path).
+    ``variations`` names entries of :data:`agws_conformance.mock.variations.VARIATIONS` (legitimate
+    differences, applied first), ``faults`` entries of :data:`agws_conformance.mock.faults.FAULTS`
+    (deviations, applied on top); an unknown name raises. ``prefix`` is a path prefix before the
+    documented paths (as a base_url path).
     """
     if max_body_bytes < 1:
         raise ValueError("max_body_bytes must be positive")
-    gateway = _Gateway(target, behaviour_for(list(faults)), max_body_bytes)
+    behaviour = behaviour_for(list(faults), apply_variations(Behaviour(), list(variations)))
+    gateway = _Gateway(target, behaviour, max_body_bytes)
     prefix = normalize_prefix(prefix)
     routes = [Route(prefix + path, gateway.handler(name), methods=_ROUTE_METHODS)
               for name, path in ENDPOINTS.items()]

@@ -5,19 +5,8 @@ checking that the requirements the fault claims to break really fail. So a fault
 and honest about what it breaks: ``Fault.breaks`` names requirement IDs from
 ``schemas/requirements.json`` (a test checks they all exist).
 
-The app never asks "is fault X on?". It runs one pipeline (see ``app.py``) whose hook points are
-collected in :class:`Behaviour`; a fault is a function ``Behaviour -> Behaviour`` that swaps one
-strategy or appends one transform:
-
-``signature_check``   decides whether X-Signature is valid (after the body parsed as JSON);
-``scope_fields``      which of project/agent/service_code are checked against the target;
-``methods``           HTTP methods served (others get 405);
-``max_body_bytes``    body limit override;
-``incoming_hooks``    rewrite the raw request before parsing;
-``request_hooks``     rewrite the parsed, signature-checked body before field validation;
-``reply_hooks``       change the decision (kind, codes, HTTP status, error format);
-``payload_hooks``     change the rendered JSON value;
-``wire_hooks``        change the bytes and headers on the wire (or stall them).
+The app never asks "is fault X on?": a fault is a function ``Behaviour -> Behaviour`` that swaps
+one strategy or appends one transform at a hook point (see ``behaviour.py``).
 """
 
 from __future__ import annotations
@@ -28,92 +17,22 @@ import base64
 import itertools
 import json
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterable, Literal, Mapping
+from typing import Any, Callable, Iterable
 
 from agws_conformance import signer
 from agws_conformance.endpoints import REQUEST_FIELDS
+from agws_conformance.mock.behaviour import (
+    Behaviour,
+    Incoming,
+    Reply,
+    SignatureInput,
+    Wire,
+)
+from agws_conformance.mock.behaviour import on_payload as _payload
+from agws_conformance.mock.behaviour import on_reply as _reply
+from agws_conformance.mock.behaviour import on_wire as _wire
+from agws_conformance.mock.behaviour import wrap_signature_check as _signature
 from agws_conformance.target import Target
-
-Kind = Literal["success", "expected", "unexpected"]
-
-
-@dataclass(frozen=True)
-class Incoming:
-    """A request as read off the wire, before any parsing."""
-
-    endpoint: str
-    method: str
-    signature: str | None
-    raw: bytes
-
-
-@dataclass(frozen=True)
-class SignatureInput:
-    """What a signature strategy may look at. The secret is never part of any repr."""
-
-    header: str | None
-    raw: bytes
-    secret: str = field(repr=False)
-    variant: signer.Variant
-
-
-@dataclass(frozen=True)
-class Reply:
-    """What the mock decided to answer, before it is rendered.
-
-    ``code`` is 0 for a success, the ``error_code`` of an expected error and the ``status_code`` of
-    an unexpected one. ``problem`` names the check that refused an unexpected error (``method``,
-    ``path``, ``content-type``, ``oversized``, ``utf-8``, ``malformed-json``, ``non-object``,
-    ``signature``, ``missing-field``, ``wrong-type``, ``empty-field``).
-    """
-
-    kind: Kind
-    endpoint: str | None
-    http_status: int
-    code: int
-    message: str
-    result: dict[str, Any] | None = None
-    error_format: str = "new"
-    problem: str | None = None
-    request: Mapping[str, Any] | None = None
-    headers: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True)
-class Wire:
-    """The HTTP response as sent. ``stall``: send the head and half the body, then never finish."""
-
-    status: int
-    headers: tuple[tuple[str, str], ...]
-    body: bytes
-    stall: bool = False
-
-
-def go_signature_check(given: SignatureInput) -> bool:
-    """The documents' rule: lowercase hex SHA-256 of base64(Go canonical form) + secret.
-
-    The body is re-canonicalized from its parsed form, never hashed as sent: the documents' own Go
-    client sends its struct's field order but signs the sorted map. Compared in constant time.
-    """
-    if not given.header:
-        return False
-    expected = signer.sign(given.raw, given.secret, given.variant).signature
-    return hmac.compare_digest(given.header.encode("latin-1", "replace"), expected.encode("ascii"))
-
-
-@dataclass(frozen=True)
-class Behaviour:
-    """The mock's strategies and transforms; the clean mock is ``Behaviour()``."""
-
-    signature_check: Callable[[SignatureInput], bool] = go_signature_check
-    scope_fields: tuple[str, ...] = ("project", "agent", "service_code")
-    methods: frozenset[str] = frozenset({"POST"})
-    max_body_bytes: int | None = None
-    incoming_hooks: tuple[Callable[[Incoming, Target], Incoming], ...] = ()
-    request_hooks: tuple[Callable[[str, dict[str, Any], Target], dict[str, Any]], ...] = ()
-    reply_hooks: tuple[Callable[[Reply], Reply], ...] = ()
-    payload_hooks: tuple[Callable[[Reply, dict[str, Any]], dict[str, Any]], ...] = ()
-    wire_hooks: tuple[Callable[[Reply, Wire], Wire], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -141,9 +60,9 @@ def _fault(name: str, breaks: tuple[str, ...], description: str):  # noqa: ANN20
     return register
 
 
-def behaviour_for(names: Iterable[str]) -> Behaviour:
-    """The Behaviour with the named faults applied (in order); each call gets fresh fault state."""
-    behaviour = Behaviour()
+def behaviour_for(names: Iterable[str], base: Behaviour | None = None) -> Behaviour:
+    """``base`` (the clean mock by default) with the named faults applied in order; fresh fault state."""
+    behaviour = base if base is not None else Behaviour()
     for name in names:
         fault = FAULTS.get(name)
         if fault is None:
@@ -152,26 +71,6 @@ def behaviour_for(names: Iterable[str]) -> Behaviour:
             )
         behaviour = fault.apply(behaviour)
     return behaviour
-
-
-# ------------------------------------------------------------------------------------------
-# Small helpers to append one hook.
-
-def _reply(hook: Callable[[Reply], Reply]) -> Callable[[Behaviour], Behaviour]:
-    return lambda b: replace(b, reply_hooks=b.reply_hooks + (hook,))
-
-
-def _payload(hook: Callable[[Reply, dict[str, Any]], dict[str, Any]]) -> Callable[[Behaviour], Behaviour]:
-    return lambda b: replace(b, payload_hooks=b.payload_hooks + (hook,))
-
-
-def _wire(hook: Callable[[Reply, Wire], Wire]) -> Callable[[Behaviour], Behaviour]:
-    return lambda b: replace(b, wire_hooks=b.wire_hooks + (hook,))
-
-
-def _signature(wrap: Callable[[Callable[[SignatureInput], bool], SignatureInput], bool]):  # noqa: ANN202
-    """A strategy that may defer to the previous one (``wrap(previous, given)``)."""
-    return lambda b: replace(b, signature_check=lambda given, prev=b.signature_check: wrap(prev, given))
 
 
 def _hash(data: bytes, secret: str, prepend: bool = False) -> str:
@@ -567,8 +466,9 @@ _fault("empty-field-defaulted", ("ROB-EMPTY-FIELD",),
     _fill(lambda body, f: body.get(f) == ""))
 
 _fault("hang", ("ROB-RESPONSE-TIME",),
-       "every response sends its head and half its body, then never completes")(
-    _wire(lambda reply, wire: replace(wire, stall=True)))
+       "a lookup that misses hangs: expected errors (1407, 1041) send their head and half their body, "
+       "then never complete")(
+    _wire(lambda reply, wire: replace(wire, stall=True) if reply.kind == "expected" else wire))
 
 _fault("truncated-json", ("ENV-SHAPE", "SCH-CHECK-SUCCESS", "SCH-STATUS-SUCCESS"),
        "successes are cut in half: a complete HTTP response whose JSON body is truncated")(

@@ -34,6 +34,7 @@ class MockServer:
         target: Target,
         *,
         faults: Iterable[str] = (),
+        variations: Iterable[str] = (),
         host: str = "127.0.0.1",
         port: int = 0,
         prefix: str = "",
@@ -41,7 +42,8 @@ class MockServer:
         access_log: bool = False,
     ) -> None:
         # Build the app now so a bad fault name or a missing secret fails before any socket opens.
-        self.app = create_app(target, faults=faults, prefix=prefix, max_body_bytes=max_body_bytes)
+        self.app = create_app(target, faults=faults, variations=variations, prefix=prefix,
+                              max_body_bytes=max_body_bytes)
         self.target = target
         self.host = host
         self.port = port

@@ -13,12 +13,13 @@ import pytest
 
 from agws_conformance.client import HarnessError
 from agws_conformance.findings import ConformanceFailure, warnings_of
+from agws_conformance.preflight import preflight_evidence
 from agws_conformance.results import EXIT_INCOMPLETE, Results, TestResult
 
 from .context import SIGN, Agws
 from .options import Settings, add_options, settings_from
 from .run import MAX_EXCHANGES_PER_TEST, Run
-from .workers import WORKER_OUTPUT_KEY, note_usage_error, receive_from_worker, send_to_controller
+from .workers import WORKER_OUTPUT_KEY, note_usage_error, observed_targets, receive_from_worker, send_to_controller
 
 __all__ = ["SIGN", "Agws", "Run", "Settings", "RUN_KEY", "RESULTS_KEY"]
 
@@ -103,7 +104,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("agws_target_name", names, indirect=True, scope="session")
 
 
+IMPLICIT_REQUIREMENTS = ("ROB-RESPONSE-TIME",)
+"""Judged by every suite test on every request it sends (``Agws.send``), so declared for each."""
+
+
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if "agws" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.requirement(*IMPLICIT_REQUIREMENTS))
     try:
         _select_requirements(config, items)
         if any("agws" in getattr(item, "fixturenames", ()) for item in items):
@@ -172,7 +180,19 @@ def agws_target_name(request: pytest.FixtureRequest, agws_run: Run) -> str:
 @pytest.fixture
 def agws(request: pytest.FixtureRequest, agws_run: Run, agws_target_name: str) -> Agws:
     """The conformance context for this test and target (see agws_conformance.plugin.context)."""
-    ctx = Agws(agws_run, agws_run.bind(agws_target_name), request.node.nodeid)
+    bound = agws_run.bind(agws_target_name)
+    if bound.preflight is not None and not bound.preflight.ok:
+        # The setup is wrong (the preflight says why): no test of this target is sent or judged.
+        # One harness error carries the diagnosis and its evidence; the other tests are not run.
+        if not bound.setup_reported:
+            bound.setup_reported = True
+            if bound.preflight.evidence is not None:
+                request.node.stash[EXCHANGES_KEY].add(bound.preflight.evidence)
+            raise HarnessError("setup", bound.preflight.line())
+        pytest.skip(f"not run: setup problem on target {bound.name!r} (the first error of this target says which)")
+    if bound.breaker and bound.breaker_reported:
+        bound.refuse_after_breaker()
+    ctx = Agws(agws_run, bound, request.node.nodeid)
     request.node.stash.setdefault(CONTEXTS_KEY, []).append(ctx)
     return ctx
 
@@ -236,11 +256,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         harness = str(error)
         report.when = HARNESS_PHASE  # type: ignore[assignment]
         report.longrepr = f"harness error (not a conformance verdict): {run.redactor(harness)}"
-    elif call.when == "call" and error is not None and not isinstance(error, (AssertionError, pytest.skip.Exception, pytest.fail.Exception)):
-        # Only a judged violation (or an assertion) is evidence of non-conformance; any other
-        # exception is a fault of the suite or its options, reported as an error (INCOMPLETE).
-        harness = f"suite error: {type(error).__name__}: {error}"
+    elif error is not None and not isinstance(error, (ConformanceFailure, pytest.skip.Exception)):
+        # Only a judged violation (ConformanceFailure) is evidence of non-conformance; anything
+        # else, a bare assert included, is a fault of the suite or its options: an error (INCOMPLETE).
+        harness = run.redactor(f"suite error: {type(error).__name__}: {error}")
         report.when = HARNESS_PHASE  # type: ignore[assignment]
+        report.outcome = "failed"
     outcome = report.outcome
     if call.when == "call" and report.passed:
         warned = warnings_of(findings)
@@ -356,6 +377,18 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     tr = terminalreporter
     verdict = results.verdict(catalogue)
     tr.section("AGWS conformance")
+    run = _run(config)
+    for name, observed in sorted(observed_targets(run).items()):
+        report = observed.preflight
+        if not report:
+            continue
+        if report["status"] == "failed":
+            tr.write_line(f"SETUP PROBLEM on target {name!r} (not a conformance verdict): {report['problem']}",
+                          red=True, bold=True)
+            tr.write_line(f"  fix: {report['fix']}", red=True)
+        else:
+            tr.write_line(f"preflight {name!r}: setup verified in {report['requests']} requests; "
+                          f"signing {report['variant']} ({preflight_evidence(report)})")
     counts = results.level_counts(catalogue)
     for level in ("MUST", "SHOULD", "INFO"):
         if level in counts:
@@ -367,7 +400,6 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if harness:
         tr.write_line(f"{len(harness)} test(s) hit harness trouble (target unreachable, TLS, time-out, setup); "
                       "these are not conformance verdicts.", red=True)
-    run = _run(config)
     tr.write_line(f"requests sent: {run.request_count}; targets: {', '.join(results.targets)}")
     colour = {"CONFORMANT": "green", "CONFORMANT WITH WARNINGS": "yellow"}.get(verdict, "red")
     tr.write_line(f"verdict: {verdict}", **{colour: True, "bold": True})

@@ -5,7 +5,6 @@ Suite tests never see the secret: signing (correctly, or deliberately wrongly) h
 
 from __future__ import annotations
 
-import itertools
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 import pytest
@@ -18,6 +17,7 @@ from agws_conformance.findings import NOT_APPLICABLE, ConformanceFailure, Findin
 
 if TYPE_CHECKING:
     from agws_conformance.client import Response
+    from agws_conformance.preflight import PreflightReport
     from agws_conformance.target import Account, Payment, Target
 
     from .run import BoundTarget, Run
@@ -30,12 +30,6 @@ class _Sign:
 
 SIGN: Any = _Sign()
 """Default for ``send(signature=...)``: sign the content correctly with the target's secret."""
-
-_counter = itertools.count(1)
-
-UNANSWERED_LIMIT = 3
-"""Harness errors in a row, before any answer, after which a target is given up for the run."""
-
 
 def _format_note(seen: dict[str, dict[str, str]]) -> str:
     """The error format(s) observed in the run: "new", or per code when they differ ("1041: old, 1407: new")."""
@@ -77,6 +71,15 @@ class Agws:
     def error_format(self) -> str:
         return self.target.error_format
 
+    @property
+    def variant(self) -> signer.Variant:
+        """How this target signs: detected by the preflight, or as the target file declares it."""
+        return self._bound.variant
+
+    @property
+    def preflight(self) -> "PreflightReport | None":
+        return self._bound.preflight
+
     def accounts(self, *, account_status: int | None = None, category: str | None = None) -> list["Account"]:
         return [a for a in self.target.accounts
                 if (account_status is None or a.account_status == account_status)
@@ -103,10 +106,10 @@ class Agws:
 
     def unknown_username(self) -> str:
         """A username generated for this run, so it cannot exist on the target."""
-        return f"agws-unknown-{self._bound.run_id}-{next(_counter)}"
+        return self._bound.fresh_id("agws-unknown")
 
     def unknown_external_id(self) -> str:
-        return f"agws-{self._bound.run_id}-{next(_counter)}"
+        return self._bound.fresh_id("agws")
 
     # -- building and signing requests -----------------------------------------------------
     def fields(self, endpoint: str, **overrides: Any) -> dict[str, Any]:
@@ -131,12 +134,12 @@ class Agws:
         return signer.go_struct_body(dict(fields))
 
     def sign(self, content: bytes, variant: signer.Variant | None = None) -> str:
-        """The correct X-Signature for ``content`` (under the target's declared variant by default)."""
-        return signer.sign(content, self._secret.reveal(), variant or self.target.variant).signature
+        """The correct X-Signature for ``content`` (under the target's signing variant by default)."""
+        return signer.sign(content, self._secret.reveal(), variant or self.variant).signature
 
     def sign_prepended(self, content: bytes) -> str:
         """A wrong signature: SHA-256 of secret + base64 instead of base64 + secret."""
-        canon = signer.sign(content, "", self.target.variant)
+        canon = signer.sign(content, "", self.variant)
         import hashlib
 
         return hashlib.sha256((self._secret.reveal() + canon.base64).encode()).hexdigest()
@@ -167,23 +170,21 @@ class Agws:
             if value is not None:
                 sent[name] = value
         bound = self._bound
-        if not bound.answered and bound.unanswered >= UNANSWERED_LIMIT:
-            # A target that never answered: report the rest at once instead of waiting out every deadline.
-            raise HarnessError("unreachable", f"not sent: the target has not answered any of {bound.unanswered} "
-                                              f"requests so far (last: {bound.last_harness_error})")
+        if bound.breaker:
+            bound.refuse_after_breaker()
         try:
-            resp = self._bound.client.request(method, path or ENDPOINTS[endpoint], content=content, headers=sent)
+            resp = bound.client.request(method, path or ENDPOINTS[endpoint], content=content, headers=sent)
         except HarnessError as exc:
+            bound.note_failure(exc)
             # A status line followed by a stall is an answer that never completes: judged, not harness trouble.
             started = exc.exchange is not None and exc.exchange.status is not None
-            if not bound.answered and not started and exc.kind != "closed-during-upload":
-                bound.unanswered += 1
-                bound.last_harness_error = str(exc)
-            if exc.kind == "timeout" and (self._bound.answered or started):
+            if exc.kind == "timeout" and (bound.answered or started):
                 self.check(False, "ROB-RESPONSE-TIME",
                            f"expected a complete answer within {self.settings.timeout:g} s, observed: {exc}")
             raise
-        self._bound.answered = True
+        bound.note_answer()
+        self.check(resp.elapsed <= self.settings.timeout, "ROB-RESPONSE-TIME",
+                   f"expected a complete answer within {self.settings.timeout:g} s, observed one in {resp.elapsed:.2f} s")
         return resp
 
     def require_served(self, endpoint: str, fields: Mapping[str, Any] | None = None, *, success: bool = False) -> None:

@@ -7,26 +7,31 @@ pytest session that collects no suite test never starts a mock or touches the ne
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import threading
 import time
 import uuid
 import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, NoReturn
 from urllib.parse import urlsplit
 
 import pytest
 
+from agws_conformance import signer
 from agws_conformance import target as target_config
-from agws_conformance.endpoints import is_loopback_host
-from agws_conformance.client import GatewayClient
+from agws_conformance.client import GatewayClient, HarnessError
+from agws_conformance.endpoints import ENDPOINTS, is_loopback_host
+from agws_conformance.preflight import PreflightReport, run_preflight
 from agws_conformance.transcript import Redactor
 
 from .options import Settings
 
 if TYPE_CHECKING:
+    from agws_conformance.client import Response
     from agws_conformance.mock.server import MockServer
+    from agws_conformance.signer import Variant
     from agws_conformance.target import Target
     from agws_conformance.transcript import Exchange
 
@@ -43,21 +48,66 @@ def is_loopback(base_url: str) -> bool:
     return is_loopback_host(urlsplit(base_url).hostname or "")
 
 
+BREAKER_IN_A_ROW = 3
+"""Requests in a row without a complete answer (any time-out, reset or refusal) after which a
+target is given up for the rest of the run: its remaining tests are reported at once as harness
+errors instead of each waiting out its deadline."""
+BREAKER_TIMEOUTS = 6
+"""Time-outs in all after which the target is given up, however they interleave with answers."""
+
+
 @dataclass
 class BoundTarget:
-    """A target ready to be tested: its config, its HTTP client, and (embedded) its mock."""
+    """A target ready to be tested: its config, its HTTP client, (embedded) its mock, its preflight."""
 
     name: str
     target: "Target"
     client: GatewayClient
     mock: "MockServer | None" = None
+    preflight: "PreflightReport | None" = None
     answered: bool = False  # has the target ever answered? (a timeout before that is a harness error)
-    unanswered: int = 0  # harness errors in a row before any answer (the circuit breaker counts them)
-    last_harness_error: str = ""
+    failures_in_row: int = 0  # requests in a row without a complete answer (the circuit breaker)
+    timeouts: int = 0  # requests that missed the deadline, in all
+    breaker: str = ""  # why the target was given up, once it is
+    setup_reported: bool = False  # a failed preflight has been reported (as one test's harness error)
+    breaker_reported: bool = False  # the open breaker has been reported (as one test's harness error)
     error_formats: dict[str, dict[str, str]] = field(default_factory=dict)  # error class -> format -> first nodeid
     observations: dict[str, str] = field(default_factory=dict)  # run-level INFO facts (fingerprint, format)
     served: dict[tuple[str, bytes], tuple[bool, bool, str]] = field(default_factory=dict)  # precondition cache
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    _ids: "itertools.count[int]" = field(default_factory=lambda: itertools.count(1), repr=False)
+
+    @property
+    def variant(self) -> "Variant":
+        """What every signed request uses: the preflight's detection, else the declaration."""
+        return self.preflight.variant if self.preflight is not None else self.target.variant
+
+    def fresh_id(self, prefix: str = "agws") -> str:
+        """An identifier generated for this run, so it cannot exist on the target."""
+        return f"{prefix}-{self.run_id}-{next(self._ids)}"
+
+    def note_failure(self, error: HarnessError) -> None:
+        """Count a request without a complete answer; open the breaker past the limits."""
+        if error.kind == "closed-during-upload":  # a refusal of the body, an answer of sorts
+            return
+        self.failures_in_row += 1
+        self.timeouts += error.kind == "timeout"
+        if self.failures_in_row >= BREAKER_IN_A_ROW or self.timeouts >= BREAKER_TIMEOUTS:
+            what = (f"{self.failures_in_row} requests in a row" if self.failures_in_row >= BREAKER_IN_A_ROW
+                    else f"{self.timeouts} requests")
+            self.breaker = (f"the target gave no complete answer to {what} (last: {error}); "
+                            "the rest of its tests were not sent")
+
+    def refuse_after_breaker(self) -> NoReturn:
+        """The breaker is open: the first refused test reports it as harness trouble, the rest skip."""
+        if not self.breaker_reported:
+            self.breaker_reported = True
+            raise HarnessError("circuit-open", f"not sent: {self.breaker}")
+        pytest.skip(f"not run: target {self.name!r} was given up (the first 'not sent' harness error says why)")
+
+    def note_answer(self) -> None:
+        self.answered = True
+        self.failures_in_row = 0
 
 
 class Run:
@@ -150,7 +200,38 @@ class Run:
                                    redactor=self.redactor, on_exchange=self._record)
             bound = BoundTarget(name=name, target=target, client=client, mock=mock)
             self._bound[name] = bound
+            bound.preflight = self._preflight(bound)
             return bound
+
+    def _preflight(self, bound: BoundTarget) -> PreflightReport:
+        """Diagnose the setup and detect the signing variant before any test of ``bound`` runs.
+
+        Its requests count in the run but belong to no test's transcript; the report keeps the
+        one exchange that decided a failure.
+        """
+        secret = bound.target.secret.reveal() if bound.target.secret is not None else ""
+
+        def send(endpoint: str, content: bytes, signature: str | None) -> "Response":
+            headers = {"Content-Type": "application/json"}
+            if signature is not None:
+                headers["X-Signature"] = signature
+            return bound.client.request("POST", ENDPOINTS[endpoint], content=content, headers=headers)
+
+        sink, self.current_sink = self.current_sink, None
+        try:
+            report = run_preflight(bound.target, send, lambda content, variant: signer.sign(content, secret, variant).signature,
+                                   lambda: bound.fresh_id("agws-probe"))
+        finally:
+            self.current_sink = sink
+        for name in ("problem", "fix"):
+            value = getattr(report, name)
+            if value:
+                setattr(report, name, self.redactor(value))
+        report.detections = [dataclasses.replace(d, evidence=self.redactor(d.evidence)) for d in report.detections]
+        report.notes = [self.redactor(n) for n in report.notes]
+        if report.ok:
+            bound.answered = True
+        return report
 
     @property
     def bound(self) -> dict[str, BoundTarget]:

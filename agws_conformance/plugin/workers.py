@@ -33,11 +33,16 @@ class Observed:
     base_urls: list[str] = field(default_factory=list)
     observations: dict[str, str] = field(default_factory=dict)
     error_formats: dict[str, dict[str, str]] = field(default_factory=dict)  # error code -> format -> first nodeid
+    preflight: dict[str, Any] | None = None  # PreflightReport.to_dict(); a failed one wins over a passed one
 
-    def merge(self, base_url: str, observations: Mapping[str, str], error_formats: Mapping[str, Mapping[str, str]]) -> None:
+    def merge(self, base_url: str, observations: Mapping[str, str], error_formats: Mapping[str, Mapping[str, str]],
+              preflight: Mapping[str, Any] | None = None) -> None:
         """Fold in one process's view; where two processes disagree, the report shows both."""
         if base_url and base_url not in self.base_urls:
             self.base_urls.append(base_url)
+        if preflight and (self.preflight is None or (preflight.get("status") == "failed"
+                                                     and self.preflight.get("status") != "failed")):
+            self.preflight = dict(preflight)
         for code, formats in error_formats.items():
             seen = self.error_formats.setdefault(str(code), {})
             for fmt, nodeid in formats.items():
@@ -65,6 +70,7 @@ def worker_output(run: "Run") -> dict[str, Any]:
                 "observations": {redact(k): redact(v) for k, v in b.observations.items()},
                 "error_formats": {code: {fmt: redact(nodeid) for fmt, nodeid in formats.items()}
                                   for code, formats in b.error_formats.items()},
+                "preflight": b.preflight.to_dict() if b.preflight is not None else None,
             }
             for name, b in run.bound.items()
         },
@@ -95,12 +101,13 @@ def receive_from_worker(run: "Run", output: Mapping[str, Any] | None) -> None:
     run.request_count += int(output.get("request_count", 0))
     for name, facts in (output.get("targets") or {}).items():
         run.remote.setdefault(name, Observed()).merge(facts.get("base_url", ""), facts.get("observations") or {},
-                                                      facts.get("error_formats") or {})
+                                                      facts.get("error_formats") or {}, facts.get("preflight"))
 
 
 def observed_targets(run: "Run") -> dict[str, Observed]:
     """Per target, what this process and (under xdist) every worker observed."""
     out = {name: copy.deepcopy(observed) for name, observed in run.remote.items()}
     for name, bound in run.bound.items():
-        out.setdefault(name, Observed()).merge(bound.target.base_url, bound.observations, bound.error_formats)
+        out.setdefault(name, Observed()).merge(bound.target.base_url, bound.observations, bound.error_formats,
+                                               bound.preflight.to_dict() if bound.preflight is not None else None)
     return out
