@@ -33,6 +33,7 @@ class Requirement:
     source: str
     summary: str
     schema: str | None = None  # the message schema that checks it, when one does
+    level_erratum: str | None = None  # the erratum deciding its level, where the documents do not
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ def parse_catalogue(requirements_doc: Any, errata_doc: Any, *, folder: Path) -> 
             raise CatalogueError(f"{req_path}: duplicate requirement ID {item['id']}")
         requirements[item["id"]] = Requirement(
             id=item["id"], level=item["level"], area=item["area"], source=item["source"],
-            summary=item["summary"], schema=item.get("schema"),
+            summary=item["summary"], schema=item.get("schema"), level_erratum=item.get("level_erratum"),
         )
     retired: dict[str, Retired] = {}
     for item in requirements_doc["retired"]:
@@ -135,6 +136,14 @@ def parse_catalogue(requirements_doc: Any, errata_doc: Any, *, folder: Path) -> 
             requirements=tuple(item["affects"]["requirements"]),
             schemas=tuple(item["affects"]["schemas"]),
         )
+    for req in requirements.values():
+        erratum = errata.get(req.level_erratum or "")
+        if req.level_erratum is not None and (erratum is None or req.id not in erratum.requirements):
+            raise CatalogueError(f"{req_path}: {req.id} names level_erratum {req.level_erratum}, which is not an "
+                                 f"erratum listing {req.id} in {err_path.name}")
+        if req.level in ("SHOULD", "MAY") and req.level_erratum is None:
+            raise CatalogueError(f"{req_path}: {req.id} is {req.level}: name the erratum that decides its level "
+                                 "(level_erratum)")
     return Catalogue(
         version=requirements_doc["version"], requirements=requirements, retired=retired,
         errata=errata, errata_version=errata_doc["version"], documents=dict(requirements_doc["documents"]),

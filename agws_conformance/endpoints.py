@@ -35,6 +35,9 @@ REQUEST_FIELDS: dict[str, tuple[str, ...]] = {
     "action/status": ("agent", "project", "service_code", "external_id"),
 }
 
+# The field each endpoint looks up (the rest are the caller's credentials).
+LOOKUP_FIELDS: dict[str, str] = {"user/check": "username", "action/status": "external_id"}
+
 # The documented messages of the codes the suite judges (the two documents' examples; public-facts.md).
 DOCUMENTED_MESSAGES: dict[int, str] = {
     1014: "Invalid signature",
@@ -52,3 +55,48 @@ TRANSACTION_STATUSES: dict[str, str] = {
     "7": "Transaction is in progress",
 }
 """action/status ``data.status_code`` -> its wording (public-facts.md, Transaction status codes)."""
+
+
+ACCOUNT_MESSAGES: dict[int, str] = {
+    1: "This account is active",
+    0: "This account is inactive",
+}
+"""user/check ``result.message`` in the account-check document's examples, by account_status."""
+
+REASON_CODES: dict[int, str] = {
+    100: "Unknown reason, clarification required",
+    101: "Error on the service provider side",
+    102: "Request validation error",
+    103: "A payment with the specified ID already exists in the system",
+    104: "Transaction with the specified ID is not found in the system",
+    105: "Authorization error",
+    106: "Verification via the provider's server is unavailable",
+    107: "Transaction failed by timeout",
+    200: "Insufficient balance",
+    201: "Invalid ID format",
+    202: "Unverified account",
+    203: "Phone number not available for top-up",
+    204: "Operation limit exceeded for a user with simplified identification",
+    205: "Operation limit exceeded for an identified user",
+    206: "Operation limit exceeded for an unidentified user",
+    207: "Invoices not yet generated",
+    300: "The payment amount is too large",
+    301: "Limit exceeded",
+    302: "Incorrect payment amount",
+    303: "The payment amount is less than the minimum value",
+    304: "Amount out of acceptable range",
+    400: "Two confirmation requests for the same operation received with a minimal interval",
+    401: "Transaction lifespan expired",
+    402: "Incorrect confirmation code",
+    403: "The service has already been paid",
+    404: "The specified zone does not exist",
+    405: "The specified zone is inactive",
+    406: "A parameter required for payment is missing",
+    407: "Exceeded the number of confirmation code attempts",
+}
+"""``fail_reason.code`` -> its meaning (public-pages.md, Reason for operation rejection). Only 100's
+text appears in an example ("Unknown reason, clarification required"); the others are the page's
+descriptions, not fixed messages."""
+
+FAILED_STATUSES: frozenset[str] = frozenset({"4", "6"})
+"""Payment statuses that carry a fail_reason (ERRATUM-FAILED-PAYMENT-FAIL-REASON)."""

@@ -49,6 +49,20 @@ class ConformanceFailure(AssertionError):
         self.finding = finding
 
 
+class SuiteBug(Exception):
+    """An internal assertion of the suite failed: a bug in a test, never a verdict on the gateway.
+
+    Reported as a harness error (INCOMPLETE), like any exception other than ConformanceFailure.
+    """
+
+
+def invariant(ok: object, message: str) -> None:
+    """Raise :class:`SuiteBug` unless ``ok``: for what a test assumes about its own inputs."""
+    __tracebackhide__ = True
+    if not ok:
+        raise SuiteBug(f"suite bug: {message}")
+
+
 def violations(findings: Iterable[Finding], *, strict: bool) -> list[Finding]:
     """The findings that fail a test: MUST violations, and SHOULD/MAY violations under --agws-strict."""
     out = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Literal, NamedTuple, Protocol
 
 from agws_conformance import schemas
-from agws_conformance.endpoints import DOCUMENTED_MESSAGES, TRANSACTION_STATUSES  # noqa: F401 - re-exported for the suites
+from agws_conformance.endpoints import DOCUMENTED_MESSAGES, REASON_CODES, TRANSACTION_STATUSES  # noqa: F401 - re-exported for the suites
 
 ErrorFormat = Literal["old", "new"]
 
@@ -209,32 +209,85 @@ def unexpected_error(resp: ResponseLike, *, code: int | None, requirement: str, 
     """An unexpected error (1014, ...): status false, its code in status_code, result {}, a failing HTTP status."""
     checks = envelope(resp)
     body = resp.json if isinstance(resp.json, dict) else {}
-    is_unexpected = body.get("status") is False and body.get("status_code") not in (0, None)
+    got = body.get("status_code")
+    is_unexpected = body.get("status") is False and got not in (0, None)
     want = f"an unexpected error with status_code {code}" if code is not None else "an unexpected error"
-    checks.append(Check(requirement, is_unexpected and (code is None or body.get("status_code") == code),
+    checks.append(Check(requirement, is_unexpected and (code is None or got == code),
                         f"expected {want}, observed {describe(resp)}"))
+    result = body.get("result")
+    if code is not None and (got == code or (isinstance(result, dict) and result.get("error_code") == code)):
+        # The error is there, wherever its code sits: its status flag is judged.
+        checks.append(Check("ENV-STATUS-FALSE-IFF-UNEXPECTED", body.get("status") is False,
+                            f"expected status false for unexpected error {code}, observed {describe(resp)}"))
     if is_unexpected:
         checks += schema_checks(resp, "error-unexpected", "SCH-ERROR-UNEXPECTED", strict=strict)
-        checks.append(Check("ENV-STATUS-FALSE-IFF-UNEXPECTED", True, "status false on an unexpected error"))
         checks.append(Check("HTTP-UNEXPECTED-FAILING-STATUS", resp.status >= 400,
                             f"expected a failing HTTP status (4xx/5xx) for an unexpected error, observed HTTP {resp.status}"))
-        if code in DOCUMENTED_MESSAGES and body.get("status_code") == code:
+        if code in DOCUMENTED_MESSAGES and got == code:
             checks.append(Check("ERR-CODE-MESSAGE", body.get("message") == DOCUMENTED_MESSAGES[code],
                                 f"expected message {DOCUMENTED_MESSAGES[code]!r} for {code}, observed {_short(body.get('message'))}"))
-    elif body.get("status") is True and code is not None:
-        checks.append(Check("ENV-STATUS-FALSE-IFF-UNEXPECTED", False,
-                            f"expected status false for an unexpected error, observed {describe(resp)}"))
     return checks
 
 
-def refused(resp: ResponseLike, *, requirement: str) -> list[Check]:
-    """Bad input: an error envelope (any documented error shape), never a success, never a 5xx."""
-    checks: list[Check] = []
-    checks.append(Check(requirement, not is_success(resp), f"expected an error, observed a success: {describe(resp)}"))
-    checks.append(Check("ROB-NO-5XX", resp.status < 500, f"expected no 5xx for a client fault, observed HTTP {resp.status}"))
+def is_unexpected_envelope(resp: ResponseLike) -> bool:
+    """The documented unexpected-error envelope: status false, a non-zero status_code, a message, result {}."""
+    return not resp.json_error and isinstance(resp.json, dict) and not schemas.errors("error-unexpected", resp.json)
+
+
+def crashed(resp: ResponseLike) -> bool:
+    """A 5xx without the documented unexpected-error envelope: the gateway fell over.
+
+    The Error Codes page documents unexpected errors under HTTP 500 (500 Internal Server Error,
+    999999 Unknown error), so a 5xx carrying that envelope is an answer, not a crash
+    (ERRATUM-UNEXPECTED-HTTP-STATUS).
+    """
+    return resp.status >= 500 and not is_unexpected_envelope(resp)
+
+
+def no_crash(resp: ResponseLike, why: str = "a client fault") -> Check:
+    return Check("ROB-NO-CRASH", not crashed(resp),
+                 f"expected no crash for {why} (a 5xx only with the documented unexpected-error envelope), "
+                 f"observed {describe(resp)}")
+
+
+def refused(resp: ResponseLike, *, requirement: str, proxy_page: bool = False) -> list[Check]:
+    """Bad input: an error envelope (any documented error shape), never a success, never a crash.
+
+    ``proxy_page``: the rule asks only "never a success, never a crash", and the request is one a
+    reverse proxy answers itself (a wrong method, an oversized body), so a 4xx page of any kind
+    (nginx's HTML 405 or 413) is a refusal too.
+    """
     is_error_envelope = envelope_ok(resp) and observed_error_format(resp) is not None
-    checks.append(Check(requirement, is_error_envelope,
-                        f"expected an error envelope, observed {describe(resp)}"))
-    if requirement != "ROB-NO-5XX":
-        checks.append(Check(requirement, resp.status < 500, f"expected no 5xx, observed HTTP {resp.status}"))
+    if proxy_page:
+        refusal = is_error_envelope or 400 <= resp.status < 500
+        want = "an error envelope, or a 4xx page from a proxy in front of the gateway"
+    else:
+        refusal, want = is_error_envelope, "an error envelope"
+    return [
+        Check(requirement, not is_success(resp), f"expected an error, observed a success: {describe(resp)}"),
+        no_crash(resp),
+        Check(requirement, refusal, f"expected {want}, observed {describe(resp)}"),
+    ]
+
+
+def has_reason(reason: Any) -> bool:
+    """A fail_reason that says why: an integer code and a non-empty message."""
+    return (isinstance(reason, dict) and type(reason.get("code")) is int
+            and isinstance(reason.get("message"), str) and reason["message"] != "")
+
+
+def fail_reason_checks(reason: Any, declared: int | None, whose: str) -> list[Check]:
+    """A non-empty fail_reason: a documented reason code (the declared one, where the target file
+    declares it) with a message (CHK-FAIL-REASON-CODE); code 100 with its wording (CHK-FAIL-REASON-100)."""
+    reason = reason if isinstance(reason, dict) else {}
+    code, message = reason.get("code"), reason.get("message")
+    checks = [Check("CHK-FAIL-REASON-CODE", type(code) is int and code in REASON_CODES
+                    and isinstance(message, str) and message != "" and (declared is None or code == declared),
+                    "expected a fail_reason with a documented reason code"
+                    + (f" ({declared}, as declared)" if declared is not None else "")
+                    + f" and a message for {whose}, observed {_short(reason)}")]
+    if code == 100:
+        checks.append(Check("CHK-FAIL-REASON-100", message == REASON_CODES[100],
+                            f"expected message {REASON_CODES[100]!r} with fail_reason code 100 for {whose}, "
+                            f"observed {_short(message)}"))
     return checks

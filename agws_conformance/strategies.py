@@ -25,6 +25,7 @@ __all__ = [
     "HARD_CHARACTER_GROUPS",
     "JSON_TYPES",
     "REQUEST_SCHEMAS",
+    "VARIANT_CHARACTERS",
     "FieldRule",
     "field_rules",
     "hard_text",
@@ -131,12 +132,19 @@ def field_rules(schema: str | Mapping[str, Any]) -> dict[str, FieldRule]:
     return rules
 
 
-def hard_text(*, min_size: int = 0, max_size: int | None = DEFAULT_MAX_SIZE) -> st.SearchStrategy[str]:
-    """Strings biased toward :data:`HARD_CHARACTERS`, drawn from all of Unicode minus surrogates."""
+VARIANT_CHARACTERS: dict[str, str] = {"escapes": "\b\f"}
+"""Per signing dimension, the characters whose canonical form depends on it (Go < 1.22 vs 1.22+).
+A generated request avoids them while the preflight could not decide the dimension."""
+
+
+def hard_text(*, min_size: int = 0, max_size: int | None = DEFAULT_MAX_SIZE, exclude: str = "") -> st.SearchStrategy[str]:
+    """Strings biased toward :data:`HARD_CHARACTERS`, drawn from all of Unicode minus surrogates
+    (and minus ``exclude``)."""
     # One branch per class, so each class is as likely as any other whatever Hypothesis' preference
     # for early elements of a sampled_from (newer versions favour them strongly).
-    alphabet = st.one_of(*(st.sampled_from(group) for group in HARD_CHARACTER_GROUPS.values()),
-                         st.characters(codec="utf-8"))
+    groups = [tuple(c for c in group if c not in exclude) for group in HARD_CHARACTER_GROUPS.values()]
+    alphabet = st.one_of(*(st.sampled_from(group) for group in groups if group),
+                         st.characters(codec="utf-8", exclude_characters=exclude))
     # lists + join, not text(alphabet=...): newer Hypothesis merges a text alphabet into one interval
     # set, where the few hard characters drown in the rest of Unicode.
     return st.lists(alphabet, min_size=min_size, max_size=max_size).map("".join)
@@ -160,13 +168,13 @@ def _values_of(json_type: str) -> st.SearchStrategy[Any]:
     }[json_type]
 
 
-def _allowed_values(rule: FieldRule) -> st.SearchStrategy[Any]:
+def _allowed_values(rule: FieldRule, exclude: str = "") -> st.SearchStrategy[Any]:
     options = []
     for t in rule.types:
         if t == "string":
             options.append(hard_text(min_size=rule.min_length,
                                      max_size=rule.max_length if rule.max_length is not None
-                                     else max(DEFAULT_MAX_SIZE, rule.min_length)))
+                                     else max(DEFAULT_MAX_SIZE, rule.min_length), exclude=exclude))
         elif t in ("integer", "number") and (rule.minimum is not None or rule.maximum is not None):
             low = rule.minimum if rule.minimum is not None else -(2**53)
             high = rule.maximum if rule.maximum is not None else 2**53
@@ -190,13 +198,15 @@ def wrong_type_values(rule: FieldRule) -> st.SearchStrategy[Any]:
 
 
 def valid_requests(schema: str | Mapping[str, Any], fixed: Mapping[str, Any] | None = None,
-                   known: Mapping[str, Sequence[Any]] | None = None) -> st.SearchStrategy[dict[str, Any]]:
+                   known: Mapping[str, Sequence[Any]] | None = None,
+                   exclude: str = "") -> st.SearchStrategy[dict[str, Any]]:
     """Requests valid against ``schema``: ``fixed`` fields keep their value, the others are generated.
 
     Required properties are always present; optional ones sometimes. Fields keep the schema's order.
     ``fixed`` is for values the target must recognise (agent, project, service_code): generating
     them would only test that the target refuses strangers. ``known`` values (configured accounts,
     payments) are drawn now and then instead of a generated one, so successes get judged too.
+    Generated strings never contain a character of ``exclude``.
     """
     rules = field_rules(schema)
     fixed = dict(fixed or {})
@@ -207,7 +217,7 @@ def valid_requests(schema: str | Mapping[str, Any], fixed: Mapping[str, Any] | N
     parts: dict[str, st.SearchStrategy[Any]] = {}
     optional: dict[str, st.SearchStrategy[Any]] = {}
     for name, rule in rules.items():
-        value = st.just(fixed[name]) if name in fixed else _allowed_values(rule)
+        value = st.just(fixed[name]) if name in fixed else _allowed_values(rule, exclude)
         if name in known and name not in fixed:
             value = st.one_of(value, st.sampled_from(known[name]))
         (parts if rule.required or name in fixed else optional)[name] = value

@@ -6,11 +6,14 @@ and echo what the request named (external_id, project, service_code).
 
 from __future__ import annotations
 
+import math
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
 from agws_conformance import judge
+from agws_conformance.endpoints import FAILED_STATUSES
 
 ENDPOINT = "action/status"
 
@@ -79,3 +82,65 @@ def test_unknown_external_id_gets_1041(agws) -> None:
     """An external_id the target cannot hold gets expected error 1041 in the target's error format."""
     resp = agws.send(ENDPOINT, agws.fields(ENDPOINT, external_id=agws.unknown_external_id()))
     agws.expect_expected_error(resp, code=1041, requirement="STS-UNKNOWN-1041")
+
+
+@pytest.mark.requirement("STS-FAILED-FAIL-REASON", "CHK-FAIL-REASON-CODE", "CHK-FAIL-REASON-100")
+def test_failed_payment_has_fail_reason(agws) -> None:
+    """A payment in status "4" or "6" says why it failed: a fail_reason with a documented code (the
+    declared one) and a message, in result.data or beside it (ERRATUM-STATUS-FAIL-REASON-PLACEMENT)."""
+    failed = [p for p in agws.target.payments if p.status_code in FAILED_STATUSES]
+    if not failed:
+        pytest.skip(f"target {agws.target.name!r} configures no [[payments]] entry with status_code \"4\" or \"6\"")
+    for payment in failed:
+        resp = agws.send(ENDPOINT, agws.fields(ENDPOINT, external_id=payment.external_id))
+        agws.judge(judge.envelope(resp))
+        result = resp.json.get("result") if isinstance(resp.json, dict) else None
+        agws.check(judge.is_success(resp) and isinstance(result, dict), "STS-PAYMENT-FOUND",
+                   f"expected a success for external_id {payment.external_id!r}, observed {judge.describe(resp)}")
+        data = result.get("data") if isinstance(result.get("data"), dict) else {}
+        reason = data.get("fail_reason") or result.get("fail_reason")
+        agws.check(judge.has_reason(reason), "STS-FAILED-FAIL-REASON",
+                   f"expected a fail_reason with an integer code and a message for payment {payment.external_id!r} "
+                   f"in status {payment.status_code!r}, observed {reason!r}")
+        agws.judge(judge.fail_reason_checks(reason, payment.fail_reason, f"payment {payment.external_id!r}"))
+
+
+# Go's zero time.Time: what an unset Datetime field marshals to.
+GO_ZERO_TIME = datetime(1, 1, 1, tzinfo=timezone.utc)
+EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
+CLOCK_SKEW = timedelta(days=1)
+
+
+def _moment(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+@pytest.mark.requirement("STS-USERNAME", "STS-AMOUNT", "STS-DATETIME")
+def test_payment_details(agws, payment) -> None:
+    """data.username, data.amount and data.datetime: present and sane always, equal to what the
+    target file declares where it declares them."""
+    data = payment_data(agws, agws.fields(ENDPOINT, external_id=payment.external_id))
+    username, amount, when = data.get("username"), data.get("amount"), data.get("datetime")
+    number = isinstance(amount, (int, float)) and not isinstance(amount, bool) and math.isfinite(amount)
+    moment = _moment(when)
+    now = datetime.now(timezone.utc)
+    agws.judge([
+        judge.Check("STS-USERNAME", isinstance(username, str) and username != "" and (
+                        payment.username is None or username == payment.username),
+                    (f"expected data.username {payment.username!r}" if payment.username is not None else
+                     "expected a non-empty data.username") + f" for {payment.external_id!r}, observed {username!r}"),
+        judge.Check("STS-AMOUNT", number and amount > 0 and (
+                        payment.amount is None or math.isclose(amount, payment.amount, abs_tol=0.005)),
+                    (f"expected data.amount {payment.amount:g}" if payment.amount is not None else
+                     "expected a positive number in data.amount") + f" for {payment.external_id!r}, observed {amount!r}"),
+        judge.Check("STS-DATETIME", moment is not None and EARLIEST <= moment <= now + CLOCK_SKEW,
+                    f"expected data.datetime to be a real moment (RFC 3339, after 2000, not in the future) for "
+                    f"{payment.external_id!r}, observed {when!r}"
+                    + (" (Go's zero time: the field was never set)" if moment == GO_ZERO_TIME else "")),
+    ])

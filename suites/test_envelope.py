@@ -148,7 +148,7 @@ def test_http_200_for_success_and_new_format_errors(agws, endpoint: str, kind: s
 @pytest.mark.requirement("HTTP-UNEXPECTED-FAILING-STATUS")
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 def test_http_failing_status_for_unexpected_errors(agws, endpoint: str) -> None:
-    """Unexpected errors are answered with a 4xx or 5xx status (SHOULD: the documents are silent)."""
+    """Unexpected errors are answered with a 4xx or 5xx status, never HTTP 200 (ERRATUM-UNEXPECTED-HTTP-STATUS)."""
     resp = provoke(agws, endpoint, "unexpected")
     agws.judge(c for c in judge.envelope(resp) if c.requirement == "ENV-SHAPE")
     expect_kind(agws, resp, endpoint, "unexpected")

@@ -6,7 +6,7 @@ break signers and parsers, now and then with a configured account or payment so 
 are judged too; each must pass the signature check and get a schema-valid answer.
 Invalid requests break the schema in one way (a required field dropped, a type changed, a string
 below its minLength) on top of the configured account or payment, so a lenient target that repairs
-them shows it by succeeding; they must never succeed and never get a 5xx.
+them shows it by succeeding; they must never succeed and never crash the gateway.
 
 Reproducible: CI passes ``--hypothesis-seed=0`` (or sets ``AGWS_HYPOTHESIS_SEED``); a failure
 prints the shrunk request and the command that replays it (see agws_conformance.plugin.generated).
@@ -76,7 +76,12 @@ def test_generated_valid_requests(agws, endpoint: str) -> None:
     """Arbitrary strings in the free fields: accepted by the signature check, answered per the schemas."""
     known = {"username": [a.username for a in agws.target.accounts]} if endpoint == "user/check" \
         else {"external_id": [p.external_id for p in agws.target.payments]}
-    strategy = strategies.valid_requests(strategies.request_schema(endpoint), fixed=_credentials(agws), known=known)
+    # While the preflight could not tell how the target signs a dimension, the characters whose
+    # canonical form depends on it are left out: either signature could be the right one.
+    undetermined = agws.preflight.undetermined if agws.preflight is not None else ()
+    exclude = "".join(strategies.VARIANT_CHARACTERS.get(dimension, "") for dimension in undetermined)
+    strategy = strategies.valid_requests(strategies.request_schema(endpoint), fixed=_credentials(agws), known=known,
+                                         exclude=exclude)
     explore(agws, strategy, lambda fields: _judge_valid(agws, endpoint, fields),
             requirement="ROB-GENERATED-VALID")
 
@@ -90,10 +95,10 @@ def _judge_invalid(agws, endpoint: str, fields: dict[str, Any]) -> list[Check]:
             for c in judge.refused(resp, requirement="ROB-GENERATED-INVALID")]
 
 
-@pytest.mark.requirement("ROB-GENERATED-INVALID", "ROB-NO-5XX")
+@pytest.mark.requirement("ROB-GENERATED-INVALID", "ROB-NO-CRASH")
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 def test_generated_invalid_requests(agws, endpoint: str) -> None:
-    """Schema-invalid requests, correctly signed: never a success, never a 5xx."""
+    """Schema-invalid requests, correctly signed: never a success, never a crash."""
     strategy = strategies.invalid_requests(strategies.request_schema(endpoint), fixed=agws.fields(endpoint))
     explore(agws, strategy, lambda fields: _judge_invalid(agws, endpoint, fields),
             requirement="ROB-GENERATED-INVALID")

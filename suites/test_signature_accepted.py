@@ -7,9 +7,13 @@ signer canonicalizes them) and varies only how those bytes are written: key orde
 ``\\uXXXX`` escapes, and awkward characters in the values.
 
 "Accepted" means the request got past the signature check: a success or a documented expected
-error (1407/1041 for an unknown username/external_id), never 1014. The full response is judged
-too, so an accepted request must also come back well-formed. An answer that is neither (an HTML
-page, a 5xx) does not show whether the signature passed, so it fails the endpoint's rules instead.
+error (1407/1041 for an unknown username/external_id), never 1014. A 1407/1041 counts only once the
+run has shown that the target checks signatures before it looks identifiers up (SIG-BEFORE-LOOKUP):
+otherwise it would answer 1407 to any signature. Where the target file declares an account or
+payment whose value has the characters under test, that value is sent too, so acceptance is shown
+by a success. The full response is judged too, so an accepted request must also come back
+well-formed. An answer that is neither (an HTML page, a 5xx) does not show whether the signature
+passed, so it fails the endpoint's rules instead.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any, Callable
 import pytest
 
 from agws_conformance import judge, signer
+from agws_conformance.findings import invariant
 
 # Judged on every response here, besides each test's own SIG-* rule.
 pytestmark = pytest.mark.requirement(
@@ -28,7 +33,7 @@ pytestmark = pytest.mark.requirement(
     "SCH-CHECK-SUCCESS", "SCH-STATUS-SUCCESS", "SCH-ERROR-NEW", "SCH-ERROR-OLD", "ENV-SHAPE",
     "ENV-SUCCESS-CODE-ZERO", "ENV-CONTENT-TYPE", "HTTP-200-SUCCESS", "ERR-FORMAT-DECLARED",
     "ERR-FORMAT-CONSISTENT", "ERR-CODE-MESSAGE", "ERR-FORMAT-OBSERVED", "HTTP-OLD-FORMAT-STATUS",
-    "SCH-STRICT-EXTRA-FIELDS")
+    "SCH-STRICT-EXTRA-FIELDS", "SIG-BEFORE-LOOKUP")
 
 ENDPOINTS = ("user/check", "action/status")
 # The field each endpoint looks up: where the awkward values go.
@@ -65,8 +70,7 @@ def _escape_every_char(s: str, *, upper: bool = False) -> str:
 def _assert_not_canonical(agws, content: bytes) -> None:
     # Precondition, not a conformance check: bytes equal to the canonical form would let a
     # gateway that hashes the raw body pass, and the test would prove nothing.
-    assert content != signer.canonicalize(content, agws.target.variant), \
-        f"test bug: {content!r} is already the canonical form"
+    invariant(content != signer.canonicalize(content, agws.variant), f"{content!r} is already the canonical form")
 
 
 # -- judging -------------------------------------------------------------------------------
@@ -75,6 +79,8 @@ def _assert_not_canonical(agws, content: bytes) -> None:
 def expect_accepted(agws, endpoint: str, resp, fields: dict[str, Any], *, requirement: str) -> None:
     """Past the signature check (``requirement``), then the documented answer for the looked-up value."""
     __tracebackhide__ = True
+    if judge.passed_signature_check(resp) and not judge.is_success(resp):
+        agws.require_signature_checked_first(endpoint)  # else 1407/1041 says nothing about the signature
     if judge.passed_signature_check(resp) or judge.rejected_by_signature(resp):
         agws.judge([judge.signature_accepted(resp, requirement=requirement)])
     # Otherwise (an HTML 404, a 5xx, ...) nothing shows whether the signature passed; the
@@ -127,7 +133,7 @@ ORDERS: dict[str, Callable[[list[str]], list[str]]] = {
 def test_key_order_does_not_matter(agws, endpoint: str, order: str) -> None:
     fields = agws.fields(endpoint)
     keys = ORDERS[order](list(fields))
-    assert sorted(keys) == sorted(fields), "test bug: the permutation lost a key"
+    invariant(sorted(keys) == sorted(fields), "the permutation lost a key")
     content = agws.encode({k: fields[k] for k in keys})
     _assert_not_canonical(agws, content)
     send_accepted(agws, endpoint, fields, content, requirement="SIG-CANON-ORDER")
@@ -159,20 +165,26 @@ def _value_with(agws, endpoint: str, sample: str) -> str:
     return f"{base}-{sample}"
 
 
-# name -> (sample placed in the lookup value or None to keep the configured one, how strings are written)
-ESCAPES: dict[str, tuple[str | None, Callable[[str], str], bool]] = {
+def _escapable(chars: str) -> Callable[[str], bool]:
+    return lambda v: any(c in v for c in chars)
+
+
+# name -> (sample placed in a generated lookup value or None to keep the configured one, how strings
+# are written, whether keys are written that way too, which configured values show it as well)
+ESCAPES: dict[str, tuple[str | None, Callable[[str], str], bool, Callable[[str], bool]]] = {
     # \uXXXX for everything non-ASCII, emoji as surrogate pairs (Python's default json.dumps)
-    "non-ascii-as-u-escapes": ("Қасым Иван 🚗👍🏽", lambda s: json.dumps(s), False),
+    "non-ascii-as-u-escapes": ("Қасым Иван 🚗👍🏽", lambda s: json.dumps(s), False, lambda v: not v.isascii()),
     # every character of every value and key escaped, so a configured value still succeeds
-    "every-character-escaped": (None, _escape_every_char, True),
-    "uppercase-hex-escapes": ("Ә🚗", lambda s: _escape_every_char(s, upper=True), False),
+    "every-character-escaped": (None, _escape_every_char, True, lambda v: False),
+    "uppercase-hex-escapes": ("Ә🚗", lambda s: _escape_every_char(s, upper=True), False, lambda v: True),
     # '/' written '\/' (Go never writes it; JSON allows it)
-    "solidus-escaped": ("a/b/c", lambda s: json.dumps(s).replace("/", "\\/"), False),
+    "solidus-escaped": ("a/b/c", lambda s: json.dumps(s).replace("/", "\\/"), False, _escapable("/")),
     # U+2028/U+2029 raw in the bytes (Go writes \u2028 \u2029)
-    "line-separators-raw": ("x\u2028y\u2029z", lambda s: json.dumps(s, ensure_ascii=False), False),
+    "line-separators-raw": ("x\u2028y\u2029z", lambda s: json.dumps(s, ensure_ascii=False), False,
+                            _escapable("\u2028\u2029")),
     # short escapes a Go encoder writes differently or not at all
     "short-escapes": ("q\"b\\s\tn", lambda s: json.dumps(s).replace("\\t", "\\u0009").replace('\\"', "\\u0022"),
-                      False),
+                      False, _escapable('\t"')),
 }
 
 
@@ -180,21 +192,29 @@ ESCAPES: dict[str, tuple[str | None, Callable[[str], str], bool]] = {
 @pytest.mark.parametrize("case", sorted(ESCAPES))
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 def test_escapes_do_not_matter(agws, endpoint: str, case: str) -> None:
-    sample, write, escape_keys = ESCAPES[case]
-    overrides = {} if sample is None else {LOOKUP_FIELD[endpoint]: _value_with(agws, endpoint, sample)}
-    fields = agws.fields(endpoint, **overrides)
-    content = _object(sorted(fields.items()), string=write,
-                      key=write if escape_keys else lambda s: json.dumps(s))
-    _assert_not_canonical(agws, content)
-    send_accepted(agws, endpoint, fields, content, requirement="SIG-CANON-ESCAPES")
+    sample, write, escape_keys, shows_it = ESCAPES[case]
+    lookup = LOOKUP_FIELD[endpoint]
+    if sample is None:
+        values = [agws.fields(endpoint)[lookup]]
+    else:  # a configured value that shows the escape (a success), and always a generated one
+        values = [v for v in _configured(agws, endpoint) if shows_it(v)][:1] + [_value_with(agws, endpoint, sample)]
+    for value in values:
+        fields = agws.fields(endpoint, **{lookup: value})
+        content = _object(sorted(fields.items()), string=write,
+                          key=write if escape_keys else lambda s: json.dumps(s))
+        _assert_not_canonical(agws, content)
+        send_accepted(agws, endpoint, fields, content, requirement="SIG-CANON-ESCAPES")
+
+
+def _configured(agws, endpoint: str) -> list[str]:
+    return ([a.username for a in agws.accounts()] if endpoint == "user/check"
+            else [p.external_id for p in agws.target.payments])
 
 
 def _values_for(agws, endpoint: str, character_class: str) -> list[str]:
     """A configured value of the class when the target has one, and always a generated unknown one."""
     sample, belongs = CHARACTER_CLASSES[character_class]
-    configured = ([a.username for a in agws.accounts()] if endpoint == "user/check"
-                  else [p.external_id for p in agws.target.payments])
-    return [v for v in configured if belongs(v)][:1] + [_value_with(agws, endpoint, sample)]
+    return [v for v in _configured(agws, endpoint) if belongs(v)][:1] + [_value_with(agws, endpoint, sample)]
 
 
 @pytest.mark.parametrize("character_class", [

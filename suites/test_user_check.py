@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 
 from agws_conformance import judge, schemas
+from agws_conformance.endpoints import ACCOUNT_MESSAGES
 
 ENDPOINT = "user/check"
+CATEGORIES = ("parking", "finance", "utilities")
 INFO_SCHEMAS = {"parking": ("info-parking", "SCH-INFO-PARKING"),
                 "finance": ("info-finance", "SCH-INFO-FINANCE"),
                 "utilities": ("info-utilities", "SCH-INFO-UTILITIES")}
@@ -68,6 +70,17 @@ def test_info_category(agws, account) -> None:
                f"expected info.{account.category} (an object) for {account.username!r}, observed info keys {keys!r}")
 
 
+@pytest.mark.requirement("CHK-INFO-SINGLE-CATEGORY")
+def test_info_single_category(agws, account) -> None:
+    """info carries exactly one service category: the service type is the key within info."""
+    info = check_account(agws, account.username).get("info")
+    found = sorted(k for k in info if k in CATEGORIES) if isinstance(info, dict) else []
+    agws.check(len(found) == 1, "CHK-INFO-SINGLE-CATEGORY",
+               f"expected exactly one of {', '.join(CATEGORIES)} in info for {account.username!r}, observed "
+               f"{sorted(info) if isinstance(info, dict) else info!r}")
+
+
+@pytest.mark.requirement("CHK-INFO-CATEGORY")
 @pytest.mark.parametrize("category", [
     pytest.param("parking", marks=pytest.mark.requirement("SCH-INFO-PARKING")),
     pytest.param("finance", marks=pytest.mark.requirement("SCH-INFO-FINANCE")),
@@ -89,16 +102,60 @@ def test_info_fields(agws, category: str) -> None:
                    f"{schema}, observed: " + ("; ".join(problems[:5]) if problems else "valid"))
 
 
-@pytest.mark.requirement("CHK-INACTIVE-FAIL-REASON")
-def test_inactive_account_has_fail_reason(agws) -> None:
-    """An inactive account (account_status 0) is a success carrying fail_reason code and message."""
-    agws.require_account(account_status=0)
-    for account in agws.accounts(account_status=0):
+@pytest.mark.parametrize("status,requirement,what", [
+    pytest.param(0, "CHK-INACTIVE-FAIL-REASON", "inactive", marks=pytest.mark.requirement("CHK-INACTIVE-FAIL-REASON"),
+                 id="inactive"),
+    pytest.param(2, "CHK-UNVERIFIED-FAIL-REASON", "not verified",
+                 marks=pytest.mark.requirement("CHK-UNVERIFIED-FAIL-REASON"), id="not-verified"),
+])
+def test_account_that_cannot_be_topped_up_says_why(agws, status: int, requirement: str, what: str) -> None:
+    """An account with account_status 0 (inactive) or 2 (not verified, ERRATUM-UNVERIFIED-FAIL-REASON)
+    is a success carrying fail_reason code and message."""
+    agws.require_account(account_status=status)
+    for account in agws.accounts(account_status=status):
         reason = check_account(agws, account.username).get("fail_reason")
-        ok = (isinstance(reason, dict) and type(reason.get("code")) is int
-              and isinstance(reason.get("message"), str) and reason["message"] != "")
-        agws.check(ok, "CHK-INACTIVE-FAIL-REASON", f"expected fail_reason with an integer code and a message for "
-                   f"inactive account {account.username!r}, observed {reason!r}")
+        agws.check(judge.has_reason(reason), requirement, f"expected fail_reason with an integer code and a message for "
+                   f"{what} account {account.username!r}, observed {reason!r}")
+
+
+@pytest.mark.requirement("CHK-FAIL-REASON-CODE", "CHK-FAIL-REASON-100")
+def test_account_fail_reason_codes(agws) -> None:
+    """The fail_reason of each account that cannot be topped up has a documented code (the declared
+    one, where the target file declares it) and a message; code 100 has the documented wording."""
+    accounts = agws.accounts(account_status=0) + agws.accounts(account_status=2)
+    if not accounts:
+        pytest.skip(f"target {agws.target.name!r} configures no [[accounts]] entry with account_status 0 or 2")
+    judged = 0
+    for account in accounts:
+        reason = check_account(agws, account.username).get("fail_reason")
+        if judge.has_reason(reason):
+            judged += 1
+            agws.judge(judge.fail_reason_checks(reason, account.fail_reason, f"account {account.username!r}"))
+    if not judged:
+        pytest.skip("no account answered with a fail_reason to judge (CHK-INACTIVE-FAIL-REASON reports that)")
+
+
+def _mentions(message: Any, wording: str) -> bool:
+    return isinstance(message, str) and message.strip().rstrip(".").lower() == wording.lower()
+
+
+@pytest.mark.requirement("CHK-RESULT-MESSAGE", "CHK-RESULT-MESSAGE-WORDING")
+def test_result_message(agws) -> None:
+    """result.message never contradicts account_status; for 0 and 1 it is the examples' wording (SHOULD)."""
+    if not agws.target.accounts:
+        pytest.skip(f"target {agws.target.name!r} configures no [[accounts]] entry")
+    for account in agws.target.accounts:
+        message = check_account(agws, account.username).get("message", "no message field")
+        status = account.account_status
+        contradicting = ACCOUNT_MESSAGES[0] if status == 1 else ACCOUNT_MESSAGES[1]
+        checks = [judge.Check("CHK-RESULT-MESSAGE", not _mentions(message, contradicting),
+                              f"expected result.message not to say {contradicting!r} for {account.username!r} "
+                              f"(account_status {status}), observed {message!r}")]
+        if status in ACCOUNT_MESSAGES:
+            checks.append(judge.Check("CHK-RESULT-MESSAGE-WORDING", message == ACCOUNT_MESSAGES[status],
+                                      f"expected result.message {ACCOUNT_MESSAGES[status]!r} for {account.username!r} "
+                                      f"(account_status {status}), observed {message!r}"))
+        agws.judge(checks)
 
 
 @pytest.mark.requirement("CHK-ACTIVE-EMPTY-FAIL-REASON")

@@ -19,7 +19,7 @@ from agws_conformance.endpoints import ACTION_STATUS_PATH, REQUEST_FIELDS, USER_
 from agws_conformance.mock import MockServer, create_app, embedded_target
 from agws_conformance.mock.app import MAX_NESTING
 from agws_conformance.endpoints import TRANSACTION_STATUSES as STATUS_MESSAGES
-from agws_conformance.mock.data import UNKNOWN_FAIL_REASON
+from agws_conformance.mock.data import fail_reason
 
 PATHS = {"user/check": USER_CHECK_PATH, "action/status": ACTION_STATUS_PATH}
 TARGET = embedded_target()
@@ -123,7 +123,7 @@ def test_every_account_is_a_schema_valid_success(client, account):
         assert result["fail_reason"] == {} and result["amount"] > 0
         assert result["upper_commission"] >= result["amount"]
     else:
-        assert result["fail_reason"] == UNKNOWN_FAIL_REASON
+        assert result["fail_reason"] == fail_reason(account.fail_reason)
     if account.category == "parking" and account.account_status == 1:
         assert set(info) == {"in_date", "left_free_time_minutes", "sum", "current_balance", "zone",
                              "coordinates", "duration", "phone"}
@@ -199,7 +199,9 @@ def test_every_payment_is_a_schema_valid_success(client, payment):
     assert data["status_message"] == STATUS_MESSAGES[payment.status_code]
     assert (data["external_id"], data["project"], data["service_code"]) == (
         payment.external_id, TARGET.project, TARGET.service_code)
-    assert data["fail_reason"] == (UNKNOWN_FAIL_REASON if payment.status_code in "46" else {})
+    assert data["fail_reason"] == (fail_reason(payment.fail_reason or 100) if payment.status_code in "46" else {})
+    if payment.username is not None:
+        assert (data["username"], data["amount"]) == (payment.username, payment.amount)
     datetime.fromisoformat(data["datetime"].replace("Z", "+00:00"))
 
 

@@ -42,7 +42,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from agws_conformance import signer
-from agws_conformance.endpoints import DOCUMENTED_MESSAGES, ENDPOINTS, REQUEST_FIELDS
+from agws_conformance.endpoints import DOCUMENTED_MESSAGES, ENDPOINTS, LOOKUP_FIELDS, REQUEST_FIELDS
 from agws_conformance.mock import data
 from agws_conformance.mock.behaviour import Behaviour, Incoming, Reply, SignatureInput, Wire
 from agws_conformance.mock.faults import behaviour_for
@@ -255,6 +255,14 @@ class _Gateway:
     # -- rendering ------------------------------------------------------------------------
 
     def respond(self, reply: Reply) -> _WireResponse:
+        if reply.request is not None and reply.endpoint in LOOKUP_FIELDS:
+            known = self.accounts if reply.endpoint == "user/check" else self.payments
+            value = reply.request.get(LOOKUP_FIELDS[reply.endpoint])
+            reply = replace(reply, known=isinstance(value, str) and value in known, out_of_scope=tuple(
+                name for name in SCOPE_ERRORS if reply.request.get(name) != getattr(self.target, name)))
+        # Every reply carries the format expected errors take here, so a hook turning one into an
+        # expected error keeps it.
+        reply = replace(reply, error_format=reply.error_format if reply.kind == "expected" else self.error_format)
         for hook in self.behaviour.reply_hooks:
             reply = hook(reply)
         if reply.kind == "expected" and reply.error_format == "old":

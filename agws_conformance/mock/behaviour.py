@@ -70,6 +70,10 @@ class Reply:
     problem: str | None = None
     request: Mapping[str, Any] | None = None
     headers: tuple[tuple[str, str], ...] = ()
+    known: bool | None = None
+    """Whether the request names a configured account or payment (None: no parsed request)."""
+    out_of_scope: tuple[str, ...] = ()
+    """Which of project/agent/service_code the request names differently from the target."""
 
 
 @dataclass(frozen=True)

@@ -17,25 +17,29 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from agws_conformance.endpoints import TRANSACTION_STATUSES
+from agws_conformance.endpoints import ACCOUNT_MESSAGES as DOCUMENTED_ACCOUNT_MESSAGES
+from agws_conformance.endpoints import FAILED_STATUSES, REASON_CODES, TRANSACTION_STATUSES
 from agws_conformance.resources import data_dir
 from agws_conformance.target import Account, Payment, Target, load_target
 
 MOCK_TARGET_FILE = "mock.toml"
 
 
-# The only documented fail_reason (public-facts.md, "fail_reason"): the key is "message" as in
-# every example, not the field tables' "massage".
-UNKNOWN_FAIL_REASON: dict[str, Any] = {"code": 100, "message": "Unknown reason, clarification required"}
+# Every example's fail_reason is code 100 with this message (the key is "message", as in every
+# example, not the field tables' "massage"); a target file may declare another code per account or
+# payment, which is then answered with the reason page's wording for it.
+UNKNOWN_REASON = 100
 
-# Payments that ended badly carry the documented reason; every other status has {}.
-FAILED_STATUSES = frozenset({"4", "6"})
+# The examples' wordings for 0 and 1; 2 has no example.
+ACCOUNT_MESSAGES: dict[int, str] = {**DOCUMENTED_ACCOUNT_MESSAGES, 2: "This account is not verified"}
 
-ACCOUNT_MESSAGES: dict[int, str] = {
-    0: "This account is inactive",
-    1: "This account is active",
-    2: "This account is not verified",
-}
+# Accounts that cannot be topped up say why; 2 (not verified) with the reason page's 202.
+ACCOUNT_REASONS: dict[int, int] = {0: UNKNOWN_REASON, 2: 202}
+
+
+def fail_reason(code: int) -> dict[str, Any]:
+    return {"code": code, "message": REASON_CODES.get(code, "Unknown reason")}
+
 
 # An account without a declared category is answered as parking, the documents' main example.
 DEFAULT_CATEGORY = "parking"
@@ -237,9 +241,9 @@ def account_result(account: Account) -> dict[str, Any]:
     amount = _amount_due(category, info) if active else 0.0
     return {
         "error_code": 0,
-        "message": ACCOUNT_MESSAGES.get(account.account_status, "This account is inactive"),
+        "message": ACCOUNT_MESSAGES[account.account_status],
         "account_status": account.account_status,
-        "fail_reason": {} if active else dict(UNKNOWN_FAIL_REASON),
+        "fail_reason": {} if active else fail_reason(account.fail_reason or ACCOUNT_REASONS[account.account_status]),
         "info": {category: info},
         "amount": amount,
         # The documents' example: amount 119, upper_commission 122 (about 2.5 % on top).
@@ -251,12 +255,15 @@ def payment_data(payment: Payment, request: dict[str, str], usernames: tuple[str
     """``result.data`` of an action/status success; echoes the request's identifiers."""
     rng = _rng("payment", payment.external_id)
     initiated = datetime(2024, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=rng.randint(0, 500 * 24 * 3600))
+    failed = payment.status_code in FAILED_STATUSES
+    username = rng.choice(usernames) if usernames else str(rng.randint(10**5, 10**6 - 1))
+    amount = _tenge(rng, 100, 50000)
     return {
         "status_code": payment.status_code,
         "status_message": TRANSACTION_STATUSES.get(payment.status_code, "Transaction status unknown"),
-        "username": rng.choice(usernames) if usernames else str(rng.randint(10**5, 10**6 - 1)),
-        "amount": _tenge(rng, 100, 50000),
-        "fail_reason": dict(UNKNOWN_FAIL_REASON) if payment.status_code in FAILED_STATUSES else {},
+        "username": payment.username or username,
+        "amount": payment.amount if payment.amount is not None else amount,
+        "fail_reason": fail_reason(payment.fail_reason or UNKNOWN_REASON) if failed else {},
         "datetime": initiated.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "project": request["project"],
         "service_code": request["service_code"],

@@ -192,6 +192,41 @@ def _replayed(b: Behaviour) -> Behaviour:
     return replace(b, signature_check=check)
 
 
+_fault(
+    "accept-extended-signature",
+    ("SIG-REJECT-EXTENDED",),
+    "a signature is accepted when it starts with the right one (a prefix comparison): anything may follow",
+)(_signature(lambda prev, given: bool(given.header) and given.header.startswith(
+    signer.sign(given.raw, given.secret, given.variant).signature)))
+
+_fault(
+    "compare-first-half",
+    ("SIG-REJECT-ALTERED",),
+    "only the first 32 hex digits of the signature are compared",
+)(_signature(lambda prev, given: bool(given.header) and len(given.header) == 64 and given.header[:32] == signer.sign(
+    given.raw, given.secret, given.variant).signature[:32]))
+
+
+def _lookup_first(reply: Reply) -> Reply:
+    # The identifier is looked up before the signature is checked: a miss answers 1407/1041 whatever the signature.
+    if reply.problem != "signature" or reply.known is not False or reply.endpoint not in _MISSES:
+        return reply
+    code, message = _MISSES[reply.endpoint]
+    return replace(reply, kind="expected", http_status=200, code=code, message=message, problem=None)
+
+
+_MISSES = {"user/check": (1407, "Cache: item not found"), "action/status": (1041, "Order not found")}
+
+_fault(
+    "lookup-before-signature",
+    ("SIG-BEFORE-LOOKUP", "SIG-REJECT-MISSING", "SIG-REJECT-EMPTY", "SIG-REJECT-WRONG-SECRET", "SIG-REJECT-TAMPERED",
+     "SIG-REJECT-TRUNCATED", "SIG-REJECT-EXTENDED", "SIG-REJECT-ALTERED", "SIG-REJECT-OTHER-BODY",
+     "SIG-REJECT-SECRET-PREPENDED", "SIG-REJECT-RAW-BYTES"),
+    "the identifier is looked up before the signature is checked: a badly signed request for an unknown "
+    "account or payment gets 1407/1041 (an enumeration oracle), for a known one 1014",
+)(_reply(_lookup_first))
+
+
 def _unscoped(name: str) -> Callable[[Behaviour], Behaviour]:
     return lambda b: replace(b, scope_fields=tuple(f for f in b.scope_fields if f != name))
 
@@ -202,6 +237,32 @@ _fault("ignore-agent-scope", ("SIG-SCOPE-AGENT",),
        "a request naming another agent is served")(_unscoped("agent"))
 _fault("ignore-service-scope", ("SIG-SCOPE-SERVICE",),
        "a request naming an unknown service code is served")(_unscoped("service_code"))
+
+
+@_fault("scope-leak-403", ("SIG-SCOPE-PROJECT", "SIG-SCOPE-AGENT", "SIG-SCOPE-SERVICE", "ERR-SCOPE-CODE"),
+        "a request naming another project, agent or service code is answered with the full account or payment, "
+        "under HTTP 403")
+def _scope_leak(b: Behaviour) -> Behaviour:
+    def forbidden(reply: Reply) -> Reply:
+        return replace(reply, http_status=403) if reply.kind == "success" and reply.out_of_scope else reply
+
+    return replace(b, scope_fields=(), reply_hooks=b.reply_hooks + (forbidden,))
+
+
+_SCOPE_CODES = frozenset({8008, 9724, 9721})
+_FORBIDDEN_PAGE = (b"<html>\r\n<head><title>403 Forbidden</title></head>\r\n<body>\r\n"
+                   b"<center><h1>403 Forbidden</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
+
+_fault("scope-html", ("SIG-SCOPE-PROJECT", "SIG-SCOPE-AGENT", "SIG-SCOPE-SERVICE", "ERR-SCOPE-CODE"),
+       "a request naming another project, agent or service code is answered with an HTML 403 page")(
+    _wire(lambda reply, wire: Wire(403, (("content-type", "text/html"),), _FORBIDDEN_PAGE)
+          if reply.kind == "expected" and reply.code in _SCOPE_CODES else wire))
+
+_fault("scope-wrong-code", ("ERR-SCOPE-CODE",),
+       "a request naming another project, agent or service code gets 1407 'Cache: item not found' instead of "
+       "8008, 9724 or 9721")(
+    _reply(lambda r: replace(r, code=1407, message="Cache: item not found")
+           if r.kind == "expected" and r.code in _SCOPE_CODES else r))
 
 # ------------------------------------------------------------------------------------------
 # Envelope.
@@ -310,6 +371,35 @@ _fault("active-with-fail-reason", ("CHK-ACTIVE-EMPTY-FAIL-REASON",),
     _edit(lambda result: result.update(fail_reason={"code": 100, "message": "Unknown reason, clarification required"})
           if result.get("account_status") == 1 else None, _check_result))
 
+_fault("undocumented-reason-code", ("CHK-FAIL-REASON-CODE",),
+       "the fail_reason of an account that cannot be topped up has code 999, which no page documents")(
+    _edit(lambda result: result["fail_reason"].update(code=999) if result.get("fail_reason") else None,
+          _check_result))
+
+_fault("unverified-without-fail-reason", ("CHK-UNVERIFIED-FAIL-REASON",),
+       "an account not verified (account_status 2) has fail_reason {}")(
+    _edit(lambda result: result.update(fail_reason={}) if result.get("account_status") == 2 else None,
+          _check_result))
+
+_CONTRADICTION = {1: "This account is inactive", 0: "This account is active", 2: "This account is active"}
+
+_fault("check-message-contradicts", ("CHK-RESULT-MESSAGE", "CHK-RESULT-MESSAGE-WORDING"),
+       "result.message says the opposite of account_status ('This account is inactive' for an active account)")(
+    _edit(lambda result: result.update(message=_CONTRADICTION[result["account_status"]]), _check_result))
+
+
+def _all_categories(result: dict[str, Any]) -> None:
+    from agws_conformance.mock import data
+
+    name = "all-categories"
+    result["info"] = {"parking": data.parking_info(name, True), "finance": data.finance_info(name),
+                      "utilities": data.utilities_info(name), **result.get("info", {})}
+
+
+_fault("info-all-categories", ("CHK-INFO-SINGLE-CATEGORY",),
+       "info carries parking, finance and utilities parameters at once, whatever the service")(
+    _edit(_all_categories, _check_result))
+
 _fault("wrong-account-status", ("CHK-ACCOUNT-STATUS",),
        "an inactive account (0) is reported with account_status 1")(
     _edit(lambda result: result.update(account_status=1) if result.get("account_status") == 0 else None,
@@ -328,6 +418,22 @@ _fault("wrong-info-category", ("CHK-INFO-CATEGORY",),
 _fault("status-code-8", ("STS-STATUS-CODE",),
        'every payment is reported with the undocumented status_code "8"')(
     _edit(lambda data: data.update(status_code="8"), _data))
+
+_fault("failed-payment-without-fail-reason", ("STS-FAILED-FAIL-REASON",),
+       'a payment in status "4" or "6" has fail_reason {}')(
+    _edit(lambda data: data.update(fail_reason={}), _data))
+
+_fault("payment-username-wrong", ("STS-USERNAME",),
+       "data.username is the payment's external_id (a copy-paste slip), not the account paid")(
+    _edit(lambda data: data.update(username=data["external_id"]), _data))
+
+_fault("payment-amount-wrong", ("STS-AMOUNT",),
+       "data.amount is the amount less a 10 % commission, not the amount credited")(
+    _edit(lambda data: data.update(amount=round(data["amount"] * 0.9, 2)), _data))
+
+_fault("payment-datetime-zero", ("STS-DATETIME",),
+       "data.datetime is Go's zero time 0001-01-01T00:00:00Z (the field was never set)")(
+    _edit(lambda data: data.update(datetime="0001-01-01T00:00:00Z"), _data))
 
 _fault("wrong-status-message", ("STS-STATUS-MESSAGE",),
        'data.status_message is "OK" instead of the status table\'s wording')(
@@ -414,32 +520,34 @@ _fault("undocumented-response-field", ("SCH-STRICT-EXTRA-FIELDS",),
 # Robustness.
 
 
-def _server_error(problem: str) -> Callable[[Behaviour], Behaviour]:
-    return _reply(lambda r: replace(r, http_status=500, code=500, message="internal server error")
-                  if r.problem == problem else r)
+# What a Go handler that panics (or calls http.Error) sends: no envelope, so a crash, not an answer.
+_CRASH = Wire(500, (("content-type", "text/plain; charset=utf-8"),), b"Internal Server Error\n")
 
 
-_fault("malformed-json-500", ("ROB-MALFORMED-JSON", "ROB-NO-5XX"),
-       "a body that is not valid JSON gets HTTP 500")(_server_error("malformed-json"))
-_fault("invalid-utf8-500", ("ROB-MALFORMED-JSON", "ROB-NO-5XX"),
-       "a body that is not valid UTF-8 gets HTTP 500")(_server_error("utf-8"))
-_fault("non-object-500", ("ROB-NON-OBJECT", "ROB-NO-5XX"),
-       "a JSON body that is not an object gets HTTP 500")(_server_error("non-object"))
-_fault("wrong-types-500", ("ROB-WRONG-TYPES", "ROB-GENERATED-INVALID", "ROB-NO-5XX"),
-       "a required field with a non-string value gets HTTP 500")(_server_error("wrong-type"))
+def _crash_on(problem: str) -> Callable[[Behaviour], Behaviour]:
+    return _wire(lambda reply, wire: _CRASH if reply.problem == problem else wire)
 
 
-def _extra_fields_500(reply: Reply) -> Reply:
+_fault("malformed-json-500", ("ROB-MALFORMED-JSON", "ROB-NO-CRASH"),
+       "a body that is not valid JSON crashes the handler: HTTP 500 with a plain-text body")(_crash_on("malformed-json"))
+_fault("invalid-utf8-500", ("ROB-MALFORMED-JSON", "ROB-NO-CRASH"),
+       "a body that is not valid UTF-8 crashes the handler: HTTP 500 with a plain-text body")(_crash_on("utf-8"))
+_fault("non-object-500", ("ROB-NON-OBJECT", "ROB-NO-CRASH"),
+       "a JSON body that is not an object crashes the handler: HTTP 500 with a plain-text body")(_crash_on("non-object"))
+_fault("wrong-types-500", ("ROB-WRONG-TYPES", "ROB-GENERATED-INVALID", "ROB-NO-CRASH"),
+       "a required field with a non-string value crashes the handler: HTTP 500 with a plain-text body")(
+    _crash_on("wrong-type"))
+
+
+def _extra_fields_crash(reply: Reply, wire: Wire) -> Wire:
     if reply.request is None or reply.endpoint not in REQUEST_FIELDS:
-        return reply
-    if set(reply.request) - set(REQUEST_FIELDS[reply.endpoint]):
-        return replace(reply, kind="unexpected", http_status=500, code=500,
-                       message="internal server error", result=None, problem="extra-field")
-    return reply
+        return wire
+    return _CRASH if set(reply.request) - set(REQUEST_FIELDS[reply.endpoint]) else wire
 
 
-_fault("extra-fields-500", ("ROB-EXTRA-FIELDS", "ROB-NO-5XX"),
-       "a signed request with an undocumented extra field gets HTTP 500")(_reply(_extra_fields_500))
+_fault("extra-fields-500", ("ROB-EXTRA-FIELDS", "ROB-NO-CRASH"),
+       "a signed request with an undocumented extra field crashes the handler: HTTP 500 with a plain-text body")(
+    _wire(_extra_fields_crash))
 
 
 def _defaults(target: Target) -> dict[str, str]:

@@ -12,7 +12,7 @@ import pytest
 from agws_conformance import judge, signer
 from agws_conformance.catalogue import load_catalogue
 from agws_conformance.client import HarnessError
-from agws_conformance.endpoints import ENDPOINTS, REQUEST_FIELDS
+from agws_conformance.endpoints import ENDPOINTS, LOOKUP_FIELDS, REQUEST_FIELDS
 from agws_conformance.findings import NOT_APPLICABLE, ConformanceFailure, Finding
 
 if TYPE_CHECKING:
@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     from agws_conformance.target import Account, Payment, Target
 
     from .run import BoundTarget, Run
+
+
+_NOT_THE_SECRET = "agws-conformance-not-the-secret"
+"""A key that is not the target's secret: its signatures must be refused."""
 
 
 class _Sign:
@@ -187,21 +191,24 @@ class Agws:
                    f"expected a complete answer within {self.settings.timeout:g} s, observed one in {resp.elapsed:.2f} s")
         return resp
 
-    def require_served(self, endpoint: str, fields: Mapping[str, Any] | None = None, *, success: bool = False) -> None:
+    def require_served(self, endpoint: str, fields: Mapping[str, Any] | None = None, *,
+                       success: bool = False) -> Any:
         """Precondition of every "must be refused" check: the same request, correctly signed, is served.
 
         A refusal is evidence only from a gateway that serves the good request; without this, a
         gateway that refuses everything would pass every rejection check. With ``success``, the
         good request must be a success (scope checks need a known account or payment). Judged once
         per run and request (cached per target), and failing as the positive rule it rests on.
+        Returns the good request's parsed answer (a scope check searches refusals for its data).
         """
         __tracebackhide__ = True
         fields = dict(fields if fields is not None else self.fields(endpoint))
         key = (endpoint, self.encode(fields))
         if key not in self._bound.served:
             resp = self.send(endpoint, fields)
-            self._bound.served[key] = (judge.passed_signature_check(resp), judge.is_success(resp), judge.describe(resp))
-        served, succeeded, observed = self._bound.served[key]
+            self._bound.served[key] = (judge.passed_signature_check(resp), judge.is_success(resp), judge.describe(resp),
+                                       resp.json)
+        served, succeeded, observed, body = self._bound.served[key]
         if success:
             rule = "CHK-ACCOUNT-FOUND" if endpoint == "user/check" else "STS-PAYMENT-FOUND"
             self.check(succeeded, rule, "precondition: expected the same request with this target's credentials, "
@@ -209,6 +216,28 @@ class Agws:
         else:
             self.check(served, "SIG-ACCEPT-GO-BODY", "precondition: expected the same request, correctly signed, "
                                                      f"to be served (a success or a documented expected error), observed {observed}")
+        return body
+
+    def stable_unknown(self, endpoint: str) -> str:
+        """One unknown identifier per endpoint for the whole run (so preconditions on it are cached)."""
+        return self._bound.stable_unknowns.setdefault(endpoint, self._bound.fresh_id(
+            "agws-unknown" if endpoint == "user/check" else "agws"))
+
+    def require_signature_checked_first(self, endpoint: str) -> None:
+        """Precondition of reading 1407/1041 as "the signature was accepted": the target refuses a
+        badly signed request for an unknown identifier with 1014 (SIG-BEFORE-LOOKUP) instead of
+        looking the identifier up first. Judged once per run and endpoint."""
+        __tracebackhide__ = True
+        cache = self._bound.signature_first
+        if endpoint not in cache:
+            lookup = LOOKUP_FIELDS[endpoint]
+            content = self.encode(self.fields(endpoint, **{lookup: self.stable_unknown(endpoint)}))
+            resp = self.send(endpoint, content=content, signature=self.sign_with_secret(content, _NOT_THE_SECRET))
+            cache[endpoint] = (not judge.passed_signature_check(resp), judge.describe(resp))
+        ok, observed = cache[endpoint]
+        self.check(ok, "SIG-BEFORE-LOOKUP", f"precondition: expected a badly signed {endpoint} request naming an "
+                                            f"unknown {LOOKUP_FIELDS[endpoint]} to be refused with 1014, observed it "
+                                            f"looked up: {observed}")
 
     # -- judging ---------------------------------------------------------------------------
     def _finding(self, requirement: str, ok: bool | None, message: str) -> Finding:
@@ -283,9 +312,9 @@ class Agws:
         __tracebackhide__ = True
         self.judge(judge.unexpected_error(resp, code=code, requirement=requirement, strict=self.settings.strict))
 
-    def expect_refused(self, resp: "Response", *, requirement: str) -> None:
+    def expect_refused(self, resp: "Response", *, requirement: str, proxy_page: bool = False) -> None:
         __tracebackhide__ = True
-        self.judge(judge.refused(resp, requirement=requirement))
+        self.judge(judge.refused(resp, requirement=requirement, proxy_page=proxy_page))
 
     def note(self, key: str, value: str) -> None:
         """A run-level fact for the report's identity block (e.g. the canonicalization fingerprint)."""

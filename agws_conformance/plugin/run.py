@@ -73,7 +73,9 @@ class BoundTarget:
     breaker_reported: bool = False  # the open breaker has been reported (as one test's harness error)
     error_formats: dict[str, dict[str, str]] = field(default_factory=dict)  # error class -> format -> first nodeid
     observations: dict[str, str] = field(default_factory=dict)  # run-level INFO facts (fingerprint, format)
-    served: dict[tuple[str, bytes], tuple[bool, bool, str]] = field(default_factory=dict)  # precondition cache
+    served: dict[tuple[str, bytes], tuple[bool, bool, str, object]] = field(default_factory=dict)  # precondition cache
+    signature_first: dict[str, tuple[bool, str]] = field(default_factory=dict)  # SIG-BEFORE-LOOKUP precondition cache
+    stable_unknowns: dict[str, str] = field(default_factory=dict)  # endpoint -> one unknown identifier for the run
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     _ids: "itertools.count[int]" = field(default_factory=lambda: itertools.count(1), repr=False)
 
