@@ -1,8 +1,9 @@
-"""The documented AGWS paths, hosts, error messages and status wordings, named once."""
+"""The documented AGWS methods, paths, hosts, error messages and status wordings, named once."""
 
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass
 
 USER_CHECK_PATH = "/showcase-gateway/api/v1/user/check"
 ACTION_STATUS_PATH = "/showcase-gateway/api/v1/action/status"
@@ -35,8 +36,32 @@ REQUEST_FIELDS: dict[str, tuple[str, ...]] = {
     "action/status": ("agent", "project", "service_code", "external_id"),
 }
 
+
+
+@dataclass(frozen=True)
+class Method:
+    """One documented method: what it looks up, and the requirements its answers are judged by."""
+
+    name: str  # "user/check"
+    path: str
+    fields: tuple[str, ...]  # required request fields, in the documents' Go struct order
+    lookup: str  # the field it looks up; the others are the caller's credentials
+    missing_code: int  # the expected error for a lookup value the target does not hold
+    found: str  # requirement: a declared value is answered with a success
+    missing: str  # requirement: an unknown value gets missing_code
+    success_schema: str
+    success_schema_requirement: str
+
+
+METHODS: dict[str, Method] = {
+    "user/check": Method("user/check", USER_CHECK_PATH, REQUEST_FIELDS["user/check"], "username", 1407,
+                         "CHK-ACCOUNT-FOUND", "CHK-UNKNOWN-1407", "user-check-success", "SCH-CHECK-SUCCESS"),
+    "action/status": Method("action/status", ACTION_STATUS_PATH, REQUEST_FIELDS["action/status"], "external_id", 1041,
+                            "STS-PAYMENT-FOUND", "STS-UNKNOWN-1041", "action-status-success", "SCH-STATUS-SUCCESS"),
+}
+
 # The field each endpoint looks up (the rest are the caller's credentials).
-LOOKUP_FIELDS: dict[str, str] = {"user/check": "username", "action/status": "external_id"}
+LOOKUP_FIELDS: dict[str, str] = {name: m.lookup for name, m in METHODS.items()}
 
 # The documented messages of the codes the suite judges (the two documents' examples; public-facts.md).
 DOCUMENTED_MESSAGES: dict[int, str] = {

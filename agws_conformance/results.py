@@ -34,6 +34,17 @@ class TestResult:
     harness: str | None = None
     message: str = ""
     duration: float = 0.0
+    failed_requirements: list[str] = field(default_factory=list)
+    """The requirements whose violation failed the test (the first marker is not necessarily one)."""
+
+    def judged(self) -> dict[str, str]:
+        """requirement -> the worst outcome this test recorded for it (fail, warn, pass, info)."""
+        out: dict[str, str] = {}
+        for f in self.findings:
+            prev = out.get(f["requirement"])
+            if prev is None or _FINDING_ORDER.index(f["outcome"]) < _FINDING_ORDER.index(prev):
+                out[f["requirement"]] = f["outcome"]
+        return out
 
 
 @dataclass
@@ -46,6 +57,8 @@ class RequirementResult:
     tests: list[str]
     messages: list[str]
 
+
+_FINDING_ORDER = ["fail", "warn", "pass", "info"]
 
 # Worst first: a requirement's status per target is the worst status of the tests that judge it.
 _ORDER: list[str] = ["fail", "error", "warn", "pass", "info", "skipped", "n/a", "unjudged", "not run"]
@@ -80,7 +93,7 @@ class Results:
     def requirement_status(self, req_id: str, target: str, tests: Iterable[TestResult] | None = None) -> tuple[ReqStatus, list[str], list[str]]:
         statuses: list[ReqStatus] = []
         names: list[str] = []
-        messages: list[str] = []
+        notes: list[tuple[str, str]] = []  # (status, message): only the deciding status's are shown
         for t in tests if tests is not None else self.tests.values():
             if t.target != target:
                 continue
@@ -90,28 +103,30 @@ class Results:
             names.append(t.nodeid)
             if t.outcome == "error":
                 statuses.append("error")
+                notes.append(("error", t.harness or t.message))
             elif t.outcome == "skipped":
-                statuses.append("n/a" if t.message.removeprefix("Skipped: ").startswith(NOT_APPLICABLE) else "skipped")
-                messages.append(t.message)
+                status: ReqStatus = "n/a" if t.message.removeprefix("Skipped: ").startswith(NOT_APPLICABLE) else "skipped"
+                statuses.append(status)
+                notes.append((status, t.message))
             elif mine:
                 outcomes = {f["outcome"] for f in mine}
-                for o in ("fail", "warn", "pass", "info"):
-                    if o in outcomes:
-                        statuses.append(o)  # type: ignore[arg-type]
-                        break
-                messages += [f["message"] for f in mine if f["outcome"] in ("fail", "warn", "info")][:3]
+                found = next(o for o in _FINDING_ORDER if o in outcomes)
+                statuses.append(found)  # type: ignore[arg-type]
+                notes += [(found, f["message"]) for f in mine if f["outcome"] == found and found != "pass"][:3]
             elif t.outcome == "failed":
                 # A test failed on another requirement before judging this one: not evidence either way.
                 statuses.append("skipped")
-                messages.append("not judged: the test stopped at an earlier failure")
+                notes.append(("skipped", f"not judged: {t.nodeid} stopped at an earlier failure "
+                                          f"({', '.join(t.failed_requirements) or 'another requirement'})"))
             else:
                 # The marker claims the test judges this rule, but it recorded no finding for it (the
                 # response never reached that check): no evidence, so never a pass.
                 statuses.append("unjudged")
-                messages.append("not judged: the test recorded no finding for it")
+                notes.append(("unjudged", f"not judged: {t.nodeid} recorded no finding for it"))
         if not statuses:
-            return "not run", names, messages
+            return "not run", names, []
         worst = min(statuses, key=_ORDER.index)
+        messages = [m for s, m in notes if s == worst and m]
         return ("skipped" if worst == "unjudged" else worst), names, messages  # type: ignore[return-value]
 
     def matrix(self, catalogue: Catalogue) -> dict[str, dict[str, RequirementResult]]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, overload
 from urllib.parse import quote, quote_plus, urlsplit
 
-__all__ = ["DEFAULT_BODY_CAP", "REDACTED", "Exchange", "Redactor", "Transcript"]
+__all__ = ["DEFAULT_BODY_CAP", "REDACTED", "Exchange", "Redactor", "Transcript", "redact_deep"]
 
 REDACTED = "[REDACTED]"
 DEFAULT_BODY_CAP = 64 * 1024
@@ -77,6 +77,17 @@ class Redactor:
         if not self._pattern.search(joined):  # the common case: one scan, no copies
             return items
         return tuple((self(k), self(v)) for k, v in items)
+
+
+def redact_deep(value: Any, redact: Callable[[str], str]) -> Any:
+    """``value`` (JSON-like: dicts, lists, strings) with ``redact`` applied to every string in it."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: redact_deep(v, redact) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact_deep(v, redact) for v in value]
+    return value
 
 
 def _spellings(secret: str) -> set[str]:

@@ -7,12 +7,17 @@ on a conforming gateway. This script proves both from the suite's own JSON summa
 * the clean mock, full suite, in both error formats: zero failed/warned/errored tests and zero
   requirements with status fail, warn or error (a false alarm is a defect of the suite);
 * every fault in ``agws_conformance.mock.faults.FAULTS`` alone, running only the suite tests that
-  judge the fault's requirements (``--agws-requirement``): detected when at least one requirement
-  the fault claims to break is ``fail`` (``warn`` for SHOULD; for INFO, an observation where the
-  clean run recorded a pass). A fault missed in the mock's default (new) error format is retried
-  in the old one, since some faults only exist there;
+  judge the fault's requirements (``--agws-requirement``). The headline figure counts faults that
+  **fail the gate**: the run exits 1 (NOT CONFORMANT) with a MUST requirement the fault claims
+  ``fail``. A fault claiming only SHOULD or INFO requirements can only **warn** (a SHOULD ``warn``;
+  for INFO, an observation where the clean run recorded a pass): listed separately, never counted
+  in the headline. Every requirement a fault claims must show its evidence (an unconfirmed claim
+  is a defect of the fault). A fault missed in the mock's default (new) error format is retried in
+  the old one, since some faults only exist there;
 * pairs of independent faults (disjoint requirements, areas and failing tests): both must still be
-  detected, so one defect does not hide another.
+  detected, so one defect does not hide another;
+* attribution, over every run: no test records a finding for a requirement it does not declare,
+  and every requirement a test declares is judged by it in some run.
 
     python benchmarks/detection.py [--jobs 2] [--no-pairs] [--fault NAME ...] [--out build/detection]
 
@@ -73,10 +78,10 @@ class SuiteRun:
         return [t["nodeid"] for t in (self.summary or {}).get("tests", []) if t["outcome"] in outcomes]
 
 
-def suite_command(json_path: str | Path, args: Sequence[str] = ()) -> list[str]:
+def suite_command(json_path: str | Path, args: Sequence[str] = (), seed: str = HYPOTHESIS_SEED) -> list[str]:
     """The pytest arguments of one matrix run (after ``python -m pytest``), for reproduction."""
     return [str(SUITES), "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
-            f"--hypothesis-seed={HYPOTHESIS_SEED}", f"--agws-json={json_path}", *args]
+            f"--hypothesis-seed={seed}", f"--agws-json={json_path}", *args]
 
 
 _ANSWER = "@@agws-detection-exit "
@@ -125,11 +130,11 @@ def serve() -> None:
 
 
 def run_suite(args: Sequence[str] = (), *, worker: Worker | None = None, timeout: float = 900,
-              env: dict[str, str] | None = None) -> SuiteRun:
+              env: dict[str, str] | None = None, seed: str = HYPOTHESIS_SEED) -> SuiteRun:
     """Run the suites with ``args`` (in ``worker``, else a fresh process) and read the JSON summary."""
     with tempfile.TemporaryDirectory(prefix="agws-detect-") as tmp:
         json_path = Path(tmp) / "summary.json"
-        argv = suite_command(json_path, args)
+        argv = suite_command(json_path, args, seed)
         start = time.monotonic()
         if worker is not None:
             code, problem = worker.run(argv)
@@ -153,10 +158,10 @@ class Pool:
             self._idle.put(None if fresh else Worker())
         self._executor = ThreadPoolExecutor(max_workers=self.jobs)
 
-    def run(self, args: Sequence[str]) -> SuiteRun:
+    def run(self, args: Sequence[str], seed: str = HYPOTHESIS_SEED) -> SuiteRun:
         worker = self._idle.get()
         try:
-            return run_suite(args, worker=worker)
+            return run_suite(args, worker=worker, seed=seed)
         finally:
             self._idle.put(worker)
 
@@ -173,6 +178,16 @@ class Pool:
 
 # -- clean runs ---------------------------------------------------------------------------------
 
+Judged = dict[str, tuple[list[str], list[str]]]
+"""nodeid -> (requirements it declares, requirements it recorded a finding for) in one run."""
+
+
+def judged_by_test(run: SuiteRun) -> Judged:
+    """Tests that ran (a skipped test judges nothing, by design) and what they declared and judged."""
+    return {t["nodeid"]: (list(t["requirements"]), sorted(t.get("judged", {})))
+            for t in (run.summary or {}).get("tests", []) if t["outcome"] != "skipped"}
+
+
 @dataclass
 class CleanResult:
     error_format: str
@@ -183,6 +198,7 @@ class CleanResult:
     false_failures: list[str]  # failed / warned / errored tests
     false_requirements: list[str]  # requirements with status fail / warn / error
     statuses: dict[str, str] = field(default_factory=dict, repr=False)
+    judged: Judged = field(default_factory=dict, repr=False)
 
     @property
     def clean(self) -> bool:
@@ -199,7 +215,7 @@ def clean_run(pool: Pool, error_format: str) -> CleanResult:
     bad = sorted(r for r, (_, status, _) in cells.items() if status in ("fail", "warn", "error"))
     return CleanResult(error_format, run.exit_code, run.summary["verdict"], run.seconds,
                        run.summary["counts"]["tests"]["total"], run.tests("failed", "warn", "error"), bad,
-                       {r: status for r, (_, status, _) in cells.items()})
+                       {r: status for r, (_, status, _) in cells.items()}, judged_by_test(run))
 
 
 # -- fault runs ---------------------------------------------------------------------------------
@@ -211,14 +227,33 @@ class FaultResult:
     error_format: str
     exit_code: int
     seconds: float
-    evidence: dict[str, list[str]]  # fault -> claimed requirements the suite failed
+    evidence: dict[str, list[str]]  # fault -> claimed requirements the suite failed (or warned, for SHOULD/INFO)
     failing_requirements: dict[str, str]  # every requirement with fail/warn/info-evidence in this run
     failed_tests: list[str]
     problem: str | None = None
+    levels: dict[str, str] = field(default_factory=dict, repr=False)  # claimed requirement -> level
+    judged: Judged = field(default_factory=dict, repr=False)
+
+    def claims_must(self, fault: str) -> bool:
+        return any(self.levels.get(r) == "MUST" for r in self.claims[fault])
+
+    def fails_gate(self, fault: str) -> bool:
+        """The run is NOT CONFORMANT (exit 1) with a MUST requirement the fault claims failed."""
+        return self.exit_code == 1 and any(self.levels.get(r) == "MUST" and self.failing_requirements.get(r) == "fail"
+                                           for r in self.evidence.get(fault, []))
+
+    @property
+    def gate(self) -> bool:
+        return all(self.fails_gate(f) for f in self.faults)
 
     @property
     def detected(self) -> bool:
-        return all(self.evidence.get(f) for f in self.faults)
+        """Every fault fails the gate, or, claiming no MUST requirement, at least warns."""
+        return all(self.fails_gate(f) if self.claims_must(f) else bool(self.evidence.get(f)) for f in self.faults)
+
+    @property
+    def warned_only(self) -> bool:
+        return self.detected and not self.gate
 
     @property
     def unconfirmed(self) -> dict[str, list[str]]:
@@ -239,6 +274,7 @@ def fault_run(pool: Pool, faults: Sequence[str], error_format: str, clean: dict[
     """Run only the tests judging ``faults``' requirements, with the faults injected."""
     claims = {f: list(FAULTS[f].breaks) for f in faults}
     requirements = list(dict.fromkeys(r for f in faults for r in FAULTS[f].breaks))
+    levels = {r.id: r.level for r in load_catalogue().requirements.values()}
     args = ["--agws-error-format", error_format]
     for f in faults:
         args += ["--agws-mock-fault", f]
@@ -248,14 +284,15 @@ def fault_run(pool: Pool, faults: Sequence[str], error_format: str, clean: dict[
         args += ["--agws-timeout", SHORT_TIMEOUT]
     run = pool.run(args)
     if run.summary is None:
-        return FaultResult(list(faults), claims, error_format, run.exit_code, run.seconds, {}, {}, [], run.problem)
+        return FaultResult(list(faults), claims, error_format, run.exit_code, run.seconds, {}, {}, [], run.problem,
+                           levels)
     cells = run.cells()
     baseline = clean[error_format].statuses if error_format in clean else {}
     evidence_of = {r: status for r, (level, status, _) in cells.items()
                    if _is_evidence(level, status, baseline.get(r))}
     evidence = {f: [r for r in claims[f] if r in evidence_of] for f in faults}
     return FaultResult(list(faults), claims, error_format, run.exit_code, run.seconds, evidence, evidence_of,
-                       run.tests("failed", "warn", "error"))
+                       run.tests("failed", "warn", "error"), None, levels, judged_by_test(run))
 
 
 def single_fault(pool: Pool, name: str, clean: dict[str, CleanResult]) -> FaultResult:
@@ -268,11 +305,11 @@ def single_fault(pool: Pool, name: str, clean: dict[str, CleanResult]) -> FaultR
 
 
 def choose_pairs(singles: Sequence[FaultResult]) -> list[tuple[str, str]]:
-    """Pairs of detected faults that should not interact: disjoint requirements, requirement areas
-    and failing tests, same error format, none breaking a :data:`PRESUPPOSED` requirement. Greedy in
-    name order, each fault in at most one pair."""
+    """Pairs of faults failing the gate that should not interact: disjoint requirements, requirement
+    areas and failing tests, same error format, none breaking a :data:`PRESUPPOSED` requirement.
+    Greedy in name order, each fault in at most one pair."""
     areas = {r.id: r.area for r in load_catalogue().requirements.values()}
-    usable = sorted((s for s in singles if s.detected), key=lambda s: s.faults[0])
+    usable = sorted((s for s in singles if s.gate), key=lambda s: s.faults[0])
     paired: set[str] = set()
     pairs: list[tuple[str, str]] = []
     for i, a in enumerate(usable):
@@ -294,6 +331,11 @@ def choose_pairs(singles: Sequence[FaultResult]) -> list[tuple[str, str]]:
 
 # -- the matrix ---------------------------------------------------------------------------------
 
+IMPLICIT = frozenset({"ROB-RESPONSE-TIME"})
+"""Declared for every suite test by the plugin (judged on whatever a test sends): a test that sends
+nothing declares it without judging it."""
+
+
 @dataclass
 class Matrix:
     clean: list[CleanResult]
@@ -306,43 +348,87 @@ class Matrix:
         return [r for r in self.singles + self.pairs if not r.detected]
 
     @property
+    def gate(self) -> list[FaultResult]:
+        return [r for r in self.singles if r.gate]
+
+    @property
+    def warned_only(self) -> list[FaultResult]:
+        return [r for r in self.singles if r.warned_only]
+
+    @property
+    def unconfirmed(self) -> dict[str, list[str]]:
+        return {f: reqs for r in self.singles for f, reqs in r.unconfirmed.items() if reqs}
+
+    @property
     def false_failures(self) -> int:
         return sum(len(c.false_failures) + len(c.false_requirements) for c in self.clean)
 
+    def attribution(self) -> tuple[list[str], list[str]]:
+        """(findings for undeclared requirements, declared requirements never judged), over every run."""
+        declared: dict[str, set[str]] = {}
+        judged: dict[str, set[str]] = {}
+        undeclared: set[str] = set()
+        for run in [*self.clean, *self.singles, *self.pairs]:
+            for nodeid, (reqs, found) in run.judged.items():
+                declared.setdefault(nodeid, set()).update(reqs)
+                judged.setdefault(nodeid, set()).update(found)
+                undeclared.update(f"{nodeid}: {r}" for r in found if r not in reqs)
+        never = sorted(f"{nodeid}: {r}" for nodeid, reqs in declared.items()
+                       for r in reqs - judged[nodeid] - IMPLICIT)
+        return sorted(undeclared), never
+
     @property
     def ok(self) -> bool:
-        return not self.missed and all(c.clean for c in self.clean)
+        undeclared, never = self.attribution()
+        return (not self.missed and all(c.clean for c in self.clean) and not self.unconfirmed
+                and not undeclared and not never)
 
     def to_dict(self) -> dict[str, Any]:
         def fault_doc(r: FaultResult) -> dict[str, Any]:
-            return asdict(r) | {"detected": r.detected, "unconfirmed": r.unconfirmed}
+            doc = asdict(r)
+            doc.pop("judged")
+            return doc | {"fails_gate": r.gate, "warned_only": r.warned_only, "detected": r.detected,
+                          "unconfirmed": r.unconfirmed}
 
+        undeclared, never = self.attribution()
         return {"ok": self.ok, "seconds": round(self.seconds, 1),
-                "detected": sum(r.detected for r in self.singles), "faults": len(self.singles),
+                "fail_the_gate": len(self.gate), "warned_only": [r.faults[0] for r in self.warned_only],
+                "faults": len(self.singles), "claim_a_must": sum(r.claims_must(r.faults[0]) for r in self.singles),
                 "pairs_detected": sum(r.detected for r in self.pairs), "pairs": len(self.pairs),
-                "false_failures": self.false_failures,
-                "clean": [asdict(c) | {"clean": c.clean} for c in self.clean],
+                "false_failures": self.false_failures, "unconfirmed_claims": self.unconfirmed,
+                "attribution": {"undeclared_findings": undeclared, "declared_never_judged": never},
+                "clean": [{k: v for k, v in asdict(c).items() if k != "judged"} | {"clean": c.clean} for c in self.clean],
                 "singles": [fault_doc(r) for r in self.singles], "pair_runs": [fault_doc(r) for r in self.pairs]}
 
     def markdown(self) -> str:
+        must = sum(r.claims_must(r.faults[0]) for r in self.singles)
+        undeclared, never = self.attribution()
         lines = ["# Detection matrix", "",
-                 f"Faults detected alone: **{sum(r.detected for r in self.singles)}/{len(self.singles)}**; "
-                 f"pairs: **{sum(r.detected for r in self.pairs)}/{len(self.pairs)}**; "
-                 f"false failures on the clean mock: **{self.false_failures}**; {self.seconds:.0f} s.", "",
+                 f"Faults that **fail the gate** (NOT CONFORMANT, exit 1, a claimed MUST requirement failed): "
+                 f"**{len(self.gate)}/{len(self.singles)}** ({must} faults claim a MUST requirement); "
+                 f"warned only (SHOULD/INFO claims): {len(self.warned_only)}; missed: {len(self.missed)}; "
+                 f"pairs detected: {sum(r.detected for r in self.pairs)}/{len(self.pairs)}; "
+                 f"false failures on the clean mock: {self.false_failures}; unconfirmed claims: "
+                 f"{sum(map(len, self.unconfirmed.values()))}; attribution: {len(undeclared)} undeclared findings, "
+                 f"{len(never)} declared requirements never judged; {self.seconds:.0f} s.", "",
                  "| clean mock | verdict | exit | tests | false failures |", "|---|---|---|---|---|"]
         for c in self.clean:
             lines.append(f"| {c.error_format} | {c.verdict} | {c.exit_code} | {c.tests} | "
                          f"{', '.join(c.false_failures + c.false_requirements) or 'none'} |")
-        lines += ["", "| fault(s) | format | requirements it breaks | failed (evidence) | tests that failed | result |",
-                  "|---|---|---|---|---|---|"]
+        lines += ["", "| fault(s) | format | requirements it breaks | evidence | tests that failed | fails the gate | warned only |",
+                  "|---|---|---|---|---|---|---|"]
         for r in self.singles + self.pairs:
             claimed = "; ".join(", ".join(r.claims[f]) for f in r.faults)
             evidence = "; ".join(", ".join(r.evidence.get(f, [])) or "-" for f in r.faults)
             tests = ", ".join(t.split("::", 1)[-1] for t in r.failed_tests[:4])
             if len(r.failed_tests) > 4:
                 tests += f" (+{len(r.failed_tests) - 4})"
-            result = "detected" if r.detected else f"**MISSED** {r.problem or ''}".strip()
-            lines.append(f"| {' + '.join(r.faults)} | {r.error_format} | {claimed} | {evidence} | {tests or '-'} | {result} |")
+            gate = "yes" if r.gate else ("**MISSED** " + (r.problem or "")).strip() if not r.detected else "no"
+            lines.append(f"| {' + '.join(r.faults)} | {r.error_format} | {claimed} | {evidence} | {tests or '-'} | "
+                         f"{gate} | {'yes' if r.warned_only else '-'} |")
+        for title, items in (("Undeclared findings", undeclared), ("Declared, never judged", never)):
+            if items:
+                lines += ["", f"## {title}", "", *(f"- {i}" for i in items)]
         return "\n".join(lines) + "\n"
 
 

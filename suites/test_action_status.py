@@ -19,23 +19,22 @@ ENDPOINT = "action/status"
 
 
 def payment_data(agws, fields: dict[str, str]) -> dict[str, Any]:
-    """``result.data`` for a configured payment; its envelope and success are preconditions.
+    """``result.data`` for a configured payment; its success is a precondition (STS-PAYMENT-FOUND).
 
-    The full success schema is judged once per payment (``test_payment_found``), so the other tests
-    read fields defensively and judge only their own rule.
+    The envelope and the full success schema are judged once per payment (``test_payment_found``),
+    so the other tests read fields defensively and judge only their own rule.
     """
     __tracebackhide__ = True
     resp = agws.send(ENDPOINT, fields)
-    agws.judge(judge.envelope(resp))
-    result = resp.json.get("result")
+    result = resp.json.get("result") if judge.is_success(resp) else None
     data = result.get("data") if isinstance(result, dict) else None
-    agws.check(judge.is_success(resp) and isinstance(data, dict), "STS-PAYMENT-FOUND",
-               f"expected a success with result.data for external_id {fields['external_id']!r}, "
+    agws.check(isinstance(data, dict), "STS-PAYMENT-FOUND",
+               f"precondition: expected a success with result.data for external_id {fields['external_id']!r}, "
                f"observed {judge.describe(resp)}")
     return data
 
 
-@pytest.mark.requirement("STS-PAYMENT-FOUND", "SCH-STATUS-SUCCESS", "HTTP-200-SUCCESS")
+@pytest.mark.requirement(*judge.success_rules("STS-PAYMENT-FOUND", "SCH-STATUS-SUCCESS"))
 def test_payment_found(agws, payment) -> None:
     """A configured payment is answered with a schema-valid success carrying result.data."""
     resp = agws.send(ENDPOINT, agws.fields(ENDPOINT, external_id=payment.external_id))
@@ -45,7 +44,7 @@ def test_payment_found(agws, payment) -> None:
                f"expected result.data (an object) for {payment.external_id!r}, observed {result.get('data')!r}")
 
 
-@pytest.mark.requirement("STS-STATUS-CODE", "STS-STATUS-MESSAGE")
+@pytest.mark.requirement("STS-STATUS-CODE", "STS-STATUS-MESSAGE", "STS-PAYMENT-FOUND")
 def test_status_code_and_message(agws, payment) -> None:
     """data.status_code is the configured "1".."7"; status_message has the status table's wording."""
     data = payment_data(agws, agws.fields(ENDPOINT, external_id=payment.external_id))
@@ -65,7 +64,7 @@ def test_status_code_and_message(agws, payment) -> None:
     agws.judge(checks)
 
 
-@pytest.mark.requirement("STS-ECHO-EXTERNAL-ID", "STS-ECHO-PROJECT", "STS-ECHO-SERVICE-CODE")
+@pytest.mark.requirement("STS-ECHO-EXTERNAL-ID", "STS-ECHO-PROJECT", "STS-ECHO-SERVICE-CODE", "STS-PAYMENT-FOUND")
 def test_identifiers_echoed(agws, payment) -> None:
     """data echoes the request's external_id, project and service_code."""
     fields = agws.fields(ENDPOINT, external_id=payment.external_id)
@@ -77,14 +76,14 @@ def test_identifiers_echoed(agws, payment) -> None:
                                   ("service_code", "STS-ECHO-SERVICE-CODE")))
 
 
-@pytest.mark.requirement("STS-UNKNOWN-1041")
+@pytest.mark.requirement(*judge.expected_error_rules("STS-UNKNOWN-1041"))
 def test_unknown_external_id_gets_1041(agws) -> None:
     """An external_id the target cannot hold gets expected error 1041 in the target's error format."""
     resp = agws.send(ENDPOINT, agws.fields(ENDPOINT, external_id=agws.unknown_external_id()))
     agws.expect_expected_error(resp, code=1041, requirement="STS-UNKNOWN-1041")
 
 
-@pytest.mark.requirement("STS-FAILED-FAIL-REASON", "CHK-FAIL-REASON-CODE", "CHK-FAIL-REASON-100")
+@pytest.mark.requirement("STS-FAILED-FAIL-REASON", "CHK-FAIL-REASON-CODE", "CHK-FAIL-REASON-100", "STS-PAYMENT-FOUND")
 def test_failed_payment_has_fail_reason(agws) -> None:
     """A payment in status "4" or "6" says why it failed: a fail_reason with a documented code (the
     declared one) and a message, in result.data or beside it (ERRATUM-STATUS-FAIL-REASON-PLACEMENT)."""
@@ -93,10 +92,9 @@ def test_failed_payment_has_fail_reason(agws) -> None:
         pytest.skip(f"target {agws.target.name!r} configures no [[payments]] entry with status_code \"4\" or \"6\"")
     for payment in failed:
         resp = agws.send(ENDPOINT, agws.fields(ENDPOINT, external_id=payment.external_id))
-        agws.judge(judge.envelope(resp))
-        result = resp.json.get("result") if isinstance(resp.json, dict) else None
-        agws.check(judge.is_success(resp) and isinstance(result, dict), "STS-PAYMENT-FOUND",
-                   f"expected a success for external_id {payment.external_id!r}, observed {judge.describe(resp)}")
+        result = resp.json.get("result") if judge.is_success(resp) else None
+        agws.check(isinstance(result, dict), "STS-PAYMENT-FOUND",
+                   f"precondition: expected a success for external_id {payment.external_id!r}, observed {judge.describe(resp)}")
         data = result.get("data") if isinstance(result.get("data"), dict) else {}
         reason = data.get("fail_reason") or result.get("fail_reason")
         agws.check(judge.has_reason(reason), "STS-FAILED-FAIL-REASON",
@@ -121,7 +119,7 @@ def _moment(value: Any) -> datetime | None:
     return moment if moment.tzinfo is not None else None
 
 
-@pytest.mark.requirement("STS-USERNAME", "STS-AMOUNT", "STS-DATETIME")
+@pytest.mark.requirement("STS-USERNAME", "STS-AMOUNT", "STS-DATETIME", "STS-PAYMENT-FOUND")
 def test_payment_details(agws, payment) -> None:
     """data.username, data.amount and data.datetime: present and sane always, equal to what the
     target file declares where it declares them."""

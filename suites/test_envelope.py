@@ -11,6 +11,7 @@ import pytest
 
 from agws_conformance import judge
 from agws_conformance.client import Response
+from agws_conformance.endpoints import METHODS
 
 ENDPOINTS = ("user/check", "action/status")
 KINDS = ("success", "expected", "unexpected")
@@ -74,11 +75,24 @@ def error_location(body: dict, code: int) -> str | None:
     return None
 
 
-CASES = [pytest.param(e, k, id=f"{e}-{k}") for e in ENDPOINTS for k in KINDS]
+def precondition_rules(endpoint: str, kind: str) -> tuple[str, ...]:
+    """What :func:`expect_kind` judges for a response of ``kind``."""
+    method = METHODS[endpoint]
+    return {"success": (method.found,), "expected": (method.missing,),
+            "unexpected": ("SIG-ACCEPT-GO-BODY", "SIG-REJECT-WRONG-SECRET")}[kind]
+
+
+def cases(kinds: tuple[str, ...] = KINDS) -> list:
+    """(endpoint, kind) parameters, each declaring the precondition rules it judges."""
+    return [pytest.param(e, k, id=f"{e}-{k}", marks=pytest.mark.requirement(*precondition_rules(e, k)))
+            for e in ENDPOINTS for k in kinds]
+
+
+CASES = cases()
 
 
 @pytest.mark.requirement("ENV-SHAPE", "ENV-CONTENT-TYPE")
-@pytest.mark.parametrize("endpoint,kind", CASES)
+@pytest.mark.parametrize("endpoint,kind", [pytest.param(e, k, id=f"{e}-{k}") for e in ENDPOINTS for k in KINDS])
 def test_envelope_shape(agws, endpoint: str, kind: str) -> None:
     """Every answer is the documented JSON envelope, labelled application/json."""
     resp = provoke(agws, endpoint, kind)
@@ -86,9 +100,8 @@ def test_envelope_shape(agws, endpoint: str, kind: str) -> None:
     agws.judge(checks)
 
 
-@pytest.mark.requirement("ENV-SUCCESS-CODE-ZERO")
-@pytest.mark.parametrize("endpoint,kind", [pytest.param(e, k, id=f"{e}-{k}") for e in ENDPOINTS
-                                           for k in ("success", "expected")])
+@pytest.mark.requirement("ENV-SUCCESS-CODE-ZERO", "ENV-SHAPE")
+@pytest.mark.parametrize("endpoint,kind", cases(("success", "expected")))  # preconditions judged on status false only
 def test_status_true_has_code_zero(agws, endpoint: str, kind: str) -> None:
     """status true means status_code 0 and message "Success", also around a new-format expected error."""
     resp = provoke(agws, endpoint, kind)
@@ -102,7 +115,7 @@ def test_status_true_has_code_zero(agws, endpoint: str, kind: str) -> None:
                f"observed status_code {body.get('status_code')!r} and message {body.get('message')!r}")
 
 
-@pytest.mark.requirement("ENV-STATUS-FALSE-IFF-UNEXPECTED")
+@pytest.mark.requirement("ENV-STATUS-FALSE-IFF-UNEXPECTED", "ENV-SHAPE")
 @pytest.mark.parametrize("endpoint,kind", CASES)
 def test_status_false_only_for_errors_outside_result(agws, endpoint: str, kind: str) -> None:
     """status is true for successes and new-format expected errors, false for unexpected errors.
@@ -132,8 +145,7 @@ def test_status_false_only_for_errors_outside_result(agws, endpoint: str, kind: 
 
 
 @pytest.mark.requirement("HTTP-200-SUCCESS")
-@pytest.mark.parametrize("endpoint,kind", [pytest.param(e, k, id=f"{e}-{k}") for e in ENDPOINTS
-                                           for k in ("success", "expected")])
+@pytest.mark.parametrize("endpoint,kind", cases(("success", "expected")))
 def test_http_200_for_success_and_new_format_errors(agws, endpoint: str, kind: str) -> None:
     """Successes and new-format expected errors are answered with HTTP 200."""
     resp = provoke(agws, endpoint, kind)
@@ -145,7 +157,7 @@ def test_http_200_for_success_and_new_format_errors(agws, endpoint: str, kind: s
                f"expected HTTP 200 for {what(endpoint, kind)}, observed HTTP {resp.status}")
 
 
-@pytest.mark.requirement("HTTP-UNEXPECTED-FAILING-STATUS")
+@pytest.mark.requirement("HTTP-UNEXPECTED-FAILING-STATUS", "ENV-SHAPE", *precondition_rules("user/check", "unexpected"))
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 def test_http_failing_status_for_unexpected_errors(agws, endpoint: str) -> None:
     """Unexpected errors are answered with a 4xx or 5xx status, never HTTP 200 (ERRATUM-UNEXPECTED-HTTP-STATUS)."""
@@ -157,7 +169,7 @@ def test_http_failing_status_for_unexpected_errors(agws, endpoint: str) -> None:
 
 
 @pytest.mark.requirement("HTTP-OLD-FORMAT-STATUS")
-@pytest.mark.parametrize("endpoint", ENDPOINTS)
+@pytest.mark.parametrize("endpoint", [pytest.param(e, marks=pytest.mark.requirement(METHODS[e].missing)) for e in ENDPOINTS])
 def test_http_status_of_old_format_errors_recorded(agws, endpoint: str) -> None:
     """The HTTP status of an old-format expected error is recorded: the documents do not fix it."""
     resp = provoke(agws, endpoint, "expected")
@@ -179,14 +191,19 @@ def _schema(endpoint: str, kind: str, resp: Response) -> tuple[str, str]:
     return "error-unexpected", "SCH-ERROR-UNEXPECTED"
 
 
+SCHEMA_RULES = {"success": lambda e: (METHODS[e].success_schema_requirement,),
+                "expected": lambda e: ("SCH-ERROR-NEW", "SCH-ERROR-OLD"),
+                "unexpected": lambda e: ("SCH-ERROR-UNEXPECTED",)}
+
+
 @pytest.mark.requirement("SCH-STRICT-EXTRA-FIELDS")
-@pytest.mark.parametrize("endpoint,kind", CASES)
+@pytest.mark.parametrize("endpoint,kind", [
+    pytest.param(e, k, id=f"{e}-{k}", marks=pytest.mark.requirement(*precondition_rules(e, k), *SCHEMA_RULES[k](e)))
+    for e in ENDPOINTS for k in KINDS])
 def test_undocumented_fields_recorded(agws, endpoint: str, kind: str) -> None:
     """Fields the documents do not list are recorded (INFO); they fail only under --agws-strict."""
     resp = provoke(agws, endpoint, kind)
     expect_kind(agws, resp, endpoint, kind)
     schema, requirement = _schema(endpoint, kind, resp)
-    checks = judge.schema_checks(resp, schema, requirement, strict=agws.settings.strict)
-    agws.judge(checks)  # a body the lenient schema refuses fails here, under its own requirement
-    if not any(c.requirement == "SCH-STRICT-EXTRA-FIELDS" for c in checks):
-        agws.check(True, "SCH-STRICT-EXTRA-FIELDS", f"{what(endpoint, kind)} carries only documented fields")
+    # A body the lenient schema refuses fails here, under its own requirement.
+    agws.judge(judge.schema_checks(resp, schema, requirement, strict=agws.settings.strict))

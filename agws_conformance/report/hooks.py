@@ -16,6 +16,7 @@ import pytest
 
 from agws_conformance.catalogue import load_catalogue
 from agws_conformance.results import Results
+from agws_conformance.transcript import redact_deep
 
 from . import html as fragments
 from .identity import run_identity
@@ -41,16 +42,6 @@ def _sanitize(value: Any, redact: Any) -> Any:
     return _html.escape(redact(str(value)))
 
 
-def _redact_deep(value: Any, redact: Any) -> Any:
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, dict):
-        return {k: _redact_deep(v, redact) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_redact_deep(v, redact) for v in value]
-    return value
-
-
 def redacted_results(results: Results, redact: Any) -> Results:
     """A copy of ``results`` with every text redacted once more before it is published.
 
@@ -58,8 +49,8 @@ def redacted_results(results: Results, redact: Any) -> Results:
     that echoes the secret must not get it into a partner's report through them.
     """
     out = Results()
-    out.tests = {key: dataclasses.replace(t, findings=_redact_deep(t.findings, redact),
-                                          exchanges=_redact_deep(t.exchanges, redact),
+    out.tests = {key: dataclasses.replace(t, findings=redact_deep(t.findings, redact),
+                                          exchanges=redact_deep(t.exchanges, redact),
                                           harness=redact(t.harness) if t.harness else t.harness,
                                           message=redact(t.message), nodeid=redact(t.nodeid))
                  for key, t in results.tests.items()}
@@ -162,7 +153,7 @@ class ReportHooks:
         report, payload = min(entries, key=lambda e: (_RANK.get(e[1].get("outcome"), 5), e[0].when != "call"))
         outcome = payload.get("outcome") or report.outcome
         run, _ = _stash(self.config)
-        payload = _redact_deep(payload, run.redactor.redact)
+        payload = redact_deep(payload, run.redactor.redact)
         show = run.settings.transcripts == "all" or outcome in ("failed", "error", "warn")
         details = fragments.details_html(
             payload, outcome=outcome, catalogue=load_catalogue(),
@@ -181,7 +172,7 @@ class ReportHooks:
 
     def pytest_html_results_table_row(self, report: pytest.TestReport, cells: list[str]) -> None:
         run, _ = _stash(self.config)
-        payload = _redact_deep(getattr(report, "agws", None) or {}, run.redactor.redact)
+        payload = redact_deep(getattr(report, "agws", None) or {}, run.redactor.redact)
         # pytest-html puts the node ID in unescaped; parametrize IDs come from target files.
         label = report.nodeid + (" (harness error)" if payload.get("harness") else
                                  f"::{report.when}" if report.when not in ("call", HARNESS_PHASE) else "")

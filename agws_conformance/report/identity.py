@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import urlsplit, urlunsplit
 
 from agws_conformance import __version__
+from agws_conformance.transcript import redact_deep
 
 if TYPE_CHECKING:
     import pytest
@@ -39,6 +40,8 @@ class TargetIdentity:
     signing: str
     embedded_mock: bool
     mock_faults: tuple[str, ...] = ()
+    signing_declared: str = ""
+    preflight: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -155,8 +158,11 @@ def _target_identities(run: "Run") -> tuple[TargetIdentity, ...]:
             error_format_declared=t.error_format,
             error_format_observed=observations.get("error_format"),
             fingerprint=redact(observations["fingerprint"]) if "fingerprint" in observations else None,
-            signing=t.variant.name, embedded_mock=run.settings.embedded,
+            signing=(seen.preflight or {}).get("variant", t.variant.name) if seen is not None else t.variant.name,
+            embedded_mock=run.settings.embedded,
             mock_faults=tuple(run.settings.mock_faults) if run.settings.embedded else (),
+            signing_declared=f"signing {t.signing}, omit_empty {'auto' if t.omit_empty is None else str(t.omit_empty).lower()}",
+            preflight=redact_deep(seen.preflight, redact) if seen is not None and seen.preflight else None,
         ))
     return tuple(out)
 

@@ -67,8 +67,8 @@ def build_summary(results: Results, identity: RunIdentity, catalogue: Catalogue)
         requirements.append({"id": req.id, "level": req.level, "area": req.area, "summary": req.summary,
                              "results": cells})
     tests = [{"nodeid": t.nodeid, "target": t.target, "requirements": list(t.requirements),
-              "outcome": t.outcome, "duration_seconds": round(t.duration, 3),
-              "message": _clip(t.harness or t.message)}
+              "outcome": t.outcome, "failed_requirements": list(t.failed_requirements), "judged": t.judged(),
+              "duration_seconds": round(t.duration, 3), "message": _clip(t.harness or t.message)}
              for t in sorted(results.tests.values(), key=lambda t: (t.target, t.nodeid))]
     return {
         "$schema": SCHEMA_ID,

@@ -1,0 +1,199 @@
+"""False-failure matrix: a conforming gateway with any legitimate variation must pass.
+
+The detection matrix (``detection.py``) proves the suite fails on what it must catch; this one
+proves it does not fail on what the documents allow. Each configuration is the mock gateway with
+one or more variations (``agws_conformance.mock.variations``), an error format and optionally a
+path prefix, served standalone on loopback; the suite runs against it with a target file that
+declares only what a QA engineer knows: base URL, agent, project, service code, the secret's
+environment variable, the accounts and the payments. No signing variant and no error format is
+declared: the preflight has to find them out. Every run must end CONFORMANT or CONFORMANT WITH
+WARNINGS (exit 0), on every Hypothesis seed.
+
+    python benchmarks/false_failures.py [--seeds 0,1,2,3,4] [--jobs 2] [--config NAME ...] [--out build/false-failures]
+
+Exit status 0 when every run passes, else 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import secrets
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from detection import Pool, SuiteRun  # noqa: E402
+
+from agws_conformance.mock import VARIATIONS, MockServer, embedded_target  # noqa: E402
+from agws_conformance.target import Secret, Target  # noqa: E402
+
+SECRET_ENV = "AGWS_QA_SECRET"
+SEEDS = ("0", "1", "2", "3", "4")
+PASSING = ("CONFORMANT", "CONFORMANT WITH WARNINGS")
+
+
+@dataclass(frozen=True)
+class Config:
+    """One deployment: the mock's variations, its error format and its path prefix."""
+
+    name: str
+    variations: tuple[str, ...] = ()
+    error_format: str = "new"
+    prefix: str = ""
+
+
+CONFIGS: tuple[Config, ...] = (
+    *(Config(name, (name,)) for name in sorted(VARIATIONS)),
+    Config("old-error-format", error_format="old"),
+    Config("path-prefix", prefix="/gateway"),
+    Config("go1.21+omit-empty", ("go1.21-escapes", "omit-empty-signer")),
+    Config("behind-nginx", ("proxy-html-errors", "json-charset"), prefix="/agws"),
+    Config("old+documented-codes", ("documented-error-codes", "server-error-envelope"), error_format="old"),
+    Config("everything", tuple(sorted(VARIATIONS)), error_format="old", prefix="/gw"),
+)
+
+
+def qa_target_file(url: str, mock: Target) -> str:
+    """What a QA engineer writes: where the gateway is, who we are, where the secret is, the test data."""
+    lines = ["[target]", f'name = "qa"', f'base_url = "{url}"', f'agent = "{mock.agent}"',
+             f'project = "{mock.project}"', f'service_code = "{mock.service_code}"', f'secret_env = "{SECRET_ENV}"']
+    for a in mock.accounts:
+        lines += ["", "[[accounts]]", f"username = {json.dumps(a.username, ensure_ascii=False)}",
+                  f"account_status = {a.account_status}"]
+        lines += [f'category = "{a.category}"'] if a.category else []
+        lines += [f"fail_reason = {a.fail_reason}"] if a.fail_reason is not None else []
+    for p in mock.payments:
+        lines += ["", "[[payments]]", f'external_id = "{p.external_id}"', f'status_code = "{p.status_code}"']
+        lines += [f'username = "{p.username}"'] if p.username else []
+        lines += [f"amount = {p.amount}"] if p.amount is not None else []
+        lines += [f"fail_reason = {p.fail_reason}"] if p.fail_reason is not None else []
+    return "\n".join(lines) + "\n"
+
+
+@dataclass
+class Result:
+    config: str
+    seed: str
+    exit_code: int
+    verdict: str
+    seconds: float
+    failing: list[str] = field(default_factory=list)  # failed / errored tests, with their first message
+    warned: list[str] = field(default_factory=list)  # requirements warned (allowed)
+    signing: str = ""
+    problem: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and self.verdict in PASSING
+
+
+def _result(config: Config, seed: str, run: SuiteRun) -> Result:
+    if run.summary is None:
+        return Result(config.name, seed, run.exit_code, "NO SUMMARY", run.seconds, problem=run.problem)
+    summary = run.summary
+    failing = [f"{t['nodeid'].split('::', 1)[-1]}: {t['message'][:160]}" for t in summary["tests"]
+               if t["outcome"] in ("failed", "error")]
+    warned = sorted({r["id"] for r in summary["requirements"] for c in r["results"].values() if c["status"] == "warn"})
+    preflight = (summary["targets"][0].get("preflight") or {}) if summary["targets"] else {}
+    return Result(config.name, seed, run.exit_code, summary["verdict"], run.seconds, failing, warned,
+                  preflight.get("variant", ""))
+
+
+@dataclass
+class Matrix:
+    results: list[Result]
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.results)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "seconds": round(self.seconds, 1), "runs": len(self.results),
+                "passing": sum(r.ok for r in self.results),
+                "results": [dataclasses.asdict(r) | {"ok": r.ok} for r in self.results]}
+
+    def markdown(self) -> str:
+        seeds = sorted({r.seed for r in self.results}, key=int)
+        configs = list(dict.fromkeys(r.config for r in self.results))
+        cell = {(r.config, r.seed): r for r in self.results}
+        lines = ["# False-failure matrix", "",
+                 f"Runs passing (CONFORMANT or CONFORMANT WITH WARNINGS, exit 0): "
+                 f"**{sum(r.ok for r in self.results)}/{len(self.results)}** "
+                 f"({len(configs)} configurations x {len(seeds)} seeds); {self.seconds:.0f} s.", "",
+                 "| configuration | signing detected | " + " | ".join(f"seed {s}" for s in seeds) + " | warned |",
+                 "|---|---|" + "---|" * len(seeds) + "---|"]
+        for name in configs:
+            row = [cell.get((name, s)) for s in seeds]
+            shown = ["pass" if r and r.ok else f"**{r.verdict if r else 'missing'}**" for r in row]
+            warned = sorted({w for r in row if r for w in r.warned})
+            signing = next((r.signing for r in row if r and r.signing), "")
+            lines.append(f"| {name} | {signing} | " + " | ".join(shown) + f" | {', '.join(warned) or '-'} |")
+        bad = [r for r in self.results if not r.ok]
+        if bad:
+            lines += ["", "## Failures", ""]
+            for r in bad:
+                lines.append(f"- {r.config}, seed {r.seed}: {r.verdict} (exit {r.exit_code}) "
+                             + "; ".join(r.failing[:3]) + (f" {r.problem}" if r.problem else ""))
+        return "\n".join(lines) + "\n"
+
+
+def false_failure_matrix(configs: Sequence[Config] = CONFIGS, seeds: Sequence[str] = SEEDS, *,
+                         jobs: int = 2) -> Matrix:
+    """Serve every configuration, run the suite against each on every seed, ``jobs`` runs at a time."""
+    os.environ.setdefault(SECRET_ENV, secrets.token_urlsafe(24))  # before the workers start: they inherit it
+    mock = dataclasses.replace(embedded_target(), secret=Secret(os.environ[SECRET_ENV]))
+    start = time.monotonic()
+    servers: list[MockServer] = []
+    pool = Pool(jobs)
+    try:
+        with tempfile.TemporaryDirectory(prefix="agws-ff-") as tmp:
+            files: dict[str, Path] = {}
+            for config in configs:
+                server = MockServer(dataclasses.replace(mock, error_format=config.error_format),
+                                    variations=config.variations, prefix=config.prefix)
+                servers.append(server)
+                path = Path(tmp) / f"{config.name}.toml"
+                path.write_text(qa_target_file(server.start(), mock), encoding="utf-8")
+                files[config.name] = path
+            jobs_list = [(c, s) for c in configs for s in seeds]
+            results = pool.map(lambda job: _result(job[0], job[1], pool.run(
+                ["--agws-target", str(files[job[0].name])], seed=job[1])), jobs_list)
+    finally:
+        pool.close()
+        for server in servers:
+            server.stop()
+    return Matrix(results, time.monotonic() - start)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", default=",".join(SEEDS), help="Hypothesis seeds, comma-separated")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="suite runs in parallel")
+    parser.add_argument("--config", action="append", help="only this configuration (repeatable)")
+    parser.add_argument("--out", default=str(REPO / "build" / "false-failures"), help="folder for the .md/.json")
+    args = parser.parse_args(argv)
+    configs = [c for c in CONFIGS if not args.config or c.name in args.config]
+    if args.config and len(configs) != len(args.config):
+        raise SystemExit(f"unknown configuration; choose from {', '.join(c.name for c in CONFIGS)}")
+    matrix = false_failure_matrix(configs, [s.strip() for s in args.seeds.split(",") if s.strip()], jobs=args.jobs)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "false-failures.json").write_text(json.dumps(matrix.to_dict(), indent=2) + "\n", encoding="utf-8")
+    (out / "false-failures.md").write_text(matrix.markdown(), encoding="utf-8")
+    print(matrix.markdown())
+    print(f"written: {out / 'false-failures.md'}, {out / 'false-failures.json'}")
+    return 0 if matrix.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
