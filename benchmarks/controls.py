@@ -47,11 +47,11 @@ ABSENCE_RULES: dict[str, dict[str, str]] = {
     "empty-200": {
         "ENV-CONTENT-TYPE": "the control labels its {} application/json, which is all the rule asks",
         "ROB-RESPONSE-TIME": "answering at once is not evidence of anything, but it is what the rule asks",
-        "ROB-NO-5XX": "the rule is 'never a 5xx'; a gateway that never answers 5xx satisfies it",
+        "ROB-NO-CRASH": "the rule is 'never a crash' (no 5xx without the envelope); a gateway that never answers 5xx satisfies it",
     },
     "echo": {
         "ROB-RESPONSE-TIME": "answering at once is what the rule asks",
-        "ROB-NO-5XX": "the rule is 'never a 5xx'",
+        "ROB-NO-CRASH": "the rule is 'never a crash'; it never answers 5xx",
         "ENV-CONTENT-TYPE": "the echo answers with the request's Content-Type, application/json, as the rule asks",
     },
     "always-500": {

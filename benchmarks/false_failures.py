@@ -64,16 +64,18 @@ CONFIGS: tuple[Config, ...] = (
 
 def qa_target_file(url: str, mock: Target) -> str:
     """What a QA engineer writes: where the gateway is, who we are, where the secret is, the test data."""
-    lines = ["[target]", f'name = "qa"', f'base_url = "{url}"', f'agent = "{mock.agent}"',
-             f'project = "{mock.project}"', f'service_code = "{mock.service_code}"', f'secret_env = "{SECRET_ENV}"']
+    def q(value: str) -> str:  # a TOML basic string: JSON's escapes are TOML's
+        return json.dumps(value, ensure_ascii=False)
+
+    lines = ["[target]", 'name = "qa"', f"base_url = {q(url)}", f"agent = {q(mock.agent)}",
+             f"project = {q(mock.project)}", f"service_code = {q(mock.service_code)}", f"secret_env = {q(SECRET_ENV)}"]
     for a in mock.accounts:
-        lines += ["", "[[accounts]]", f"username = {json.dumps(a.username, ensure_ascii=False)}",
-                  f"account_status = {a.account_status}"]
-        lines += [f'category = "{a.category}"'] if a.category else []
+        lines += ["", "[[accounts]]", f"username = {q(a.username)}", f"account_status = {a.account_status}"]
+        lines += [f"category = {q(a.category)}"] if a.category else []
         lines += [f"fail_reason = {a.fail_reason}"] if a.fail_reason is not None else []
     for p in mock.payments:
-        lines += ["", "[[payments]]", f'external_id = "{p.external_id}"', f'status_code = "{p.status_code}"']
-        lines += [f'username = "{p.username}"'] if p.username else []
+        lines += ["", "[[payments]]", f"external_id = {q(p.external_id)}", f"status_code = {q(p.status_code)}"]
+        lines += [f"username = {q(p.username)}"] if p.username else []
         lines += [f"amount = {p.amount}"] if p.amount is not None else []
         lines += [f"fail_reason = {p.fail_reason}"] if p.fail_reason is not None else []
     return "\n".join(lines) + "\n"

@@ -35,7 +35,7 @@ def test_target_file_carries_the_mock_data_but_no_secret(tmp_path: Path) -> None
     from agws_conformance.target import load_target
 
     target = load_target(path, environ={"AGWS_CONTROL_SECRET": "s" * 32})
-    assert target.base_url == "http://127.0.0.1:9" and len(target.accounts) == 9 and len(target.payments) == 7
+    assert target.base_url == "http://127.0.0.1:9" and len(target.accounts) == 10 and len(target.payments) == 10
 
 
 @pytest.fixture(scope="module")

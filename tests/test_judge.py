@@ -62,7 +62,7 @@ def test_unexpected_error_passes_for_the_documented_1014():
     assert not failed(checks)
 
 
-def test_unexpected_error_with_http_200_is_a_should_warning_only():
+def test_unexpected_error_with_http_200_fails_the_failing_status_rule():
     checks = judge.unexpected_error(Resp(200, UNEXPECTED_1014), code=1014, requirement="SIG-REJECT-MISSING")
     assert failed(checks) == {"HTTP-UNEXPECTED-FAILING-STATUS"}
 
@@ -70,6 +70,12 @@ def test_unexpected_error_with_http_200_is_a_should_warning_only():
 def test_a_success_where_1014_was_due_fails_the_rule():
     ok = {"status": True, "status_code": 0, "message": "Success", "result": {"error_code": 0}}
     checks = judge.unexpected_error(Resp(200, ok), code=1014, requirement="SIG-REJECT-MISSING")
+    assert failed(checks) == {"SIG-REJECT-MISSING"}  # not an error at all: its status flag is not at issue
+
+
+def test_a_1014_with_status_true_fails_the_status_rule():
+    flagged = dict(UNEXPECTED_1014, status=True)
+    checks = judge.unexpected_error(Resp(400, flagged), code=1014, requirement="SIG-REJECT-MISSING")
     assert {"SIG-REJECT-MISSING", "ENV-STATUS-FALSE-IFF-UNEXPECTED"} <= failed(checks)
 
 
@@ -96,12 +102,29 @@ def test_documented_message_is_a_separate_should_rule():
     assert failed(checks) == {"ERR-CODE-MESSAGE"}
 
 
-def test_refused_rejects_successes_5xx_and_non_envelopes():
+def test_refused_rejects_successes_crashes_and_non_envelopes():
     assert not failed(judge.refused(Resp(400, UNEXPECTED_1014), requirement="ROB-MALFORMED-JSON"))
     ok = {"status": True, "status_code": 0, "message": "Success", "result": {"error_code": 0}}
     assert "ROB-MALFORMED-JSON" in failed(judge.refused(Resp(200, ok), requirement="ROB-MALFORMED-JSON"))
-    assert {"ROB-NO-5XX", "ROB-MALFORMED-JSON"} <= failed(judge.refused(Resp(500, UNEXPECTED_1014), requirement="ROB-MALFORMED-JSON"))
+    crash = Resp(500, raw=b"Internal Server Error\n", headers={"content-type": "text/plain"})
+    assert failed(judge.refused(crash, requirement="ROB-MALFORMED-JSON")) == {"ROB-NO-CRASH", "ROB-MALFORMED-JSON"}
     assert "ROB-MALFORMED-JSON" in failed(judge.refused(Resp(400, raw=b"bad"), requirement="ROB-MALFORMED-JSON"))
+
+
+def test_a_5xx_with_the_documented_envelope_is_an_answer_not_a_crash():
+    # The Error Codes page: 500 Internal Server Error and 999999 Unknown error under HTTP 500.
+    server_error = {"status": False, "status_code": 999999, "message": "Unknown error", "result": {}}
+    assert not failed(judge.refused(Resp(500, server_error), requirement="ROB-WRONG-TYPES"))
+    assert judge.crashed(Resp(502, raw=b"<html>bad gateway</html>", headers={"content-type": "text/html"}))
+    assert not judge.crashed(Resp(500, UNEXPECTED_1014))
+
+
+def test_a_proxy_page_is_a_refusal_only_where_the_rule_allows_it():
+    page = Resp(405, raw=b"<html>405 Not Allowed</html>", headers={"content-type": "text/html"})
+    assert not failed(judge.refused(page, requirement="ROB-WRONG-METHOD", proxy_page=True))
+    assert failed(judge.refused(page, requirement="ROB-MALFORMED-JSON")) == {"ROB-MALFORMED-JSON"}
+    redirect = Resp(302, raw=b"", headers={"location": "/login"})
+    assert "ROB-WRONG-METHOD" in failed(judge.refused(redirect, requirement="ROB-WRONG-METHOD", proxy_page=True))
 
 
 def test_envelope_checks_content_type_and_shape():

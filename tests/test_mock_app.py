@@ -88,7 +88,7 @@ def test_bundled_target_covers_the_documented_cases():
     assert any(a.account_status == 2 for a in TARGET.accounts)
     names = "".join(a.username for a in TARGET.accounts)
     assert {"<", "&", ">"} <= set(names) and "Иван" in names and "Қ" in names and "🚗" in names
-    assert sorted(p.status_code for p in TARGET.payments) == list("1234567")
+    assert sorted({p.status_code for p in TARGET.payments}) == list("1234567")
 
 
 def test_embedded_target_gets_fresh_secret_and_overrides():

@@ -256,7 +256,8 @@ def _server_error(body):
         except signer.SignerError:
             signature = "x"
         assert send(clean, "user/check", body, signature=signature).status_code == 400
-        assert send(faulty, "user/check", body, signature=signature).status_code == 500
+        crashed = send(faulty, "user/check", body, signature=signature)
+        assert crashed.status_code == 500 and crashed.headers["content-type"].startswith("text/plain")
     return probe
 
 
@@ -348,7 +349,101 @@ def _python_signer(ensure_ascii):
     return probe
 
 
+def _sig_extended(clean, faulty):
+    body = body_of("user/check")
+    longer = signer.sign(body, SECRET).signature + "00"
+    assert send(clean, "user/check", body, signature=longer).json()["status_code"] == 1014
+    assert send(faulty, "user/check", body, signature=longer).json()["result"]["error_code"] == 0
+
+
+def _sig_first_half(clean, faulty):
+    body = body_of("user/check")
+    right = signer.sign(body, SECRET).signature
+    altered = right[:60] + ("0" if right[60] != "0" else "1") + right[61:]
+    assert send(clean, "user/check", body, signature=altered).json()["status_code"] == 1014
+    assert send(faulty, "user/check", body, signature=altered).json()["result"]["error_code"] == 0
+    first = ("0" if right[5] != "0" else "1")
+    assert send(faulty, "user/check", body, signature=right[:5] + first + right[6:]).json()["status_code"] == 1014
+
+
+def _lookup_first(clean, faulty):
+    for endpoint, field, code in (("user/check", "username", 1407), ("action/status", "external_id", 1041)):
+        unknown = body_of(endpoint, **{field: "nobody-here"})
+        assert send(clean, endpoint, unknown, signature="0" * 64).json()["status_code"] == 1014
+        assert send(faulty, endpoint, unknown, signature="0" * 64).json()["result"]["error_code"] == code
+        assert send(faulty, endpoint, signature="0" * 64).json()["status_code"] == 1014  # a known one: checked
+
+
+def _scope_leak(clean, faulty):
+    for field in ("project", "agent", "service_code"):
+        assert send(clean, "user/check", **{field: "someone-else"}).json()["result"]["error_code"] != 0
+        leaked = send(faulty, "user/check", **{field: "someone-else"})
+        assert leaked.status_code == 403 and leaked.json()["result"]["info"]
+    assert send(faulty, "user/check").status_code == 200
+
+
+def _scope_html(clean, faulty):
+    page = send(faulty, "user/check", project="someone-else")
+    assert page.status_code == 403 and page.headers["content-type"] == "text/html"
+    assert send(faulty, "user/check", username="nobody-here").json()["result"]["error_code"] == 1407
+
+
+def _scope_code(clean, faulty):
+    assert send(clean, "user/check", agent="someone-else").json()["result"]["error_code"] == 9724
+    assert send(faulty, "user/check", agent="someone-else").json()["result"]["error_code"] == 1407
+
+
+def _reason_code(clean, faulty):
+    username = ACCOUNTS[("parking", 0)]
+    assert check(clean, username).json()["result"]["fail_reason"]["code"] == 100
+    assert check(faulty, username).json()["result"]["fail_reason"]["code"] == 999
+
+
+def _message_contradicts(clean, faulty):
+    active, inactive = ACCOUNTS[("parking", 1)], ACCOUNTS[("parking", 0)]
+    assert check(clean, active).json()["result"]["message"] == "This account is active"
+    assert check(faulty, active).json()["result"]["message"] == "This account is inactive"
+    assert check(faulty, inactive).json()["result"]["message"] == "This account is active"
+
+
+def _all_categories(clean, faulty):
+    username = ACCOUNTS[("parking", 1)]
+    assert list(check(clean, username).json()["result"]["info"]) == ["parking"]
+    assert sorted(check(faulty, username).json()["result"]["info"]) == ["finance", "parking", "utilities"]
+
+
+def _payment_field(external_id, field, check_faulty):
+    def probe(clean, faulty):
+        payment = next(p for p in TARGET.payments if p.external_id == external_id)
+        clean_value = data(send(clean, "action/status", external_id=external_id))[field]
+        assert clean_value == {"username": payment.username, "amount": payment.amount}.get(field, clean_value)
+        faulty_value = data(send(faulty, "action/status", external_id=external_id))[field]
+        assert faulty_value != clean_value and check_faulty(faulty_value, clean_value)
+    return probe
+
+
+def _success_status_false(clean, faulty):
+    assert send(clean, "user/check").json()["status"] is True
+    payload = send(faulty, "user/check").json()
+    assert payload["status"] is False and payload["status_code"] == 0 and payload["result"]["error_code"] == 0
+
+
 PROBES = {
+    "accept-extended-signature": _sig_extended,
+    "compare-first-half": _sig_first_half,
+    "lookup-before-signature": _lookup_first,
+    "scope-leak-403": _scope_leak,
+    "scope-html": _scope_html,
+    "scope-wrong-code": _scope_code,
+    "undocumented-reason-code": _reason_code,
+    "unverified-without-fail-reason": _check_result(2, "fail_reason", {"code": 202, "message": "Unverified account"}, {}),
+    "check-message-contradicts": _message_contradicts,
+    "info-all-categories": _all_categories,
+    "failed-payment-without-fail-reason": _payment_field("ext-0004", "fail_reason", lambda faulty, clean: faulty == {}),
+    "payment-username-wrong": _payment_field("ext-0002", "username", lambda faulty, clean: faulty == "ext-0002"),
+    "payment-amount-wrong": _payment_field("ext-0002", "amount", lambda faulty, clean: faulty == round(clean * 0.9, 2)),
+    "payment-datetime-zero": _payment_field("ext-0001", "datetime", lambda faulty, clean: faulty.startswith("0001-01-01")),
+    "success-status-false": _success_status_false,
     "python-sample-signer": _python_signer(False),
     "ascii-escaped-signer": _python_signer(True),
     "accept-any-signature": _sig_wrong_secret,

@@ -105,6 +105,7 @@ def test_command_without_secret_exits_2_with_a_hint():
 
 @pytest.mark.parametrize("argv,message", [
     (["--fault", "nope"], "unknown mock fault 'nope'; valid faults: "),
+    (["--variation", "nope"], "unknown mock variation 'nope'; valid variations: data-empty-object, "),
     (["--host", "0.0.0.0"], "refusing to listen on non-loopback host '0.0.0.0'"),
     (["--target", "/nonexistent/t.toml"], "no such file"),
     (["--port", "70000"], "--port must be between 0 and 65535"),
@@ -125,6 +126,15 @@ def test_command_lists_faults_with_requirements():
     assert result.returncode == 0
     for fault in FAULTS.values():
         assert fault.name in result.stdout and ", ".join(fault.breaks) in result.stdout
+
+
+def test_command_lists_variations_with_what_allows_them():
+    from agws_conformance.mock import VARIATIONS
+
+    result = subprocess.run([*COMMAND, "--list-variations"], env=_env(), capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0
+    for variation in VARIATIONS.values():
+        assert variation.name in result.stdout and variation.allowed_by in result.stdout
 
 
 @pytest.mark.skipif(importlib.util.find_spec("agws_conformance.cli") is None, reason="cli.py not present yet")

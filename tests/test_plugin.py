@@ -174,3 +174,53 @@ def test_secret_in_a_traceback_is_redacted_at_capture(pytester: pytest.Pytester)
     out = result.stdout.str() + result.stderr.str()
     assert "oops" in out and secret not in out
     assert secret not in (pytester.path / "junit.xml").read_text()
+
+
+def test_a_bug_in_the_suite_is_a_harness_error_not_non_conformance(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(textwrap.dedent('''
+        import pytest
+        from agws_conformance.findings import invariant
+
+        @pytest.mark.requirement("ENV-SHAPE")
+        def test_invariant(agws):
+            invariant(False, "the permutation lost a key")
+
+        @pytest.mark.requirement("ENV-SHAPE")
+        def test_bare_assert(agws):
+            assert 1 == 2, "test bug"
+
+        @pytest.mark.requirement("ENV-SHAPE")
+        def test_type_error(agws):
+            None + 1
+    '''))
+    result = pytester.runpytest_subprocess("--junitxml", "junit.xml", "-p", "no:randomly")
+    assert result.ret == 10, result.stdout.str()
+    out = result.stdout.str()
+    assert out.count("HARNESS ERROR") == 3 and "verdict: INCOMPLETE" in out and "NOT CONFORMANT" not in out
+    assert "SuiteBug: suite bug: the permutation lost a key" in out and "a bug in the suite" in out
+    junit = (pytester.path / "junit.xml").read_text()
+    assert junit.count("<error") == 3 and "<failure" not in junit
+
+
+def test_a_failed_preflight_reports_one_error_and_sends_nothing_more(pytester: pytest.Pytester,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    from agws_conformance.mock import MockServer, embedded_target
+
+    mock = embedded_target()
+    monkeypatch.setenv("AGWS_SECRET", mock.secret.reveal())
+    pytester.makepyfile(SUITE + textwrap.dedent('''
+        @pytest.mark.requirement("ENV-SHAPE")
+        def test_second(agws):
+            agws.send("user/check")
+    '''))
+    with MockServer(dataclasses.replace(mock, error_format="new")) as server:
+        result = pytester.runpytest_subprocess("--agws-base-url", server.url, "--agws-agent", mock.agent,
+                                               "--agws-project", "not-the-mock", "--agws-service-code",
+                                               mock.service_code, "-p", "no:randomly")
+    assert result.ret == 10, result.stdout.str()
+    out = result.stdout.str()
+    assert "SETUP PROBLEM on target '127.0.0.1'" in out and "project 'not-the-mock' was answered 8008" in out
+    assert "1 skipped, 1 error" in out and "requests sent: 1;" in out
+    _no_traceback(result)

@@ -105,7 +105,7 @@ def test_json_summary_of_a_run(synthetic_run: Path) -> None:
     assert summary_errors(summary) == []
     assert (summary["verdict"], summary["exit_status"]) == ("NOT CONFORMANT", 1)
     assert summary["counts"]["tests"] == {"passed": 1, "failed": 1, "warn": 1, "skipped": 1, "error": 1, "total": 5}
-    assert summary["run"]["hypothesis_seed"] == "1234" and summary["run"]["request_count"] == 2
+    assert summary["run"]["hypothesis_seed"] == "1234" and summary["run"]["request_count"] == 2 + summary["targets"][0]["preflight"]["requests"]
     status = {r["id"]: r["results"]["mock"]["status"] for r in summary["requirements"]}
     assert (status["ENV-SHAPE"], status["ENV-CONTENT-TYPE"], status["ROB-RESPONSE-TIME"],
             status["STS-PAYMENT-FOUND"], status["HTTP-200-SUCCESS"]) == ("fail", "warn", "error", "skipped", "pass")

@@ -156,6 +156,17 @@ service_code = "s"
      'status_code = "3"\n',
      "staging.toml:12: payments[1].external_id '1' repeats payments[0]; each payment must be "
      "listed once"),
+    ('[[accounts]]\nusername = "u0"\naccount_status = 0\nfail_reason = "100"\n',
+     'staging.toml:10: accounts[0].fail_reason must be a reason code, a non-negative integer such as 100 '
+     "(got '100'); write fail_reason = 100"),
+    ('[[payments]]\nexternal_id = "1"\nstatus_code = "4"\nfail_reason = -1\n',
+     "staging.toml:10: payments[0].fail_reason must be a reason code, a non-negative integer such as 100 (got -1)"),
+    ('[[payments]]\nexternal_id = "1"\nstatus_code = "2"\namount = "100"\n',
+     "staging.toml:10: payments[0].amount must be a positive number such as 100 or 100.5 (got '100')"),
+    ('[[payments]]\nexternal_id = "1"\nstatus_code = "2"\namount = 0\n',
+     "staging.toml:10: payments[0].amount must be a positive number such as 100 or 100.5 (got 0)"),
+    ('[[payments]]\nexternal_id = "1"\nstatus_code = "2"\nusername = 7701\n',
+     'staging.toml:10: payments[0].username must be a string (got 7701); quote it: username = "7701"'),
     ('[[payments]]\nstatus_code = "2"\n',
      'staging.toml:7: payments[0].external_id is missing; add external_id = "..." to '
      '[[payments]]'),
@@ -418,3 +429,25 @@ def test_path_prefix_is_checked_like_a_base_url_path(prefix: str, problem: str |
 def test_is_production(url: str, production: bool) -> None:
     target = parse(BASE.replace("https://staging.example.kz", url))
     assert is_production(target) is production
+
+
+def test_declared_reasons_usernames_and_amounts_load() -> None:
+    target = parse(BASE + '\n[[accounts]]\nusername = "u0"\naccount_status = 2\nfail_reason = 202\n'
+                   '\n[[payments]]\nexternal_id = "p1"\nstatus_code = "4"\nusername = "u0"\namount = 100\n'
+                   'fail_reason = 100\n', {})
+    assert target.accounts == (Account("u0", 2, None, fail_reason=202),)
+    assert target.payments == (Payment("p1", "4", username="u0", amount=100.0, fail_reason=100),)
+    assert isinstance(target.payments[0].amount, float)
+
+
+@pytest.mark.parametrize("lines, signing, omit_empty, variant", [
+    ("", "auto", None, Variant()),
+    ('signing = "auto"\nomit_empty = "auto"\n', "auto", None, Variant()),
+    ('signing = "go1.21"\n', "go1.21", None, Variant(legacy_escapes=True)),
+    ("omit_empty = false\n", "auto", False, Variant()),
+    ('signing = "go1.22"\nomit_empty = true\n', "go1.22", True, Variant(omit_empty=True)),
+])
+def test_signing_is_detected_unless_declared(lines: str, signing: str, omit_empty: bool | None,
+                                             variant: Variant) -> None:
+    target = parse(BASE + lines, {})
+    assert (target.signing, target.omit_empty, target.variant) == (signing, omit_empty, variant)

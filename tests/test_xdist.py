@@ -260,6 +260,17 @@ def test_controller_adds_up_what_each_worker_observed() -> None:
     assert seen.observations["error_format"] == "mixed"
 
 
+def test_a_failed_preflight_in_any_worker_is_what_the_controller_reports() -> None:
+    passed = SimpleNamespace(to_dict=lambda: {"status": "passed", "problem": None, "variant": "go1.22"})
+    failed = SimpleNamespace(to_dict=lambda: {"status": "failed", "problem": "1014 for everything", "variant": "go1.22"})
+    controller = _controller()
+    for report in (passed, failed, passed):
+        worker = _worker("http://127.0.0.1:1", 2, {}, {})
+        worker.bound["mock"].preflight = report
+        receive_from_worker(controller, worker_output(worker))
+    assert observed_targets(controller)["mock"].preflight["problem"] == "1014 for everything"
+
+
 def test_disagreeing_observations_are_both_reported() -> None:
     controller = _controller()
     for fingerprint in ("go1.22", "go1.21", "go1.22"):

@@ -405,8 +405,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         tr.write_line(f"WARNING [{f['requirement']}] {f['message']}  ({nodeid})", yellow=True)
     harness = [t for t in results.tests.values() if t.outcome == "error"]
     if harness:
-        tr.write_line(f"{len(harness)} test(s) hit harness trouble (target unreachable, TLS, time-out, setup); "
-                      "these are not conformance verdicts.", red=True)
+        tr.write_line(f"{len(harness)} test(s) hit harness trouble (an unreachable or stalling target, a setup "
+                      "problem, or a bug in the suite); these are not conformance verdicts.", red=True)
     tr.write_line(f"requests sent: {run.request_count}; targets: {', '.join(results.targets)}")
     colour = {"CONFORMANT": "green", "CONFORMANT WITH WARNINGS": "yellow"}.get(verdict, "red")
     tr.write_line(f"verdict: {verdict}", **{colour: True, "bold": True})

@@ -134,6 +134,8 @@ class ReportHooks:
         wanted: list[tuple[str, object]] = []
         for _, payload in entries:
             wanted += [("requirement", r) for r in payload.get("requirements") or []]
+            # The rules whose violation failed it (the first "requirement" is not necessarily one).
+            wanted += [("failed_requirement", r) for r in payload.get("failed_requirements") or []]
             if payload.get("target"):
                 wanted.append(("agws_target", payload["target"]))
         wanted.append(("agws_result", worst))

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from agws_conformance.catalogue import Catalogue
+from agws_conformance.preflight import preflight_evidence
 from agws_conformance.results import Results
 from agws_conformance.transcript import Exchange, Redactor
 
@@ -84,7 +85,7 @@ body{display:flex;flex-direction:column}#title{order:-2}.summary{order:-1;flex-w
 #agws-verdict{padding:14px 18px;border-radius:6px;color:#fff;margin:6px 0 10px}
 #agws-verdict .agws-verdict-text{font-size:26px;font-weight:bold;display:block}
 .agws-v-ok{background:#2e7d32}.agws-v-warn{background:#b26a00}.agws-v-fail{background:#c62828}
-.agws-v-incomplete{background:#6a1b9a}
+.agws-v-incomplete{background:#6a1b9a}.agws-setup{font-weight:bold;margin:4px 0}
 .agws-chip{display:inline-block;padding:0 5px;border-radius:3px;font:11px monospace;color:#fff;
 background:#777;white-space:nowrap;margin:1px}
 .agws-pass{background:#2e7d32}.agws-fail{background:#c62828}.agws-warn{background:#b26a00}
@@ -98,16 +99,17 @@ background:#777;white-space:nowrap;margin:1px}
 </style>"""
 
 
-def verdict_banner(verdict: str, level_counts: Mapping[str, Mapping[str, int]]) -> str:
-    """The first thing a partner sees: the verdict and the requirement counts per level."""
+def verdict_banner(verdict: str, level_counts: Mapping[str, Mapping[str, int]], setup: Iterable[str] = ()) -> str:
+    """The first thing a partner sees: the verdict, any setup problem, the requirement counts per level."""
     parts = []
     for level in ("MUST", "SHOULD", "MAY", "INFO"):
         counts = level_counts.get(level)
         if counts:
             parts.append(f"{level}: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n))
+    problems = "".join(f'<div class="agws-setup">{esc(line)}</div>' for line in setup)
     return (f'<div id="agws-verdict" class="agws-v-{VERDICT_CLASS[verdict]}">'
             f'<span class="agws-verdict-text">{esc(verdict)}</span>'
-            f'<span>{esc(VERDICT_MEANING[verdict])}</span><br>'
+            f'<span>{esc(VERDICT_MEANING[verdict])}</span><br>{problems}'
             f'<span id="agws-level-counts">{esc(" · ".join(parts))}</span></div>')
 
 
@@ -136,7 +138,11 @@ def identity_tables(identity: RunIdentity, test_counts: Mapping[str, int]) -> st
             ("Error format declared", lambda t: t.error_format_declared),
             ("Error format observed", lambda t: t.error_format_observed or "not observed"),
             ("Canonicalization fingerprint", lambda t: t.fingerprint or "not observed"),
-            ("Signing variant declared", lambda t: t.signing),
+            ("Signing declared", lambda t: t.signing_declared or "not declared"),
+            ("Signing used", lambda t: t.signing + (f" (preflight: {preflight_evidence(t.preflight)})"
+                                                    if t.preflight else "")),
+            ("Preflight", lambda t: (f"passed in {t.preflight['requests']} requests" if t.preflight["status"] == "passed"
+                                     else f"failed: {t.preflight['problem']}") if t.preflight else "not run"),
         ]
         if any(t.mock_faults for t in identity.targets):
             fields.append(("Mock faults injected", lambda t: ", ".join(t.mock_faults) or "none"))
@@ -206,7 +212,9 @@ def summary_block(results: Results, identity: RunIdentity, catalogue: Catalogue)
     ordered = {lvl: dict(sorted(level_counts[lvl].items())) for lvl in ("MUST", "SHOULD", "MAY", "INFO")
                if lvl in level_counts}
     targets = results.targets or [t.name for t in identity.targets]
-    return (STYLE + '<div class="agws" id="agws-summary">' + verdict_banner(verdict, ordered)
+    setup = [f"Setup problem on target {t.name!r} (not a conformance verdict): {t.preflight['problem']}. "
+             f"Fix: {t.preflight['fix']}." for t in identity.targets if (t.preflight or {}).get("status") == "failed"]
+    return (STYLE + '<div class="agws" id="agws-summary">' + verdict_banner(verdict, ordered, setup)
             + identity_tables(identity, results.counts() | {"total": len(results.tests)})
             + requirement_matrix(results, catalogue, targets) + errata_section(catalogue) + "</div>")
 

@@ -67,7 +67,9 @@ def build_summary(results: Results, identity: RunIdentity, catalogue: Catalogue)
         requirements.append({"id": req.id, "level": req.level, "area": req.area, "summary": req.summary,
                              "results": cells})
     tests = [{"nodeid": t.nodeid, "target": t.target, "requirements": list(t.requirements),
-              "outcome": t.outcome, "failed_requirements": list(t.failed_requirements), "judged": t.judged(),
+              "outcome": t.outcome, "judged": t.judged(),
+              "failed_requirements": list(t.failed_requirements) or (
+                  [r for r, o in t.judged().items() if o == "fail"] if t.outcome == "failed" else []),
               "duration_seconds": round(t.duration, 3), "message": _clip(t.harness or t.message)}
              for t in sorted(results.tests.values(), key=lambda t: (t.target, t.nodeid))]
     return {
@@ -155,6 +157,10 @@ def gate(path: str | Path) -> tuple[int, str]:
     tests = document["counts"]["tests"]
     failing = sorted({r["id"] for r in document["requirements"]
                       for c in r["results"].values() if c["status"] in ("fail", "error")})
+    setup = [f"setup problem on target {t['name']!r}: {t['preflight']['problem']}; fix: {t['preflight']['fix']}"
+             for t in document["targets"] if (t.get("preflight") or {}).get("status") == "failed"]
+    if setup:  # the run stopped before any suite test: the diagnosis is the whole story
+        return EXIT_STATUS[verdict], f"{verdict}: " + " | ".join(setup)
     detail = f"{tests['total']} tests: {tests['passed']} passed, {tests['warn']} warned, {tests['failed']} failed, " \
              f"{tests['skipped']} skipped, {tests['error']} harness errors"
     if failing:

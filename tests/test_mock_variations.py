@@ -1,0 +1,106 @@
+"""Every legitimate variation observably changes the mock as it says, and the clean mock stays clean."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from agws_conformance import signer
+from agws_conformance.mock import VARIATIONS, MockServer, UnknownVariationError, create_app
+from agws_conformance.signer import Variant
+
+try:
+    from test_mock_faults import SECRET, TARGET, _TRANSPORT, body_of, send
+except ImportError:  # run from the repository root as a package
+    from tests.test_mock_faults import SECRET, TARGET, _TRANSPORT, body_of, send
+
+
+def _escapes(clean, varied):
+    body = body_of("user/check", username="nobody-\b\f")
+    legacy = signer.sign(body, SECRET, Variant(legacy_escapes=True)).signature
+    assert send(clean, "user/check", body, signature=legacy).json()["status_code"] == 1014
+    assert send(varied, "user/check", body, signature=legacy).json()["result"]["error_code"] == 1407
+    assert send(varied, "user/check", body).json()["status_code"] == 1014  # the 1.22 signature no longer
+
+
+def _omit_empty(clean, varied):
+    body = body_of("user/check", comment="")
+    omitted = signer.sign(body, SECRET, Variant(omit_empty=True)).signature
+    assert send(clean, "user/check", body, signature=omitted).json()["status_code"] == 1014
+    assert send(varied, "user/check", body, signature=omitted).json()["result"]["error_code"] == 0
+
+
+def _proxy(clean, varied):
+    for method, path, status in (("GET", None, 405), ("POST", "/elsewhere", 404)):
+        url = path or "/showcase-gateway/api/v1/user/check"
+        assert clean.request(method, url).headers["content-type"] == "application/json"
+        page = varied.request(method, url)
+        assert page.status_code == status and page.headers["content-type"] == "text/html" and b"nginx" in page.content
+    big = varied.post("/showcase-gateway/api/v1/user/check", content=b" " * 70000,
+                      headers={"Content-Type": "application/json"})
+    assert big.status_code == 413 and b"nginx" in big.content
+
+
+def _data_empty(clean, varied):
+    assert send(clean, "user/check", username="nobody").json()["result"]["data"] is None
+    result = send(varied, "user/check", username="nobody").json()["result"]
+    assert result["data"] == {} and result["additional_data"] == {}
+
+
+def _charset(clean, varied):
+    assert send(clean, "user/check").headers["content-type"] == "application/json"
+    assert send(varied, "user/check").headers["content-type"] == "application/json; charset=utf-8"
+
+
+def _extra(clean, varied):
+    assert "provider_reference" not in send(clean, "user/check").json()["result"]
+    assert send(varied, "user/check").json()["result"]["provider_reference"]
+    assert "commission" in send(varied, "action/status").json()["result"]["data"]
+
+
+def _codes(clean, varied):
+    assert send(clean, "user/check", b"{", signature="x").json()["status_code"] == 400
+    assert send(varied, "user/check", b"{", signature="x").json()["status_code"] == 1021
+    missing = send(varied, "user/check", username=None)
+    assert (missing.status_code, missing.json()["status_code"]) == (400, 1404)
+
+
+def _server_error(clean, varied):
+    body = b'{"agent":1,"project":"p","service_code":"s","username":"u"}'
+    answer = send(varied, "user/check", body, signature=signer.sign(body, SECRET).signature)
+    assert answer.status_code == 500 and answer.json() == {"status": False, "status_code": 999999,
+                                                           "message": "Unknown error", "result": {}}
+
+
+PROBES = {
+    "go1.21-escapes": _escapes,
+    "omit-empty-signer": _omit_empty,
+    "proxy-html-errors": _proxy,
+    "data-empty-object": _data_empty,
+    "json-charset": _charset,
+    "extra-success-fields": _extra,
+    "documented-error-codes": _codes,
+    "server-error-envelope": _server_error,
+}
+
+
+def test_every_variation_has_a_probe_and_a_source():
+    assert set(PROBES) == set(VARIATIONS)
+    assert all(v.allowed_by and v.description for v in VARIATIONS.values())
+
+
+@pytest.fixture(scope="module")
+def clean():
+    with MockServer(TARGET) as server:
+        yield httpx.Client(base_url=server.url, timeout=10, transport=_TRANSPORT)
+
+
+@pytest.mark.parametrize("name", sorted(VARIATIONS))
+def test_variation_changes_the_response_as_described(clean, name):
+    with MockServer(TARGET, variations=[name]) as server:
+        PROBES[name](clean, httpx.Client(base_url=server.url, timeout=10, transport=_TRANSPORT))
+
+
+def test_unknown_variation_is_a_clear_error():
+    with pytest.raises(UnknownVariationError, match=r"unknown mock variation 'nope'; valid variations: "):
+        create_app(TARGET, variations=["nope"])
