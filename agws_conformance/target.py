@@ -201,7 +201,7 @@ class _LineFinder:
     _KEY = re.compile(r"""^\s*(?:"([^"]*)"|'([^']*)'|([A-Za-z0-9_\-]+))\s*=""")
 
     def __init__(self, text: str) -> None:
-        self.lines = text.splitlines()
+        self.lines = re.split(r"\r?\n", text)  # not splitlines(): U+2028 in a string is not a line break
         # sections: list of (name, index or None, header line number 1-based, key -> line)
         self.sections: list[tuple[str, int | None, int, dict[str, int]]] = [("", None, 0, {})]
         counts: dict[str, int] = {}
