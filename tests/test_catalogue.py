@@ -297,3 +297,22 @@ def test_a_should_without_its_erratum_is_refused() -> None:
             item["level_erratum"] = "ERRATUM-GO-SERVISE-TYPO"
     with pytest.raises(CatalogueError, match="not an erratum listing ENV-CONTENT-TYPE"):
         parse_catalogue(wrong, errata, folder=folder)
+
+
+def _literal_pass(node: ast.Call) -> bool:
+    """``agws.check(True, ...)`` or ``Check(req, True, ...)``: a pass that no answer could turn into a fail."""
+    name = _call_name(node)
+    args = node.args
+    if name == "check" and args and isinstance(args[0], ast.Constant) and args[0].value is True:
+        return True
+    return name == "Check" and len(args) > 1 and isinstance(args[1], ast.Constant) and args[1].value is True
+
+
+def test_no_evidence_record_is_a_pass_that_cannot_fail() -> None:
+    sources = [*sorted((REPO / "suites").rglob("*.py")), REPO / "agws_conformance" / "judge.py",
+               REPO / "agws_conformance" / "plugin" / "context.py"]
+    found = [f"{path.relative_to(REPO)}:{node.lineno}" for path in sources
+             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+             if isinstance(node, ast.Call) and _literal_pass(node)]
+    assert not found, f"passes recorded unconditionally (they can never fail): {found}"
+    assert _literal_pass(ast.parse("agws.check(True, 'ENV-SHAPE', 'x')").body[0].value)

@@ -299,12 +299,9 @@ class Agws:
             seen = self._bound.error_formats.setdefault(str(code), {})
             seen.setdefault(fmt, self.nodeid)
             self._bound.observations["error_format"] = _format_note(self._bound.error_formats)
-            if len(seen) > 1:
-                checks.append(judge.Check("ERR-FORMAT-CONSISTENT", False,
-                                          f"expected one error format for error {code} within the run, observed both: "
-                                          + ", ".join(f"{k} (first in {v})" for k, v in seen.items())))
-            else:
-                checks.append(judge.Check("ERR-FORMAT-CONSISTENT", True, f"error {code} in the {fmt} format"))
+            checks.append(judge.Check("ERR-FORMAT-CONSISTENT", len(seen) == 1,
+                                      f"expected one error format for error {code} within the run, observed "
+                                      + ", ".join(f"{k} (first in {v})" for k, v in seen.items())))
             checks.append(judge.Check("ERR-FORMAT-OBSERVED", None, f"error {code} came back in the {fmt} format"))
         self.judge(checks)
 

@@ -189,7 +189,8 @@ class ReportHooks:
                 if str(report.longreprtext).strip() else ""
         sentence, cut = fragments.clip(run.redactor.redact(fragments.expected_observed(payload, outcome, fallback)), 300)
         mark = fragments.chip("WARN", "warn") + " " if outcome == "warn" else ""
-        chips = fragments.requirement_chips(payload.get("requirements") or [], load_catalogue())
+        chips = fragments.chips_of_test(payload.get("requirements") or [],
+                                                 payload.get("failed_requirements") or [], load_catalogue())
         cells.insert(2, f'<td class="col-requirements">{chips}</td>')
         cells.insert(3, f'<td class="col-observed">{mark}{fragments.text(sentence)}{"…" if cut else ""}</td>')
 

@@ -73,6 +73,22 @@ def requirement_chips(ids: Iterable[str], catalogue: Catalogue, *, tooltips: boo
     return " ".join(out)
 
 
+def chips_of_test(declared: Iterable[str], failed: Iterable[str], catalogue: Catalogue) -> str:
+    """A test's chips: the requirements whose rule failed first (red, "failed:"), then the others it
+    judges; beyond a few, the others fold away so the row stays one line."""
+    failed = list(dict.fromkeys(failed))
+    others = [r for r in dict.fromkeys(declared) if r not in failed]
+    out = []
+    if failed:
+        out.append("failed: " + " ".join(f'<a href="#req-{esc(r)}">{chip(r, "fail")}</a>' for r in failed))
+    shown, folded = others[:3], others[3:]
+    if shown:
+        out.append(requirement_chips(shown, catalogue))
+    if folded:
+        out.append(f"<details><summary>{len(folded)} more</summary>{requirement_chips(folded, catalogue)}</details>")
+    return " ".join(out)
+
+
 # -- the summary block ---------------------------------------------------------------------------
 
 STYLE = """<style>
