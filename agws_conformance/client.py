@@ -48,6 +48,8 @@ HARNESS_ERROR_KINDS: tuple[str, ...] = (
     "protocol",              # the bytes that came back are not HTTP/1.1
     "closed-during-upload",  # the target closed while the request body was still being sent
     "rate-limited",          # 429 kept coming after the allowed waits
+    "setup",                 # the preflight found the setup wrong (agws_conformance.preflight)
+    "circuit-open",          # not sent: the target was given up after repeated stalls
 )
 
 

@@ -36,6 +36,8 @@ class TestResult:
     duration: float = 0.0
     failed_requirements: list[str] = field(default_factory=list)
     """The requirements whose violation failed the test (the first marker is not necessarily one)."""
+    harness_kind: str | None = None
+    """For harness trouble: a HarnessError kind (timeout, unreachable, setup, ...) or "suite"."""
 
     def judged(self) -> dict[str, str]:
         """requirement -> the worst outcome this test recorded for it (fail, warn, pass, info)."""

@@ -70,6 +70,7 @@ _TARGET_KEYS = (
     "error_format",
     "signing",
     "omit_empty",
+    "categories",
 )
 _REQUIRED_TARGET_KEYS = ("base_url", "agent", "project", "service_code")
 _ACCOUNT_KEYS = ("username", "account_status", "category", "fail_reason")
@@ -176,6 +177,8 @@ class Target:
     """The Go escapes of the target's signer as the file declares them; "auto": detected by the preflight."""
     omit_empty: bool | None = None
     """Whether the target's signer leaves "" fields out, as declared; None ("auto"): detected."""
+    categories: tuple[str, ...] | None = None
+    """The service categories the showcase serves; None: all three. The others' rules are n/a."""
     source: str | None = None  # the file it came from, for messages; None when built from flags
     file_keys: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
     """The [target] keys the file set itself (the environment fills only the others)."""
@@ -415,8 +418,15 @@ def parse_target(text: str, *, source: str, environ: Mapping[str, str] = os.envi
         raise v.error("target", None, "omit_empty",
                       f"target.omit_empty must be true, false or \"auto\" (got {_describe(omit_empty)})")
 
+    categories = _categories(v, table)
     accounts = tuple(_accounts(v, data.get("accounts", [])))
     payments = tuple(_payments(v, data.get("payments", [])))
+    if categories is not None:
+        for i, account in enumerate(accounts):
+            if account.category is not None and account.category not in categories:
+                raise v.error("accounts", i, "category",
+                              f"accounts[{i}].category {account.category!r} is not among [target] categories "
+                              f"({', '.join(categories)}); add it there or correct the account")
     return Target(
         name=name,
         base_url=_normalize_base_url(values["base_url"]),
@@ -430,9 +440,25 @@ def parse_target(text: str, *, source: str, environ: Mapping[str, str] = os.envi
         payments=payments,
         signing=signing,  # type: ignore[arg-type]
         omit_empty=omit_empty,
+        categories=categories,
         source=source,
         file_keys=frozenset(table),
     )
+
+
+def _categories(v: _Validator, table: dict) -> tuple[str, ...] | None:
+    """``categories = ["parking", ...]``: the service categories the showcase serves (default: all)."""
+    if "categories" not in table:
+        return None
+    value = table["categories"]
+    if not isinstance(value, list) or not value or not all(isinstance(c, str) for c in value):
+        raise v.error("target", None, "categories",
+                      f"target.categories must be a non-empty list such as [\"parking\"] (got {_describe(value)})")
+    unknown = [c for c in value if c not in CATEGORIES]
+    if unknown:
+        raise v.error("target", None, "categories",
+                      f"target.categories: {unknown[0]!r} is not a category; choose from {', '.join(CATEGORIES)}")
+    return tuple(dict.fromkeys(value))
 
 
 def _array_of_tables(v: _Validator, name: str, items: object) -> list[dict]:

@@ -94,6 +94,24 @@ def test_command_serves_signed_requests_and_stops_on_sigint():
     assert process.returncode == 0
     assert "Traceback" not in err and secret not in out + err
     assert "stopped" in out
+    # One access-log line per request: what came in and went out, never a header or a signature.
+    assert "POST /showcase-gateway/api/v1/user/check -> 200 success" in out
+    assert "POST /showcase-gateway/api/v1/user/check -> 400 unexpected error 1014 (signature)" in out
+    assert "X-Signature" not in out and "x-signature" not in out
+
+
+def test_command_quiet_logs_no_requests():
+    secret = "s3cret-for-the-quiet-test"
+    process = subprocess.Popen([*COMMAND, "--port", "0", "--quiet"], env=_env(AGWS_MOCK_SECRET=secret),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = process.stdout.readline().split(" on ", 1)[1].split(" ", 1)[0]
+        assert signed_check(url, secret).status_code == 200
+        process.send_signal(signal.SIGINT)
+        out, _ = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert "->" not in out and "stopped" in out
 
 
 def test_command_without_secret_exits_2_with_a_hint():

@@ -157,6 +157,17 @@ def test_command_writes_file(tmp_path: Path) -> None:
     assert json.loads(target.read_text(encoding="utf-8")) == build_openapi()
 
 
+@pytest.mark.parametrize("name", ["agws.yaml", "agws.YML"])
+def test_command_writes_yaml_for_a_yaml_file(tmp_path: Path, name: str) -> None:
+    yaml = pytest.importorskip("yaml")  # PyYAML comes with openapi-spec-validator ('.[test]')
+    target = tmp_path / name
+    args = _args(target)
+    assert args.func(args) == 0
+    text = target.read_text(encoding="utf-8")
+    assert not text.lstrip().startswith("{") and '"openapi": "3.1.0"' in text
+    assert yaml.safe_load(text) == build_openapi()
+
+
 def test_command_unwritable_output_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     args = _args(tmp_path / "missing-dir" / "out.json")
     assert args.func(args) == 2

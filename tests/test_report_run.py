@@ -129,10 +129,19 @@ def test_html_report_structure(synthetic_run: Path) -> None:
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (Debian: apt-get install chromium)")
 def test_chromium_renders_banner_and_failing_requirement(tmp_path: Path) -> None:
     """A run against a faulty mock, opened in headless Chromium: banner, failing ID, no script ran."""
+    import dataclasses
+
+    from agws_conformance.mock import MockServer, embedded_target
+    from agws_conformance.target import Secret
+
     suite = tmp_path / "test_synthetic.py"
     suite.write_text(SYNTHETIC_SUITE, encoding="utf-8")
-    done = run_pytest(tmp_path, str(ROOT / "suites" / "test_signature_rejected.py"), str(suite),
-                      "--agws-mock-fault", "accept-any-signature", "--html=report.html")
+    mock = dataclasses.replace(embedded_target(), secret=Secret(CANARY))
+    with MockServer(mock, faults=["accept-any-signature"]) as server:
+        done = run_pytest(tmp_path, str(ROOT / "suites" / "test_signature_rejected.py"), str(suite),
+                          "--agws-base-url", server.url, "--agws-agent", mock.agent, "--agws-project", mock.project,
+                          "--agws-service-code", mock.service_code, "--html=report.html",
+                          env={"AGWS_SECRET": CANARY})
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
     dom = subprocess.run(
         [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -146,6 +155,13 @@ def test_chromium_renders_banner_and_failing_requirement(tmp_path: Path) -> None
     assert re.search(r'<tbody class="results-table-row failed"[^>]*>\s*<tr[^>]*>.*?SIG-REJECT-', dom, re.S)
     assert 'data-pwned="1"' not in dom and '<img src="x"' not in dom
     assert "&lt;img src=x onerror=" in dom
+    # Top-down: the verdict, then what failed, then the identity and the matrix.
+    assert dom.index('id="agws-verdict"') < dom.index('id="agws-failed"') < dom.index('id="agws-run"') \
+        < dom.index('id="agws-matrix"')
+    failed = dom[dom.index('id="agws-failed"'):dom.index("</table>", dom.index('id="agws-failed"'))]
+    links = re.findall(r'href="#(req-[A-Z0-9-]+)"', failed)
+    assert "req-SIG-REJECT-WRONG-SECRET" in links and all(f'id="{link}"' in dom for link in links)
+    assert CANARY not in dom and CANARY not in (tmp_path / "report.html").read_text(encoding="utf-8")
 
 
 class _Leaky(BaseHTTPRequestHandler):

@@ -230,6 +230,9 @@ def test_replay_command_is_shell_safe():
     assert generated.replay_command("suites/t.py::t[user/check]", 4) == \
         "pytest 'suites/t.py::t[user/check]' --hypothesis-seed=4"
     assert generated.replay_command("s.py::t", "a b") == "pytest s.py::t '--hypothesis-seed=a b'"
+    # The replay goes to the same target, not to the embedded mock.
+    assert generated.replay_command("s.py::t", 7, ["--agws-target", "my staging.toml"]) == \
+        "pytest s.py::t --agws-target 'my staging.toml' --hypothesis-seed=7"
 
 
 def test_same_seed_same_examples():

@@ -192,13 +192,17 @@ def test_inline_array_of_tables_is_located_by_key() -> None:
                       "'base_url'?"),
     ('colour = "red"', "staging.toml:6: target.colour is not a known key; allowed keys: name, "
                        "base_url, agent, project, service_code, secret_env, error_format, "
-                       "signing, omit_empty"),
+                       "signing, omit_empty, categories"),
     ('error_format = "newest"', "staging.toml:6: target.error_format must be one of old, new, "
                                 "auto (got 'newest')"),
     ('signing = "go1.19"', "staging.toml:6: target.signing must be one of auto, go1.22, go1.21 "
                            "(got 'go1.19')"),
     ('omit_empty = "yes"', "staging.toml:6: target.omit_empty must be true, false or \"auto\" "
                            "(got 'yes')"),
+    ('categories = "parking"', 'staging.toml:6: target.categories must be a non-empty list such as ["parking"] '
+                               "(got 'parking')"),
+    ('categories = ["parking", "fuel"]', "staging.toml:6: target.categories: 'fuel' is not a category; choose "
+                                         "from parking, finance, utilities"),
     ('secret_env = "MY-SECRET"', "staging.toml:6: target.secret_env must be an environment "
                                  "variable name like AGWS_SECRET (got 'MY-SECRET')"),
     ('name = 3', "staging.toml:6: target.name must be a string (got 3)"),
@@ -451,3 +455,13 @@ def test_signing_is_detected_unless_declared(lines: str, signing: str, omit_empt
                                              variant: Variant) -> None:
     target = parse(BASE + lines, {})
     assert (target.signing, target.omit_empty, target.variant) == (signing, omit_empty, variant)
+
+
+def test_categories_limit_what_the_showcase_serves() -> None:
+    target = parse(BASE + 'categories = ["parking", "parking"]\n[[accounts]]\nusername = "u"\naccount_status = 1\n'
+                   'category = "parking"\n', {})
+    assert target.categories == ("parking",)
+    assert error_of(BASE + 'categories = ["parking"]\n[[accounts]]\nusername = "u"\naccount_status = 1\n'
+                    'category = "finance"\n') == ("staging.toml:10: accounts[0].category 'finance' is not among "
+                                                  "[target] categories (parking); add it there or correct the account")
+    assert parse(BASE, {}).categories is None

@@ -49,6 +49,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="take on a legitimate deployment variation (repeatable); see --list-variations")
     parser.add_argument("--list-variations", action="store_true",
                         help="list the legitimate variations and what allows each one, then exit")
+    parser.add_argument("--quiet", action="store_true",
+                        help="do not print a line per request (method, path, status, outcome; never a header or body)")
     parser.add_argument("--allow-remote", action="store_true",
                         help="allow a non-loopback --host (the mock is a test double; think twice)")
     parser.set_defaults(func=run)
@@ -110,8 +112,9 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= port <= 65535:
         return _fail(f"--port must be between 0 and 65535 (got {port})")
     try:
+        log = None if args.quiet else (lambda line: print(line, flush=True))
         server = MockServer(target, faults=args.fault, variations=args.variation, host=args.host, port=port,
-                            prefix=args.prefix)
+                            prefix=args.prefix, log=log)
         url = server.start()
     except (UnknownFaultError, UnknownVariationError) as exc:
         return _fail(str(exc))

@@ -33,7 +33,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import replace
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -119,8 +119,9 @@ def render(reply: Reply) -> dict[str, Any]:
 class _WireResponse:
     """An ASGI response sending a :class:`Wire` as is (or stalling it)."""
 
-    def __init__(self, wire: Wire) -> None:
+    def __init__(self, wire: Wire, reply: Reply) -> None:
         self.wire = wire
+        self.reply = reply
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         wire = self.wire
@@ -142,7 +143,9 @@ class _WireResponse:
 
 
 class _Gateway:
-    def __init__(self, target: Target, behaviour: Behaviour, max_body_bytes: int) -> None:
+    def __init__(self, target: Target, behaviour: Behaviour, max_body_bytes: int,
+                 log: Callable[[str], None] | None = None) -> None:
+        self.log = log
         if target.secret is None:
             raise ValueError(
                 f"target {target.name!r} has no secret: export {target.secret_env} before starting the mock"
@@ -274,13 +277,18 @@ class _Gateway:
                     signer.canonical_from_value(payload))
         for wire_hook in self.behaviour.wire_hooks:
             wire = wire_hook(reply, wire)
-        return _WireResponse(wire)
+        return _WireResponse(wire, reply)
 
     def handler(self, endpoint: str | None):  # noqa: ANN201 - a Starlette endpoint
         async def handle(request: Request) -> _WireResponse:
-            return self.respond(await self.decide(request, endpoint))
+            return self.logged(request, self.respond(await self.decide(request, endpoint)))
 
         return handle
+
+    def logged(self, request: Request, response: _WireResponse) -> _WireResponse:
+        if self.log is not None:
+            self.log(access_line(request.method, request.url.path, response.wire, response.reply))
+        return response
 
     async def http_exception(self, request: Request, exc: Exception) -> _WireResponse:
         # Starlette raises these for methods outside _ROUTE_METHODS (405) and unrouted paths (404).
@@ -290,7 +298,20 @@ class _Gateway:
                                 "method", headers=(("allow", "POST"),))
         else:
             reply = _unexpected(None, status, status, f"no such method: {request.url.path}", "path")
-        return self.respond(reply)
+        return self.logged(request, self.respond(reply))
+
+
+def access_line(method: str, path: str, wire: Wire, reply: Reply) -> str:
+    """One line per request for the standalone mock's log: what came in and what went out, never a
+    header or a body (so never the signature or anything signed)."""
+    if reply.kind == "success":
+        outcome = "success"
+    elif reply.kind == "expected":
+        outcome = f"expected error {reply.code} ({reply.error_format} format)"
+    else:
+        outcome = f"unexpected error {reply.code}" + (f" ({reply.problem})" if reply.problem else "")
+    stalled = " [stalled]" if wire.stall else ""
+    return f"{method} {path[:200]} -> {wire.status} {outcome}{stalled}"
 
 
 async def _drain(request: Request, already: int = 0) -> None:
@@ -324,18 +345,19 @@ def create_app(
     variations: Iterable[str] = (),
     prefix: str = "",
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    log: Callable[[str], None] | None = None,
 ) -> Starlette:
     """The mock gateway for ``target`` (its accounts, payments, secret and error format).
 
     ``variations`` names entries of :data:`agws_conformance.mock.variations.VARIATIONS` (legitimate
     differences, applied first), ``faults`` entries of :data:`agws_conformance.mock.faults.FAULTS`
     (deviations, applied on top); an unknown name raises. ``prefix`` is a path prefix before the
-    documented paths (as a base_url path).
+    documented paths (as a base_url path). ``log`` receives one line per request (``access_line``).
     """
     if max_body_bytes < 1:
         raise ValueError("max_body_bytes must be positive")
     behaviour = behaviour_for(list(faults), apply_variations(Behaviour(), list(variations)))
-    gateway = _Gateway(target, behaviour, max_body_bytes)
+    gateway = _Gateway(target, behaviour, max_body_bytes, log)
     prefix = normalize_prefix(prefix)
     routes = [Route(prefix + path, gateway.handler(name), methods=_ROUTE_METHODS)
               for name, path in ENDPOINTS.items()]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from typing import Iterable
+from typing import Callable, Iterable
 
 import uvicorn
 
@@ -40,10 +40,11 @@ class MockServer:
         prefix: str = "",
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         access_log: bool = False,
+        log: Callable[[str], None] | None = None,
     ) -> None:
         # Build the app now so a bad fault name or a missing secret fails before any socket opens.
         self.app = create_app(target, faults=faults, variations=variations, prefix=prefix,
-                              max_body_bytes=max_body_bytes)
+                              max_body_bytes=max_body_bytes, log=log)
         self.target = target
         self.host = host
         self.port = port

@@ -104,6 +104,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("agws_target_name", names, indirect=True, scope="session")
 
 
+TERMINAL_WARNINGS = 3
+TERMINAL_REASONS = 8
+"""The terminal names at most this many warnings and reasons; the reports have them all."""
+
 IMPLICIT_REQUIREMENTS = ("ROB-RESPONSE-TIME",)
 """Judged by every suite test on every request it sends (``Agws.send``), so declared for each."""
 
@@ -142,6 +146,11 @@ def _select_requirements(config: pytest.Config, items: list[pytest.Item]) -> Non
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    if items:
+        _run(items[0].config).deselected += sum("agws" in getattr(i, "fixturenames", ()) for i in items)
 
 
 @pytest.hookimpl(trylast=True)
@@ -251,15 +260,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         return report  # a passing setup or teardown adds nothing to the call report's payload
     findings = [f for ctx in contexts for f in ctx.findings]
     harness = None
+    harness_kind = None
     error = call.excinfo.value if call.excinfo is not None else None
     if isinstance(error, HarnessError):
-        harness = str(error)
+        harness, harness_kind = str(error), error.kind
         report.when = HARNESS_PHASE  # type: ignore[assignment]
         report.longrepr = f"harness error (not a conformance verdict): {run.redactor(harness)}"
     elif error is not None and not isinstance(error, (ConformanceFailure, pytest.skip.Exception)):
         # Only a judged violation (ConformanceFailure) is evidence of non-conformance; anything
         # else, a bare assert included, is a fault of the suite or its options: an error (INCOMPLETE).
-        harness = run.redactor(f"suite error: {type(error).__name__}: {error}")
+        harness, harness_kind = run.redactor(f"suite error: {type(error).__name__}: {error}"), "suite"
         report.when = HARNESS_PHASE  # type: ignore[assignment]
         report.outcome = "failed"
     outcome = report.outcome
@@ -289,6 +299,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         "failed_requirements": failed_reqs if outcome == "failed" and not harness else [],
         "outcome": "error" if harness else outcome,
         "harness": run.redactor(harness) if harness else None,
+        "harness_kind": harness_kind,
         "conformance_failure": failing,
         # Redacted here: under xdist the payload leaves this worker, and the controller does not
         # hold the worker's secret (the embedded mock's is per process).
@@ -337,6 +348,7 @@ def _test_result(report: pytest.TestReport) -> TestResult | None:
     return TestResult(nodeid=report.nodeid, target=payload["target"], requirements=payload["requirements"],
                       outcome=outcome, findings=payload["findings"], exchanges=payload["exchanges"],
                       failed_requirements=payload.get("failed_requirements") or [],
+                      harness_kind=payload.get("harness_kind"),
                       exchanges_dropped=payload["exchanges_dropped"], harness=payload["harness"],
                       message=message, duration=report.duration)
 
@@ -400,13 +412,28 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     for level in ("MUST", "SHOULD", "INFO"):
         if level in counts:
             tr.write_line(f"{level:6} " + ", ".join(f"{n} {s}" for s, n in sorted(counts[level].items())))
-    warned = [(t.nodeid, f) for t in results.tests.values() for f in t.findings if f["outcome"] == "warn"]
-    for nodeid, f in warned[:20]:
-        tr.write_line(f"WARNING [{f['requirement']}] {f['message']}  ({nodeid})", yellow=True)
-    harness = [t for t in results.tests.values() if t.outcome == "error"]
-    if harness:
-        tr.write_line(f"{len(harness)} test(s) hit harness trouble (an unreachable or stalling target, a setup "
-                      "problem, or a bug in the suite); these are not conformance verdicts.", red=True)
+    warned: dict[str, str] = {}
+    for t in results.tests.values():
+        for f in t.findings:
+            if f["outcome"] == "warn":
+                warned.setdefault(f["requirement"], f"{f['message']}  ({t.nodeid})")
+    for requirement, message in list(warned.items())[:TERMINAL_WARNINGS]:
+        tr.write_line(f"WARNING [{requirement}] {run.redactor(message)[:300]}", yellow=True)
+    if len(warned) > TERMINAL_WARNINGS:
+        tr.write_line(f"... and {len(warned) - TERMINAL_WARNINGS} more SHOULD requirements warned (see the reports)",
+                      yellow=True)
+    from agws_conformance.report import build_summary, run_identity
+    from agws_conformance.report.hooks import redacted_results
+    from agws_conformance.report.summary import reason_line
+
+    document = build_summary(redacted_results(results, run.redactor.redact), run_identity(run, config, catalogue),
+                             catalogue)
+    found = [r for r in document["reasons"] if r["kind"] != "setup"]  # setup problems are printed above
+    for reason in found[:TERMINAL_REASONS]:
+        tr.write_line(reason_line(reason)[:400], red=reason["kind"] in ("failed", "harness"))
+    if len(found) > TERMINAL_REASONS:
+        tr.write_line(f"... and {len(found) - TERMINAL_REASONS} more reasons (see the JSON summary and the HTML report)")
     tr.write_line(f"requests sent: {run.request_count}; targets: {', '.join(results.targets)}")
     colour = {"CONFORMANT": "green", "CONFORMANT WITH WARNINGS": "yellow"}.get(verdict, "red")
-    tr.write_line(f"verdict: {verdict}", **{colour: True, "bold": True})
+    mock = " (embedded mock)" if run.settings.embedded else ""
+    tr.write_line(f"verdict: {verdict}{mock}", **{colour: True, "bold": True})

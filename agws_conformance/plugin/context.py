@@ -90,7 +90,12 @@ class Agws:
                 and (category is None or a.category == category)]
 
     def require_account(self, *, account_status: int | None = None, category: str | None = None) -> "Account":
-        """The first configured account matching; skip the test (lack of data) when there is none."""
+        """The first configured account matching; skip the test (lack of data) when there is none,
+        or (n/a) when the target file says the showcase does not serve ``category``."""
+        served = self.target.categories
+        if category is not None and served is not None and category not in served:
+            self.not_applicable(f"target {self.target.name!r} serves only {', '.join(served)} ([target] categories), "
+                                f"not {category}")
         found = self.accounts(account_status=account_status, category=category)
         if not found:
             what = ", ".join(f"{k}={v}" for k, v in (("account_status", account_status), ("category", category)) if v is not None)

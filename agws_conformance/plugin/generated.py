@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import random
 import shlex
-from typing import TYPE_CHECKING, Callable, Iterable, Mapping, TypeVar
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence, TypeVar
 
 import hypothesis
 import hypothesis.core
@@ -29,6 +29,8 @@ from agws_conformance.catalogue import load_catalogue
 from agws_conformance.client import HarnessError
 from agws_conformance.findings import ConformanceFailure
 from agws_conformance.judge import Check
+
+from .options import target_options
 
 if TYPE_CHECKING:
     from .context import Agws
@@ -73,9 +75,11 @@ def hypothesis_settings(agws: "Agws") -> hypothesis.settings:
     )
 
 
-def replay_command(nodeid: str, seed: int | str) -> str:
-    """The shell command that re-runs one generated test with the same examples."""
-    return f"pytest {shlex.quote(nodeid)} {shlex.quote(f'--hypothesis-seed={seed}')}"
+def replay_command(nodeid: str, seed: int | str, options: Sequence[str] = ()) -> str:
+    """The shell command that re-runs one generated test with the same examples, against the same
+    target (``options``: the run's target options, see ``options.target_options``)."""
+    return " ".join(["pytest", shlex.quote(nodeid), *map(shlex.quote, options),
+                     shlex.quote(f"--hypothesis-seed={seed}")])
 
 
 class _Falsified(Exception):
@@ -133,7 +137,7 @@ def explore(agws: "Agws", strategy: SearchStrategy[T], judge_case: Callable[[T],
             kept.setdefault((c.requirement, c.ok), c)
 
     run = hypothesis.seed(seed)(hypothesis_settings(agws)(given(strategy)(case)))
-    replay = f"replay: {replay_command(agws.nodeid, seed)}"
+    replay = f"replay: {replay_command(agws.nodeid, seed, target_options(agws.settings))}"
     agws.observe(requirement, f"{agws.settings.examples} generated examples per run, seed {seed} ({replay})")
     failure: _Falsified | None = None
     notes: list[str] = []

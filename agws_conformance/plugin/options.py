@@ -70,6 +70,8 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--agws-json", metavar="FILE", help="write the JSON summary for release gates [env AGWS_JSON]")
     group.addoption("--agws-transcripts", choices=("failures", "all"),
                     help="which tests show HTTP transcripts in the HTML report (default failures)")
+    group.addoption("--agws-host-details", action="store_true", default=False,
+                    help="show the host's platform and CI details in the HTML report (hidden by default)")
     group.addoption("--agws-requirement", action="append", default=[], metavar="ID",
                     help="run only the suite tests that judge this requirement ID (repeatable; "
                          "shell-style patterns such as 'SIG-REJECT-*' allowed)")
@@ -137,3 +139,23 @@ def settings_from(config: pytest.Config, environ: Mapping[str, str] = os.environ
         transcripts=opt.agws_transcripts or "failures",
         requirements=tuple(dict.fromkeys(getattr(opt, "agws_requirement", None) or ())),
     )
+
+
+def target_options(settings: Settings) -> list[str]:
+    """The command-line options that select the same target and judging as ``settings`` (for
+    re-run and replay commands). Never a secret: the secret is read from the environment."""
+    opts: list[str] = []
+    for f in settings.target_files:
+        opts += ["--agws-target", f]
+    for flag, value in (("--agws-base-url", settings.base_url), ("--agws-agent", settings.agent),
+                        ("--agws-project", settings.project), ("--agws-service-code", settings.service_code),
+                        ("--agws-error-format", settings.error_format)):
+        if value:
+            opts += [flag, value]
+    for fault in settings.mock_faults:
+        opts += ["--agws-mock-fault", fault]
+    if settings.profile != "quick":
+        opts += ["--agws-profile", settings.profile]
+    if settings.strict:
+        opts.append("--agws-strict")
+    return opts

@@ -124,6 +124,7 @@ class Run:
         self._lock = threading.Lock()
         self.current_sink: Callable[["Exchange"], None] | None = None
         self.request_count = 0
+        self.deselected = 0  # tests deselected (-k, -m, --agws-requirement): the verdict covers only the rest
         self.remote: dict[str, "Observed"] = {}  # under xdist, in the controller: what the workers observed
         self.secrets: list[str] = []
         self.redactor = Redactor(())

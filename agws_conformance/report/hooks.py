@@ -23,6 +23,8 @@ from .identity import run_identity
 from .summary import build_summary, write_summary
 
 HARNESS_PHASE = "harness"
+REPORTED_METADATA = frozenset({"Python", "Packages", "Plugins"})
+"""pytest-metadata entries the HTML report keeps by default (no platform, host or CI details)."""
 _RANK = {"error": 0, "failed": 1, "warn": 2, "skipped": 3, "passed": 4}
 """Worst first: the phase whose outcome stands for the whole test."""
 
@@ -76,22 +78,10 @@ class ReportHooks:
             _ensure_self_contained(config)
 
     def _rerun_options(self) -> list[str]:
+        from agws_conformance.plugin.options import target_options
+
         run, _ = _stash(self.config)
-        s = run.settings
-        opts: list[str] = []
-        for f in s.target_files:
-            opts += ["--agws-target", f]
-        for flag, value in (("--agws-base-url", s.base_url), ("--agws-agent", s.agent),
-                            ("--agws-project", s.project), ("--agws-service-code", s.service_code),
-                            ("--agws-error-format", s.error_format)):
-            if value:
-                opts += [flag, value]
-        for fault in s.mock_faults:
-            opts += ["--agws-mock-fault", fault]
-        if s.profile != "quick":
-            opts += ["--agws-profile", s.profile]
-        if s.strict:
-            opts.append("--agws-strict")
+        opts = target_options(run.settings)
         seed = getattr(self.config.option, "hypothesis_seed", None)
         if seed is not None:
             opts.append(f"--hypothesis-seed={seed}")
@@ -213,7 +203,11 @@ class ReportHooks:
             return
         metadata = config.stash.get(metadata_key, None)
         if metadata is not None:
-            clean = _sanitize(dict(metadata), redact)
+            # A partner-facing report names the suite's tools, not the machine it ran on (its platform,
+            # CI variables, paths), unless --agws-host-details asks for them.
+            kept = dict(metadata) if getattr(config.option, "agws_host_details", False) else \
+                {k: v for k, v in metadata.items() if k in REPORTED_METADATA}
+            clean = _sanitize(kept, redact)
             metadata.clear()
             metadata.update(clean)
 

@@ -115,8 +115,10 @@ background:#777;white-space:nowrap;margin:1px}
 </style>"""
 
 
-def verdict_banner(verdict: str, level_counts: Mapping[str, Mapping[str, int]], setup: Iterable[str] = ()) -> str:
-    """The first thing a partner sees: the verdict, any setup problem, the requirement counts per level."""
+def verdict_banner(verdict: str, level_counts: Mapping[str, Mapping[str, int]], setup: Iterable[str] = (), *,
+                   mock: bool = False) -> str:
+    """The first thing a partner sees: the verdict (and whether it is the embedded mock's), any setup
+    problem, the requirement counts per level."""
     parts = []
     for level in ("MUST", "SHOULD", "MAY", "INFO"):
         counts = level_counts.get(level)
@@ -124,8 +126,9 @@ def verdict_banner(verdict: str, level_counts: Mapping[str, Mapping[str, int]], 
             parts.append(f"{level}: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n))
     problems = "".join(f'<div class="agws-setup">{esc(line)}</div>' for line in setup)
     return (f'<div id="agws-verdict" class="agws-v-{VERDICT_CLASS[verdict]}">'
-            f'<span class="agws-verdict-text">{esc(verdict)}</span>'
-            f'<span>{esc(VERDICT_MEANING[verdict])}</span><br>{problems}'
+            f'<span class="agws-verdict-text">{esc(verdict)}{" (embedded mock)" if mock else ""}</span>'
+            f'<span>{esc(VERDICT_MEANING[verdict])}'
+            f'{" - a run against the bundled mock gateway, not a gateway under test" if mock else ""}</span><br>{problems}'
             f'<span id="agws-level-counts">{esc(" · ".join(parts))}</span></div>')
 
 
@@ -221,8 +224,54 @@ def errata_section(catalogue: Catalogue) -> str:
     return "".join(out)
 
 
+REASON_HEADINGS = {"failed": "Failed", "harness": "Harness error", "skipped": "Skipped", "not run": "Not run",
+                   "deselected": "Deselected"}
+
+
+def _first_message(messages: list[str]) -> str:
+    return next((m for m in messages if m), "")
+
+
+def reasons_section(reasons: list[dict[str, Any]], catalogue: Catalogue, *, title: str = "What failed",
+                    table_id: str = "agws-failed") -> str:
+    """"What failed" and "Why incomplete", right under the banner: each failed requirement with its
+    rule and expected vs observed, linked to its matrix row; then harness errors, skipped and
+    not-run MUST requirements with the fix, and a deselection."""
+    failed = [r for r in reasons if r["kind"] == "failed"]
+    other = [r for r in reasons if r["kind"] not in ("failed", "setup")]
+    out = []
+    if failed:
+        out.append(f'<h2>{esc(title)} ({len(failed)})</h2><table id="{esc(table_id)}"><tr><th>Requirement</th>'
+                   "<th>Rule</th><th>Expected vs observed</th></tr>")
+        for r in failed:
+            req = catalogue.requirements.get(r["requirement"] or "")
+            rule = f"{req.level}: {req.summary}" if req else ""
+            target = f" on {r['target']}" if r.get("target") else ""
+            kind = "fail" if table_id == "agws-failed" else "warn"
+            out.append(f'<tr><td><a href="#req-{esc(r["requirement"])}">{chip(r["requirement"], kind)}</a>{esc(target)}'
+                       f'</td><td>{esc(rule)}</td><td>{esc(r["text"])} <span class="agws-note">({r["tests"]} '
+                       f'test{"s" if r["tests"] != 1 else ""}: the evidence is in the matrix row and the test '
+                       "details below)</span></td></tr>")
+        out.append("</table>")
+    if other:
+        out.append(f'<h2>Why incomplete ({len(other)})</h2><table id="agws-incomplete"><tr><th>Reason</th>'
+                   "<th>What happened</th><th>Fix</th></tr>")
+        for r in other:
+            subject = (f'<a href="#req-{esc(r["requirement"])}"><code>{esc(r["requirement"])}</code></a>'
+                       if r.get("requirement") else "")
+            count = f" ({r['tests']} tests)" if r["kind"] == "harness" and r["tests"] > 1 else ""
+            out.append(f"<tr><td>{esc(REASON_HEADINGS[r['kind']])}{count} {subject}</td><td>{esc(r['text'])}</td>"
+                       f"<td>{esc(r.get('fix') or '')}</td></tr>")
+        out.append("</table>")
+    return "".join(out)
+
+
 def summary_block(results: Results, identity: RunIdentity, catalogue: Catalogue) -> str:
-    """The report's opening: banner, identity, requirement matrix (targets side by side), errata."""
+    """The report, top-down: the verdict banner (with any setup problem), what failed and why the run
+    is incomplete, the run and target identity (with the signing variant detected), the requirement
+    matrix (targets side by side), the errata."""
+    from .summary import build_summary
+
     verdict = results.verdict(catalogue)
     level_counts = results.level_counts(catalogue)
     ordered = {lvl: dict(sorted(level_counts[lvl].items())) for lvl in ("MUST", "SHOULD", "MAY", "INFO")
@@ -230,7 +279,14 @@ def summary_block(results: Results, identity: RunIdentity, catalogue: Catalogue)
     targets = results.targets or [t.name for t in identity.targets]
     setup = [f"Setup problem on target {t.name!r} (not a conformance verdict): {t.preflight['problem']}. "
              f"Fix: {t.preflight['fix']}." for t in identity.targets if (t.preflight or {}).get("status") == "failed"]
-    return (STYLE + '<div class="agws" id="agws-summary">' + verdict_banner(verdict, ordered, setup)
+    mock = any(t.embedded_mock for t in identity.targets)
+    document = build_summary(results, identity, catalogue)
+    warned = [{"kind": "failed", "requirement": r["id"], "target": target, "text": _first_message(cell["messages"]),
+               "tests": len(cell["tests"])}
+              for r in document["requirements"] for target, cell in r["results"].items() if cell["status"] == "warn"]
+    return (STYLE + '<div class="agws" id="agws-summary">' + verdict_banner(verdict, ordered, setup, mock=mock)
+            + reasons_section(document["reasons"], catalogue)
+            + reasons_section(warned, catalogue, title="What warned (SHOULD, not failing)", table_id="agws-warned")
             + identity_tables(identity, results.counts() | {"total": len(results.tests)})
             + requirement_matrix(results, catalogue, targets) + errata_section(catalogue) + "</div>")
 

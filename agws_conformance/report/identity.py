@@ -60,6 +60,7 @@ class RunIdentity:
     finished: datetime
     request_count: int
     targets: tuple[TargetIdentity, ...] = field(default_factory=tuple)
+    deselected: int = 0
 
     @property
     def duration(self) -> float:
@@ -135,7 +136,7 @@ def hypothesis_seed(config: "pytest.Config") -> str:
             return "derandomized (fixed per test)"
     except ImportError:  # pragma: no cover - hypothesis is a dependency
         return "n/a"
-    return "random (pass --hypothesis-seed=N to fix it)"
+    return "per generated test (each one records its seed and a replay command; --hypothesis-seed=N fixes one for all)"
 
 
 def _target_identities(run: "Run") -> tuple[TargetIdentity, ...]:
@@ -175,5 +176,5 @@ def run_identity(run: "Run", config: "pytest.Config", catalogue: "Catalogue") ->
         catalogue_version=catalogue.version, errata_version=catalogue.errata_version,
         hypothesis_seed=hypothesis_seed(config), profile=run.settings.profile, strict=run.settings.strict,
         started=run.started, finished=run.finished or datetime.now(timezone.utc),
-        request_count=run.request_count, targets=_target_identities(run),
+        request_count=run.request_count, targets=_target_identities(run), deselected=run.deselected,
     )

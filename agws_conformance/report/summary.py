@@ -66,13 +66,13 @@ def build_summary(results: Results, identity: RunIdentity, catalogue: Catalogue)
                            "messages": [_clip(m) for m in dict.fromkeys(r.messages)][:5]}
         requirements.append({"id": req.id, "level": req.level, "area": req.area, "summary": req.summary,
                              "results": cells})
-    tests = [{"nodeid": t.nodeid, "target": t.target, "requirements": list(t.requirements),
+    tests = [{"nodeid": t.nodeid, "target": t.target, "requirements": list(t.requirements), "harness_kind": t.harness_kind,
               "outcome": t.outcome, "judged": t.judged(),
               "failed_requirements": list(t.failed_requirements) or (
                   [r for r, o in t.judged().items() if o == "fail"] if t.outcome == "failed" else []),
               "duration_seconds": round(t.duration, 3), "message": _clip(t.harness or t.message)}
              for t in sorted(results.tests.values(), key=lambda t: (t.target, t.nodeid))]
-    return {
+    document = {
         "$schema": SCHEMA_ID,
         "format": SUMMARY_FORMAT,
         "verdict": verdict,
@@ -88,6 +88,93 @@ def build_summary(results: Results, identity: RunIdentity, catalogue: Catalogue)
                    for e in catalogue.errata.values()],
         "tests": tests,
     }
+    document["reasons"] = reasons(document)
+    return document
+
+
+def _first(messages: list[str], cap: int = 240) -> str:
+    text = next((m for m in messages if m), "")
+    text = text.removeprefix("Skipped: ")
+    return text if len(text) <= cap else text[: cap - 1] + "…"
+
+
+def skip_fix(message: str) -> str | None:
+    """What to add to the target file so a skipped test can run, read off its skip reason."""
+    if "configures no [[accounts]]" in message:
+        category = next((c for c in ("parking", "finance", "utilities") if f"category={c}" in message), None)
+        if category:
+            return (f'add an [[accounts]] entry with category = "{category}", or leave "{category}" out of '
+                    "[target] categories if the showcase does not serve it")
+        status = next((s for s in "012" if f"account_status={s}" in message), None)
+        if status is not None:
+            return f"add an [[accounts]] entry with account_status = {status}"
+        return "add an [[accounts]] entry (a test account the target holds)"
+    if "configures no [[payments]]" in message:
+        if '"4" or "6"' in message:
+            return 'add a [[payments]] entry with status_code = "4" (a failed payment)'
+        return "add a [[payments]] entry (a payment the target holds)"
+    return None
+
+
+def reasons(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """Why the summary's verdict is what it is, from the summary alone (the gate reads it from the
+    artifact): setup problems, failed requirements (with expected vs observed), harness errors by
+    kind (with the first evidence), skipped MUST requirements (with the fix), MUST requirements not
+    run, and a deselection. Failed and errored requirements are separate entries, never one list."""
+    out: list[dict[str, Any]] = []
+    for t in document["targets"]:
+        preflight = t.get("preflight") or {}
+        if preflight.get("status") == "failed":
+            out.append({"kind": "setup", "requirement": None, "target": t["name"], "text": preflight["problem"],
+                        "fix": preflight["fix"], "tests": 0})
+    strict_failed = document["verdict"] == "NOT CONFORMANT" and not any(
+        c["status"] == "fail" for r in document["requirements"] for c in r["results"].values())
+    for r in document["requirements"]:
+        for target, cell in r["results"].items():
+            if cell["status"] == "fail" or (strict_failed and cell["status"] == "warn"):
+                out.append({"kind": "failed", "requirement": r["id"], "target": target,
+                            "text": _first(cell["messages"]), "fix": None, "tests": len(cell["tests"])})
+    errors: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for test in document["tests"]:
+        if test["outcome"] == "error":
+            errors.setdefault((test["target"], test.get("harness_kind") or "harness"), []).append(test)
+    for (target, kind), tests in errors.items():
+        if kind == "setup" and any(r["kind"] == "setup" and r["target"] == target for r in out):
+            continue  # the setup reason above says it
+        out.append({"kind": "harness", "requirement": None, "target": target,
+                    "text": f"{kind}: {_first([t['message'] for t in tests])}", "fix": None, "tests": len(tests)})
+    setup_targets = {r["target"] for r in out if r["kind"] == "setup"}
+    deselected = int(document["run"].get("deselected") or 0)
+    for r in document["requirements"]:
+        if r["level"] != "MUST":
+            continue
+        for target, cell in r["results"].items():
+            if target in setup_targets:
+                continue
+            if cell["status"] == "skipped":
+                message = _first(cell["messages"])
+                out.append({"kind": "skipped", "requirement": r["id"], "target": target, "text": message,
+                            "fix": skip_fix(message), "tests": len(cell["tests"])})
+            elif cell["status"] == "not run" and not deselected:
+                out.append({"kind": "not run", "requirement": r["id"], "target": target,
+                            "text": "no test that judges it ran", "fix": None, "tests": 0})
+    if deselected:
+        out.append({"kind": "deselected", "requirement": None, "target": None,
+                    "text": f"{deselected} tests were deselected (-k, -m or --agws-requirement): the verdict covers "
+                            "only the tests that ran, and MUST requirements they do not judge are not run",
+                    "fix": "run without the selection for a verdict on the whole catalogue", "tests": deselected})
+    return out
+
+
+def reason_line(reason: dict[str, Any]) -> str:
+    """One reason as the terminal and the gate show it."""
+    head = {"setup": "setup problem", "failed": "failed", "harness": "harness error",
+            "skipped": "skipped MUST", "not run": "not run MUST", "deselected": "deselected"}[reason["kind"]]
+    where = f" on {reason['target']!r}" if reason.get("target") else ""
+    subject = f" {reason['requirement']}" if reason.get("requirement") else ""
+    count = f" ({reason['tests']} tests)" if reason["kind"] == "harness" and reason["tests"] > 1 else ""
+    fix = f"; fix: {reason['fix']}" if reason.get("fix") else ""
+    return f"{head}{subject}{where}{count}: {reason['text']}{fix}"
 
 
 def _level_counts(requirements: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
@@ -133,7 +220,11 @@ def derive_verdict(document: dict[str, Any]) -> str:
     return "CONFORMANT"
 
 
-def gate(path: str | Path) -> tuple[int, str]:
+GATE_REASONS = 5
+"""Reasons named on the gate's one line; the rest are in the summary."""
+
+
+def gate(path: str | Path, *, allow_mock: bool = False) -> tuple[int, str]:
     """(exit status, one-line reason) for a release pipeline reading the summary at ``path``.
 
     An unreadable or invalid summary is INCOMPLETE: a gate must never pass on missing evidence.
@@ -154,15 +245,17 @@ def gate(path: str | Path) -> tuple[int, str]:
     if derived != verdict:  # an edited or inconsistent summary is no evidence
         return EXIT_INCOMPLETE, (f"INCOMPLETE: {path} says {verdict} but its own results say {derived}; "
                                  "regenerate it with --agws-json")
+    if not allow_mock and any(t.get("embedded_mock") for t in document["targets"]):
+        return EXIT_INCOMPLETE, (f"INCOMPLETE: ran against the embedded mock, not a gateway (its own verdict: "
+                                 f"{verdict}); pass --allow-mock to gate a mock run")
     tests = document["counts"]["tests"]
-    failing = sorted({r["id"] for r in document["requirements"]
-                      for c in r["results"].values() if c["status"] in ("fail", "error")})
-    setup = [f"setup problem on target {t['name']!r}: {t['preflight']['problem']}; fix: {t['preflight']['fix']}"
-             for t in document["targets"] if (t.get("preflight") or {}).get("status") == "failed"]
+    found = reasons(document)
+    setup = [reason_line(r) for r in found if r["kind"] == "setup"]
     if setup:  # the run stopped before any suite test: the diagnosis is the whole story
         return EXIT_STATUS[verdict], f"{verdict}: " + " | ".join(setup)
     detail = f"{tests['total']} tests: {tests['passed']} passed, {tests['warn']} warned, {tests['failed']} failed, " \
              f"{tests['skipped']} skipped, {tests['error']} harness errors"
-    if failing:
-        detail += "; failing: " + ", ".join(failing[:10]) + (" …" if len(failing) > 10 else "")
-    return EXIT_STATUS[verdict], f"{verdict}: {detail}"
+    shown = [reason_line(r) for r in found[:GATE_REASONS]]
+    if len(found) > GATE_REASONS:
+        shown.append(f"and {len(found) - GATE_REASONS} more reasons in the summary's 'reasons'")
+    return EXIT_STATUS[verdict], f"{verdict}: {detail}" + ("; " + " | ".join(shown) if shown else "")

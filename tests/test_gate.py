@@ -1,0 +1,104 @@
+"""The release gate on real summaries: a copied example target file, an embedded-mock run.
+
+Done the way the README tells a new user: copy ``targets/example-staging.toml``, fill it in for a
+gateway (here the mock, served standalone), run ``pytest suites``, gate on the JSON summary.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agws_conformance.mock import MockServer, embedded_target
+from agws_conformance.report.summary import gate
+from agws_conformance.resources import data_dir
+from agws_conformance.target import Secret
+
+REPO = Path(__file__).resolve().parents[1]
+SECRET = "example-staging-secret-for-the-gate-test"
+MOCK = dataclasses.replace(embedded_target(), secret=Secret(SECRET))
+
+# The example's test data, replaced by what the mock gateway holds (a QA engineer's own values).
+FILL = {
+    'base_url = "https://staging.example.kz"': None,  # the mock's URL, below
+    'agent = "tarlan"': f'agent = "{MOCK.agent}"',
+    'project = "mobile"': f'project = "{MOCK.project}"',
+    'service_code = "201106"': f'service_code = "{MOCK.service_code}"',
+    '"parking-active-001"': '"77011234567"',
+    '"parking-inactive-001"': '"77019876543"',
+    'username = "finance-unverified-001"\naccount_status = 2\ncategory = "finance"':
+        'username = "unverified-7705"\naccount_status = 2\ncategory = "parking"',
+    'external_id = "200001"\nstatus_code = "2"\nusername = "77011234567"\namount = 100':
+        'external_id = "ext-0002"\nstatus_code = "2"\nusername = "77011234567"\namount = 1500.5',
+    'external_id = "200002"': 'external_id = "ext-0004"',
+    'omit_empty = "auto"': 'omit_empty = "auto"\ncategories = ["parking"]',
+}
+
+
+@pytest.fixture(scope="module")
+def gateway() -> Iterator[str]:
+    with MockServer(MOCK) as server:
+        yield server.url
+
+
+def filled_example(url: str) -> str:
+    text = (data_dir("targets") / "example-staging.toml").read_text(encoding="utf-8")
+    for old, new in FILL.items():
+        assert old.split("\n")[0] in text, f"the example no longer has {old!r}: update this test with it"
+        text = text.replace(old, new if new is not None else f'base_url = "{url}"')
+    return text
+
+
+def run_suites(tmp_path: Path, toml: str) -> subprocess.CompletedProcess[str]:
+    target = tmp_path / "staging.toml"
+    target.write_text(toml, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGWS_")} | {"AGWS_SECRET": SECRET}
+    return subprocess.run([sys.executable, "-m", "pytest", str(REPO / "suites"), "-q", "-p", "no:cacheprovider",
+                           "-p", "no:randomly", "--hypothesis-seed=0", "--agws-target", str(target),
+                           f"--agws-json={tmp_path / 's.json'}"], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_the_example_target_filled_in_is_conformant(gateway: str, tmp_path: Path) -> None:
+    done = run_suites(tmp_path, filled_example(gateway))
+    assert done.returncode == 0, done.stdout[-3000:]
+    code, line = gate(tmp_path / "s.json")
+    assert code == 0 and line.startswith("CONFORMANT"), line
+    summary = json.loads((tmp_path / "s.json").read_text(encoding="utf-8"))
+    not_applicable = {r["id"] for r in summary["requirements"] if r["results"]["staging"]["status"] == "n/a"}
+    assert {"SCH-INFO-FINANCE", "SCH-INFO-UTILITIES"} <= not_applicable  # not served, so n/a, not skipped
+
+
+def test_a_missing_account_names_the_skipped_requirement_and_the_key_to_add(gateway: str, tmp_path: Path) -> None:
+    text = filled_example(gateway)
+    without = re.sub(r'\[\[accounts\]\]\nusername = "77019876543"\naccount_status = 0\n(.*\n){2}', "", text)
+    assert without != text
+    done = run_suites(tmp_path, without)
+    assert done.returncode == 10, done.stdout[-3000:]
+    code, line = gate(tmp_path / "s.json")
+    assert code == 10 and line.startswith("INCOMPLETE")
+    assert "skipped MUST CHK-INACTIVE-FAIL-REASON" in line and "add an [[accounts]] entry with account_status = 0" in line
+    assert "skipped MUST CHK-INACTIVE-FAIL-REASON" in done.stdout  # the terminal says the same
+
+
+def test_the_gate_refuses_an_embedded_mock_run(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGWS_")}
+    done = subprocess.run([sys.executable, "-m", "pytest", str(REPO / "suites"), "-q", "-p", "no:cacheprovider",
+                           "-p", "no:randomly", "--agws-requirement", "CHK-ACCOUNT-STATUS",
+                           f"--agws-json={tmp_path / 's.json'}"], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert "verdict: INCOMPLETE (embedded mock)" in done.stdout
+    assert "deselected" in done.stdout  # the selection is said as such
+    code, line = gate(tmp_path / "s.json")
+    assert code == 10 and "ran against the embedded mock, not a gateway" in line
+    gated = subprocess.run([sys.executable, "-m", "agws_conformance.report", "gate", str(tmp_path / "s.json"),
+                            "--allow-mock"], capture_output=True, text=True, timeout=60)
+    assert gated.returncode == 10 and "deselected" in gated.stdout and "embedded mock" not in gated.stdout
