@@ -468,12 +468,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         serve()
         return 0
     matrix = detection_matrix(args.fault, pairs=not args.no_pairs, jobs=args.jobs, fresh=args.fresh)
-    out = Path(args.out)
+    return publish(matrix, Path(args.out), "detection")
+
+
+def publish(matrix: Any, out: Path, name: str) -> int:
+    """Write ``name``.json and ``name``.md into ``out``, print the markdown; 0 when the matrix is ok."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / "detection.json").write_text(json.dumps(matrix.to_dict(), indent=2) + "\n", encoding="utf-8")
-    (out / "detection.md").write_text(matrix.markdown(), encoding="utf-8")
+    (out / f"{name}.json").write_text(json.dumps(matrix.to_dict(), indent=2) + "\n", encoding="utf-8")
+    (out / f"{name}.md").write_text(matrix.markdown(), encoding="utf-8")
     print(matrix.markdown())
-    print(f"written: {out / 'detection.md'}, {out / 'detection.json'}")
+    print(f"written: {out / (name + '.md')}, {out / (name + '.json')}")
     return 0 if matrix.ok else 1
 
 

@@ -31,7 +31,7 @@ from typing import Any, Sequence
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from detection import Pool, SuiteRun  # noqa: E402
+from detection import Pool, SuiteRun, publish  # noqa: E402
 
 from agws_conformance.mock import VARIATIONS, MockServer, embedded_target  # noqa: E402
 from agws_conformance.target import Secret, Target  # noqa: E402
@@ -188,13 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.config and len(configs) != len(args.config):
         raise SystemExit(f"unknown configuration; choose from {', '.join(c.name for c in CONFIGS)}")
     matrix = false_failure_matrix(configs, [s.strip() for s in args.seeds.split(",") if s.strip()], jobs=args.jobs)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "false-failures.json").write_text(json.dumps(matrix.to_dict(), indent=2) + "\n", encoding="utf-8")
-    (out / "false-failures.md").write_text(matrix.markdown(), encoding="utf-8")
-    print(matrix.markdown())
-    print(f"written: {out / 'false-failures.md'}, {out / 'false-failures.json'}")
-    return 0 if matrix.ok else 1
+    return publish(matrix, Path(args.out), "false-failures")
 
 
 if __name__ == "__main__":

@@ -73,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=2.0, help="--agws-timeout for every run")
     args = parser.parse_args(argv)
     results = [run_scenario(name, args.timeout) for name in SCENARIOS]
-    print(f"| scenario | exit | verdict | wall s | requests | preflight | ok |\n|---|---|---|---|---|---|---|")
+    print("| scenario | exit | verdict | wall s | requests | preflight | ok |\n|---|---|---|---|---|---|---|")
     for r in results:
         print(f"| {r['scenario']} | {r['exit']} | {r['verdict']} | {r['seconds']} | {r['requests']} | "
               f"{r['preflight']} | {'yes' if r['ok'] else 'NO'} |")

@@ -13,6 +13,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Any, Callable
 
 from agws_conformance.endpoints import is_loopback_host
 from agws_conformance.mock.app import normalize_prefix
@@ -56,24 +57,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def list_faults() -> str:
-    width = max(len(name) for name in FAULTS)
-    lines = [f"{len(FAULTS)} fault modes (each breaks the listed requirement IDs):"]
-    for name in sorted(FAULTS):
-        fault = FAULTS[name]
-        lines.append(f"  {name:<{width}}  {fault.description}")
-        lines.append(f"  {'':<{width}}  breaks: {', '.join(fault.breaks)}")
+def _listing(title: str, entries: dict, detail: str, value: Callable[[Any], str]) -> str:
+    """Names with their description and one detail line each, aligned."""
+    width = max(len(name) for name in entries)
+    lines = [title]
+    for name in sorted(entries):
+        lines.append(f"  {name:<{width}}  {entries[name].description}")
+        lines.append(f"  {'':<{width}}  {detail}: {value(entries[name])}")
     return "\n".join(lines)
+
+
+def list_faults() -> str:
+    return _listing(f"{len(FAULTS)} fault modes (each breaks the listed requirement IDs):", FAULTS, "breaks",
+                    lambda fault: ", ".join(fault.breaks))
 
 
 def list_variations() -> str:
-    width = max(len(name) for name in VARIATIONS)
-    lines = [f"{len(VARIATIONS)} legitimate variations (a conforming gateway may have each; the suite accepts them):"]
-    for name in sorted(VARIATIONS):
-        variation = VARIATIONS[name]
-        lines.append(f"  {name:<{width}}  {variation.description}")
-        lines.append(f"  {'':<{width}}  allowed by: {variation.allowed_by}")
-    return "\n".join(lines)
+    return _listing(f"{len(VARIATIONS)} legitimate variations (a conforming gateway may have each; the suite "
+                    "accepts them):", VARIATIONS, "allowed by", lambda variation: variation.allowed_by)
 
 
 def _fail(message: str) -> int:
