@@ -238,11 +238,11 @@ def _worker(url: str, requests: int, observations: dict[str, str], formats: dict
     bound = SimpleNamespace(target=SimpleNamespace(base_url=url), observations=observations, error_formats=formats,
                             preflight=None)
     return SimpleNamespace(redactor=Redactor([secret] if secret else []), request_count=requests,
-                           bound={"mock": bound}, remote={})
+                           bound={"mock": bound}, remote={}, deselected=0)
 
 
 def _controller() -> SimpleNamespace:
-    return SimpleNamespace(request_count=0, remote={}, bound={})
+    return SimpleNamespace(request_count=0, remote={}, bound={}, deselected=0)
 
 
 def test_controller_adds_up_what_each_worker_observed() -> None:

@@ -433,6 +433,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         tr.write_line(reason_line(reason)[:400], red=reason["kind"] in ("failed", "harness"))
     if len(found) > TERMINAL_REASONS:
         tr.write_line(f"... and {len(found) - TERMINAL_REASONS} more reasons (see the JSON summary and the HTML report)")
+    harness = sum(t.outcome == "error" for t in results.tests.values())
+    if harness:
+        tr.write_line(f"{harness} test(s) hit harness trouble (an unreachable or stalling target, a setup problem, "
+                      "or a bug in the suite): not conformance verdicts.", red=True)
     tr.write_line(f"requests sent: {run.request_count}; targets: {', '.join(results.targets)}")
     colour = {"CONFORMANT": "green", "CONFORMANT WITH WARNINGS": "yellow"}.get(verdict, "red")
     mock = " (embedded mock)" if run.settings.embedded else ""

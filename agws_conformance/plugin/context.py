@@ -92,6 +92,7 @@ class Agws:
     def require_account(self, *, account_status: int | None = None, category: str | None = None) -> "Account":
         """The first configured account matching; skip the test (lack of data) when there is none,
         or (n/a) when the target file says the showcase does not serve ``category``."""
+        __tracebackhide__ = True  # -rs names the test, not this helper
         served = self.target.categories
         if category is not None and served is not None and category not in served:
             self.not_applicable(f"target {self.target.name!r} serves only {', '.join(served)} ([target] categories), "
@@ -109,6 +110,7 @@ class Agws:
         pytest.skip(NOT_APPLICABLE + reason)
 
     def require_payment(self) -> "Payment":
+        __tracebackhide__ = True
         if not self.target.payments:
             pytest.skip(f"target {self.target.name!r} configures no [[payments]] entry")
         return self.target.payments[0]

@@ -101,7 +101,7 @@ body{display:flex;flex-direction:column}#title{order:-2}.summary{order:-1;flex-w
 #agws-verdict{padding:14px 18px;border-radius:6px;color:#fff;margin:6px 0 10px}
 #agws-verdict .agws-verdict-text{font-size:26px;font-weight:bold;display:block}
 .agws-v-ok{background:#2e7d32}.agws-v-warn{background:#b26a00}.agws-v-fail{background:#c62828}
-.agws-v-incomplete{background:#6a1b9a}.agws-setup{font-weight:bold;margin:4px 0}
+.agws-v-incomplete{background:#6a1b9a}.agws-setup{font-weight:bold;margin:4px 0}.agws-mock{font-weight:bold}
 .agws-chip{display:inline-block;padding:0 5px;border-radius:3px;font:11px monospace;color:#fff;
 background:#777;white-space:nowrap;margin:1px}
 .agws-pass{background:#2e7d32}.agws-fail{background:#c62828}.agws-warn{background:#b26a00}
@@ -126,9 +126,10 @@ def verdict_banner(verdict: str, level_counts: Mapping[str, Mapping[str, int]], 
             parts.append(f"{level}: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n))
     problems = "".join(f'<div class="agws-setup">{esc(line)}</div>' for line in setup)
     return (f'<div id="agws-verdict" class="agws-v-{VERDICT_CLASS[verdict]}">'
-            f'<span class="agws-verdict-text">{esc(verdict)}{" (embedded mock)" if mock else ""}</span>'
-            f'<span>{esc(VERDICT_MEANING[verdict])}'
-            f'{" - a run against the bundled mock gateway, not a gateway under test" if mock else ""}</span><br>{problems}'
+            f'<span class="agws-verdict-text">{esc(verdict)}</span>'
+            + ('<span class="agws-mock">(embedded mock: a run against the bundled mock gateway, not a gateway '
+               "under test)</span><br>" if mock else "")
+            + f'<span>{esc(VERDICT_MEANING[verdict])}</span><br>{problems}'
             f'<span id="agws-level-counts">{esc(" · ".join(parts))}</span></div>')
 
 

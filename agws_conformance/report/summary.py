@@ -141,8 +141,9 @@ def reasons(document: dict[str, Any]) -> list[dict[str, Any]]:
     for (target, kind), tests in errors.items():
         if kind == "setup" and any(r["kind"] == "setup" and r["target"] == target for r in out):
             continue  # the setup reason above says it
+        what = "a bug in the suite, not a verdict on the gateway" if kind == "suite" else kind
         out.append({"kind": "harness", "requirement": None, "target": target,
-                    "text": f"{kind}: {_first([t['message'] for t in tests])}", "fix": None, "tests": len(tests)})
+                    "text": f"{what}: {_first([t['message'] for t in tests])}", "fix": None, "tests": len(tests)})
     setup_targets = {r["target"] for r in out if r["kind"] == "setup"}
     deselected = int(document["run"].get("deselected") or 0)
     for r in document["requirements"]:
