@@ -104,8 +104,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("agws_target_name", names, indirect=True, scope="session")
 
 
-TERMINAL_WARNINGS = 3
-TERMINAL_REASONS = 8
+TERMINAL_WARNINGS = 2
+TERMINAL_REASONS = 6
 """The terminal names at most this many warnings and reasons; the reports have them all."""
 
 IMPLICIT_REQUIREMENTS = ("ROB-RESPONSE-TIME",)

@@ -234,7 +234,7 @@ def _first_message(messages: list[str]) -> str:
 
 
 def reasons_section(reasons: list[dict[str, Any]], catalogue: Catalogue, *, title: str = "What failed",
-                    table_id: str = "agws-failed") -> str:
+                    table_id: str = "agws-failed", other_title: str = "Why incomplete") -> str:
     """"What failed" and "Why incomplete", right under the banner: each failed requirement with its
     rule and expected vs observed, linked to its matrix row; then harness errors, skipped and
     not-run MUST requirements with the fix, and a deselection."""
@@ -255,7 +255,7 @@ def reasons_section(reasons: list[dict[str, Any]], catalogue: Catalogue, *, titl
                        "details below)</span></td></tr>")
         out.append("</table>")
     if other:
-        out.append(f'<h2>Why incomplete ({len(other)})</h2><table id="agws-incomplete"><tr><th>Reason</th>'
+        out.append(f'<h2>{esc(other_title)} ({len(other)})</h2><table id="agws-incomplete"><tr><th>Reason</th>'
                    "<th>What happened</th><th>Fix</th></tr>")
         for r in other:
             subject = (f'<a href="#req-{esc(r["requirement"])}"><code>{esc(r["requirement"])}</code></a>'
@@ -286,7 +286,8 @@ def summary_block(results: Results, identity: RunIdentity, catalogue: Catalogue)
                "tests": len(cell["tests"])}
               for r in document["requirements"] for target, cell in r["results"].items() if cell["status"] == "warn"]
     return (STYLE + '<div class="agws" id="agws-summary">' + verdict_banner(verdict, ordered, setup, mock=mock)
-            + reasons_section(document["reasons"], catalogue)
+            + reasons_section(document["reasons"], catalogue, other_title="Why incomplete" if verdict == "INCOMPLETE"
+                              else "Not judged as well")
             + reasons_section(warned, catalogue, title="What warned (SHOULD, not failing)", table_id="agws-warned")
             + identity_tables(identity, results.counts() | {"total": len(results.tests)})
             + requirement_matrix(results, catalogue, targets) + errata_section(catalogue) + "</div>")
