@@ -31,11 +31,7 @@ from agws_conformance.signer import Variant
 from agws_conformance.target import Target
 from agws_conformance.transcript import Exchange
 
-__all__ = ["MAX_PREFLIGHT_REQUESTS", "Detection", "PreflightReport", "Sender", "preflight_evidence", "run_preflight"]
-
-MAX_PREFLIGHT_REQUESTS = 12
-"""Requests the setup checks may spend before the declared accounts and payments are looked up
-(reach: 2, signing probes: at most 8). Each declared account or payment costs one more."""
+__all__ = ["Detection", "PreflightReport", "Sender", "preflight_evidence", "run_preflight"]
 
 SCOPE_CODES: dict[int, tuple[str, str]] = {
     8008: ("project", "project doesn't exist"),
@@ -82,20 +78,10 @@ class PreflightReport:
         return self.problem is None
 
     def line(self) -> str:
-        """One line for the terminal, the gate and the banner."""
+        """One line for a failed preflight: the problem and the fix."""
         if self.ok:
-            return f"target {self.target!r}: setup verified ({self.requests} requests); signing {self.variant_text()}"
+            return f"target {self.target!r}: setup verified in {self.requests} requests; signing {self.variant.name}"
         return f"setup problem on target {self.target!r}: {self.problem}; fix: {self.fix}"
-
-    def variant_text(self) -> str:
-        found = {d.dimension: d for d in self.detections}
-        parts = []
-        for dim, label in (("escapes", "go1.21" if self.variant.legacy_escapes else "go1.22"),
-                           ("empty-fields", "empty fields omitted" if self.variant.omit_empty
-                            else "empty fields signed")):
-            how = found[dim].observed if dim in found else "not probed"
-            parts.append(f"{label} ({'detected' if how not in ('either', 'undetermined', 'not probed') else how})")
-        return ", ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
         return {"status": "passed" if self.ok else "failed", "problem": self.problem, "cause": self.cause,
