@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from typing import Any, overload
 from urllib.parse import quote, quote_plus, urlsplit
 
-__all__ = ["DEFAULT_BODY_CAP", "REDACTED", "Exchange", "Redactor", "Transcript", "redact_deep"]
+__all__ = ["DEFAULT_BODY_CAP", "MAX_EXCHANGES_PER_TEST", "REDACTED", "Exchange", "ExchangeLog", "Redactor", "Transcript",
+           "redact_deep"]
 
 REDACTED = "[REDACTED]"
 DEFAULT_BODY_CAP = 64 * 1024
@@ -370,3 +371,29 @@ class Transcript(Sequence[Exchange]):
 
     def to_list(self) -> list[dict[str, Any]]:
         return [e.to_dict() for e in self.snapshot()]
+
+
+MAX_EXCHANGES_PER_TEST = 40
+"""Exchanges a test keeps: the first quarter and the most recent rest; the others are counted."""
+
+
+class ExchangeLog:
+    """The exchanges of one test: the first few and the most recent, with a count of the rest."""
+
+    def __init__(self, limit: int = MAX_EXCHANGES_PER_TEST) -> None:
+        self.head: list[Exchange] = []
+        self.tail: list[Exchange] = []
+        self.limit = limit
+        self.dropped = 0
+
+    def add(self, exchange: Exchange) -> None:
+        if len(self.head) < self.limit // 4:
+            self.head.append(exchange)
+            return
+        self.tail.append(exchange)
+        if len(self.tail) > self.limit - self.limit // 4:
+            self.tail.pop(0)
+            self.dropped += 1
+
+    def all(self) -> list[Exchange]:
+        return self.head + self.tail

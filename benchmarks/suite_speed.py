@@ -80,7 +80,7 @@ class SpeedPlugin:
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         """Tap every exchange the run records (before any target is bound), serialized later."""
-        from agws_conformance.plugin import RUN_KEY
+        from agws_conformance.state import RUN_KEY
 
         run = session.config.stash[RUN_KEY]
         record = run._record
@@ -93,7 +93,7 @@ class SpeedPlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        from agws_conformance.plugin import RUN_KEY
+        from agws_conformance.state import RUN_KEY
 
         run = session.config.stash[RUN_KEY]
         bound = next(iter(run.bound.values()))  # the embedded mock, still running

@@ -22,8 +22,9 @@ from types import SimpleNamespace
 import pytest
 
 from agws_conformance.mock.faults import FAULTS
-from agws_conformance.plugin.workers import (WORKER_OUTPUT_KEY, note_usage_error, observed_targets,
-                                             receive_from_worker, send_to_controller, worker_output)
+from agws_conformance.plugin.workers import (WORKER_OUTPUT_KEY, note_usage_error, receive_from_worker,
+                                             send_to_controller, worker_output)
+from agws_conformance.state import observed_targets
 from agws_conformance.report.summary import summary_errors
 from agws_conformance.transcript import Redactor
 

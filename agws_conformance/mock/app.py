@@ -43,7 +43,7 @@ from starlette.types import Receive, Scope, Send
 
 from agws_conformance import signer
 from agws_conformance.endpoints import DOCUMENTED_MESSAGES, ENDPOINTS, LOOKUP_FIELDS, REQUEST_FIELDS
-from agws_conformance.mock import data
+from agws_conformance.mock.data import account_result, payment_data
 from agws_conformance.mock.behaviour import Behaviour, Incoming, Reply, SignatureInput, Wire
 from agws_conformance.mock.faults import behaviour_for
 from agws_conformance.mock.variations import apply_variations
@@ -225,12 +225,12 @@ class _Gateway:
         if endpoint == "user/check":
             account = self.accounts.get(body["username"])
             if account is not None:
-                return Reply("success", endpoint, 200, 0, "Success", data.account_result(account), request=body)
+                return Reply("success", endpoint, 200, 0, "Success", account_result(account), request=body)
         else:
             payment = self.payments.get(body["external_id"])
             if payment is not None:
                 result = {"error_code": 0, "message": "",
-                          "data": data.payment_data(payment, body, self.usernames)}
+                          "data": payment_data(payment, body, self.usernames)}
                 return Reply("success", endpoint, 200, 0, "Success", result, request=body)
         code, message = NOT_FOUND[endpoint]
         return self._expected(endpoint, code, message, body)

@@ -32,6 +32,7 @@ from agws_conformance.mock.behaviour import on_payload as _payload
 from agws_conformance.mock.behaviour import on_reply as _reply
 from agws_conformance.mock.behaviour import on_wire as _wire
 from agws_conformance.mock.behaviour import wrap_signature_check as _signature
+from agws_conformance.mock.data import finance_info, parking_info, utilities_info
 from agws_conformance.target import Target
 
 
@@ -395,11 +396,9 @@ _fault("check-message-contradicts", ("CHK-RESULT-MESSAGE", "CHK-RESULT-MESSAGE-W
 
 
 def _all_categories(result: dict[str, Any]) -> None:
-    from agws_conformance.mock import data
-
     name = "all-categories"
-    result["info"] = {"parking": data.parking_info(name, True), "finance": data.finance_info(name),
-                      "utilities": data.utilities_info(name), **result.get("info", {})}
+    result["info"] = {"parking": parking_info(name, True), "finance": finance_info(name),
+                      "utilities": utilities_info(name), **result.get("info", {})}
 
 
 _fault("info-all-categories", ("CHK-INFO-SINGLE-CATEGORY",),

@@ -16,43 +16,17 @@ from agws_conformance.findings import ConformanceFailure, warnings_of
 from agws_conformance.preflight import preflight_evidence
 from agws_conformance.results import EXIT_INCOMPLETE, Results, TestResult
 
+from agws_conformance.state import (CONTEXTS_KEY, EXCHANGES_KEY, FROZE_KEY, HARNESS_PHASE, RESULTS_KEY, RUN_KEY,
+                                    observed_targets)
+from agws_conformance.transcript import ExchangeLog
+
 from .context import SIGN, Agws
 from .options import Settings, add_options, settings_from
-from .run import MAX_EXCHANGES_PER_TEST, Run
-from .workers import WORKER_OUTPUT_KEY, note_usage_error, observed_targets, receive_from_worker, send_to_controller
+from .run import Run
+from .workers import WORKER_OUTPUT_KEY, note_usage_error, receive_from_worker, send_to_controller
 
 __all__ = ["SIGN", "Agws", "Run", "Settings", "RUN_KEY", "RESULTS_KEY"]
 
-RUN_KEY = pytest.StashKey[Run]()
-RESULTS_KEY = pytest.StashKey[Results]()
-CONTEXTS_KEY = pytest.StashKey[list[Agws]]()
-EXCHANGES_KEY = pytest.StashKey["ExchangeLog"]()
-FROZE_KEY = pytest.StashKey[bool]()
-
-HARNESS_PHASE = "harness"
-"""Report phase given to harness trouble: counted as an error (JUnit <error>), never as a failure."""
-
-
-class ExchangeLog:
-    """The exchanges of one test: the first few and the most recent, with a count of the rest."""
-
-    def __init__(self, limit: int = MAX_EXCHANGES_PER_TEST) -> None:
-        self.head: list[Any] = []
-        self.tail: list[Any] = []
-        self.limit = limit
-        self.dropped = 0
-
-    def add(self, exchange: Any) -> None:
-        if len(self.head) < self.limit // 4:
-            self.head.append(exchange)
-            return
-        self.tail.append(exchange)
-        if len(self.tail) > self.limit - self.limit // 4:
-            self.tail.pop(0)
-            self.dropped += 1
-
-    def all(self) -> list[Any]:
-        return self.head + self.tail
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

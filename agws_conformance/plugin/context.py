@@ -14,6 +14,7 @@ from agws_conformance.catalogue import load_catalogue
 from agws_conformance.client import HarnessError
 from agws_conformance.endpoints import ENDPOINTS, LOOKUP_FIELDS, REQUEST_FIELDS
 from agws_conformance.findings import NOT_APPLICABLE, ConformanceFailure, Finding
+from agws_conformance.state import format_note
 
 if TYPE_CHECKING:
     from agws_conformance.client import Response
@@ -34,15 +35,6 @@ class _Sign:
 
 SIGN: Any = _Sign()
 """Default for ``send(signature=...)``: sign the content correctly with the target's secret."""
-
-def _format_note(seen: dict[str, dict[str, str]]) -> str:
-    """The error format(s) observed in the run: "new", or per code when they differ ("1041: old, 1407: new")."""
-    per_code = {code: "mixed" if len(formats) > 1 else next(iter(formats)) for code, formats in seen.items()}
-    values = set(per_code.values())
-    if len(values) == 1:
-        return values.pop()
-    return ", ".join(f"{code}: {fmt}" for code, fmt in sorted(per_code.items()))
-
 
 class Agws:
     """One test's handle on one target. Findings accumulate here and reach the report."""
@@ -305,7 +297,7 @@ class Agws:
         if fmt is not None:
             seen = self._bound.error_formats.setdefault(str(code), {})
             seen.setdefault(fmt, self.nodeid)
-            self._bound.observations["error_format"] = _format_note(self._bound.error_formats)
+            self._bound.observations["error_format"] = format_note(self._bound.error_formats)
             checks.append(judge.Check("ERR-FORMAT-CONSISTENT", len(seen) == 1,
                                       f"expected one error format for error {code} within the run, observed "
                                       + ", ".join(f"{k} (first in {v})" for k, v in seen.items())))

@@ -26,7 +26,7 @@ from agws_conformance.endpoints import ENDPOINTS, is_loopback_host
 from agws_conformance.preflight import PreflightReport, run_preflight
 from agws_conformance.transcript import Redactor
 
-from .options import Settings
+from .options import Settings, target_options
 
 if TYPE_CHECKING:
     from agws_conformance.client import Response
@@ -35,9 +35,7 @@ if TYPE_CHECKING:
     from agws_conformance.target import Target
     from agws_conformance.transcript import Exchange
 
-    from .workers import Observed
-
-MAX_EXCHANGES_PER_TEST = 40
+    from agws_conformance.state import Observed
 
 
 class AgwsConfigWarning(UserWarning):
@@ -254,6 +252,10 @@ class Run:
             finally:
                 if bound.mock is not None:
                     bound.mock.stop()
+
+    def target_options(self) -> list[str]:
+        """The command-line options selecting this run's target and judging (re-run and replay commands)."""
+        return target_options(self.settings)
 
     @property
     def duration(self) -> float:

@@ -13,50 +13,17 @@ Nothing here imports xdist: the hooks that call these functions only fire under 
 
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
 import pytest
+
+from agws_conformance.state import Observed
 
 if TYPE_CHECKING:
     from .run import Run
 
 WORKER_OUTPUT_KEY = "agws"
 """The key of this plugin's entry in xdist's ``workeroutput`` dict (JSON-able values only)."""
-
-
-@dataclass
-class Observed:
-    """What the processes of a run observed about one target (one entry per base URL used)."""
-
-    base_urls: list[str] = field(default_factory=list)
-    observations: dict[str, str] = field(default_factory=dict)
-    error_formats: dict[str, dict[str, str]] = field(default_factory=dict)  # error code -> format -> first nodeid
-    preflight: dict[str, Any] | None = None  # PreflightReport.to_dict(); a failed one wins over a passed one
-
-    def merge(self, base_url: str, observations: Mapping[str, str], error_formats: Mapping[str, Mapping[str, str]],
-              preflight: Mapping[str, Any] | None = None) -> None:
-        """Fold in one process's view; where two processes disagree, the report shows both."""
-        if base_url and base_url not in self.base_urls:
-            self.base_urls.append(base_url)
-        if preflight and (self.preflight is None or (preflight.get("status") == "failed"
-                                                     and self.preflight.get("status") != "failed")):
-            self.preflight = dict(preflight)
-        for code, formats in error_formats.items():
-            seen = self.error_formats.setdefault(str(code), {})
-            for fmt, nodeid in formats.items():
-                seen.setdefault(fmt, nodeid)
-        for key, value in observations.items():
-            old = self.observations.get(key)
-            if old is None or old == value:
-                self.observations[key] = value
-            elif key == "error_format" and self.error_formats:
-                from .context import _format_note  # the one place that words the observed format
-
-                self.observations[key] = _format_note(self.error_formats)
-            elif value not in old.split("; "):
-                self.observations[key] = f"{old}; {value}"
 
 
 def worker_output(run: "Run") -> dict[str, Any]:
@@ -104,12 +71,3 @@ def receive_from_worker(run: "Run", output: Mapping[str, Any] | None) -> None:
     for name, facts in (output.get("targets") or {}).items():
         run.remote.setdefault(name, Observed()).merge(facts.get("base_url", ""), facts.get("observations") or {},
                                                       facts.get("error_formats") or {}, facts.get("preflight"))
-
-
-def observed_targets(run: "Run") -> dict[str, Observed]:
-    """Per target, what this process and (under xdist) every worker observed."""
-    out = {name: copy.deepcopy(observed) for name, observed in run.remote.items()}
-    for name, bound in run.bound.items():
-        out.setdefault(name, Observed()).merge(bound.target.base_url, bound.observations, bound.error_formats,
-                                               bound.preflight.to_dict() if bound.preflight is not None else None)
-    return out

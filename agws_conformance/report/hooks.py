@@ -10,28 +10,29 @@ from __future__ import annotations
 import dataclasses
 import html as _html
 from collections import defaultdict
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import pytest
 
 from agws_conformance.catalogue import load_catalogue
 from agws_conformance.results import Results
+from agws_conformance.state import HARNESS_PHASE, RESULTS_KEY, RUN_KEY
 from agws_conformance.transcript import redact_deep
+
+if TYPE_CHECKING:
+    from agws_conformance.plugin.run import Run
 
 from . import html as fragments
 from .identity import run_identity
 from .summary import build_summary, write_summary
 
-HARNESS_PHASE = "harness"
 REPORTED_METADATA = frozenset({"Python", "Packages", "Plugins"})
 """pytest-metadata entries the HTML report keeps by default (no platform, host or CI details)."""
 _RANK = {"error": 0, "failed": 1, "warn": 2, "skipped": 3, "passed": 4}
 """Worst first: the phase whose outcome stands for the whole test."""
 
 
-def _stash(config: pytest.Config) -> tuple[Any, Any]:
-    from agws_conformance.plugin import RESULTS_KEY, RUN_KEY
-
+def _stash(config: pytest.Config) -> tuple[Run, Results]:
     return config.stash[RUN_KEY], config.stash[RESULTS_KEY]
 
 
@@ -78,10 +79,8 @@ class ReportHooks:
             _ensure_self_contained(config)
 
     def _rerun_options(self) -> list[str]:
-        from agws_conformance.plugin.options import target_options
-
         run, _ = _stash(self.config)
-        opts = target_options(run.settings)
+        opts = run.target_options()
         seed = getattr(self.config.option, "hypothesis_seed", None)
         if seed is not None:
             opts.append(f"--hypothesis-seed={seed}")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import urlsplit, urlunsplit
 
 from agws_conformance import __version__
+from agws_conformance.state import observed_targets
 from agws_conformance.transcript import redact_deep
 
 if TYPE_CHECKING:
@@ -144,8 +145,6 @@ def _target_identities(run: "Run") -> tuple[TargetIdentity, ...]:
         configured = run.targets()
     except Exception:  # a bad target config is reported by the plugin; identity stays partial
         configured = []
-    from agws_conformance.plugin.workers import observed_targets
-
     observed = observed_targets(run)  # this process's bound targets and, under xdist, the workers'
     redact = run.redactor.redact
     out = []

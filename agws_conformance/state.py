@@ -1,0 +1,98 @@
+"""What the plugin and the reports share about a run, in one place: the stash keys, the per-test
+payload, and what the processes observed about each target.
+
+The plugin writes these; the report reads them. Neither imports the other's modules for them, so
+the report layer never imports the plugin (see docs/architecture.md, Layers). The ``Run`` they hold
+is typed for checkers only.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Mapping, TypedDict
+
+import pytest
+
+from agws_conformance.results import Results
+from agws_conformance.transcript import ExchangeLog
+
+if TYPE_CHECKING:
+    from agws_conformance.plugin.context import Agws
+    from agws_conformance.plugin.run import Run
+
+__all__ = ["CONTEXTS_KEY", "EXCHANGES_KEY", "FROZE_KEY", "HARNESS_PHASE", "Observed", "Payload", "RESULTS_KEY",
+           "RUN_KEY", "format_note", "observed_targets"]
+
+RUN_KEY: pytest.StashKey[Run] = pytest.StashKey()
+RESULTS_KEY: pytest.StashKey[Results] = pytest.StashKey()
+CONTEXTS_KEY: pytest.StashKey[list[Agws]] = pytest.StashKey()  # per test item
+EXCHANGES_KEY: pytest.StashKey[ExchangeLog] = pytest.StashKey()  # per test item
+FROZE_KEY: pytest.StashKey[bool] = pytest.StashKey()
+
+HARNESS_PHASE = "harness"
+"""Report phase given to harness trouble: counted as an error (JUnit <error>), never as a failure."""
+
+
+class Payload(TypedDict):
+    """``report.agws``: what one test report carries to the results and the reports (JSON-able, redacted)."""
+
+    target: str
+    requirements: list[str]
+    failed_requirements: list[str]
+    outcome: str
+    harness: str | None
+    harness_kind: str | None
+    conformance_failure: bool
+    findings: list[dict[str, Any]]
+    exchanges: list[dict[str, Any]]
+    exchanges_dropped: int
+
+
+def format_note(seen: dict[str, dict[str, str]]) -> str:
+    """The error format(s) observed in the run: "new", or per code when they differ ("1041: old, 1407: new")."""
+    per_code = {code: "mixed" if len(formats) > 1 else next(iter(formats)) for code, formats in seen.items()}
+    values = set(per_code.values())
+    if len(values) == 1:
+        return values.pop()
+    return ", ".join(f"{code}: {fmt}" for code, fmt in sorted(per_code.items()))
+
+
+@dataclass
+class Observed:
+    """What the processes of a run observed about one target (one entry per base URL used)."""
+
+    base_urls: list[str] = field(default_factory=list)
+    observations: dict[str, str] = field(default_factory=dict)
+    error_formats: dict[str, dict[str, str]] = field(default_factory=dict)  # error code -> format -> first nodeid
+    preflight: dict[str, Any] | None = None  # PreflightReport.to_dict(); a failed one wins over a passed one
+
+    def merge(self, base_url: str, observations: Mapping[str, str], error_formats: Mapping[str, Mapping[str, str]],
+              preflight: Mapping[str, Any] | None = None) -> None:
+        """Fold in one process's view; where two processes disagree, the report shows both."""
+        if base_url and base_url not in self.base_urls:
+            self.base_urls.append(base_url)
+        if preflight and (self.preflight is None or (preflight.get("status") == "failed"
+                                                     and self.preflight.get("status") != "failed")):
+            self.preflight = dict(preflight)
+        for code, formats in error_formats.items():
+            seen = self.error_formats.setdefault(str(code), {})
+            for fmt, nodeid in formats.items():
+                seen.setdefault(fmt, nodeid)
+        for key, value in observations.items():
+            old = self.observations.get(key)
+            if old is None or old == value:
+                self.observations[key] = value
+            elif key == "error_format" and self.error_formats:
+                self.observations[key] = format_note(self.error_formats)
+            elif value not in old.split("; "):
+                self.observations[key] = f"{old}; {value}"
+
+
+def observed_targets(run: Any) -> dict[str, Observed]:
+    """Per target, what this process and (under xdist) every worker observed."""
+    out = {name: copy.deepcopy(observed) for name, observed in run.remote.items()}
+    for name, bound in run.bound.items():
+        out.setdefault(name, Observed()).merge(bound.target.base_url, bound.observations, bound.error_formats,
+                                               bound.preflight.to_dict() if bound.preflight is not None else None)
+    return out
