@@ -14,13 +14,10 @@ from typing import Any, Literal
 
 from jsonschema.validators import Draft202012Validator
 
+from .errors import CatalogueError
 from .resources import data_dir
 
 Level = Literal["MUST", "SHOULD", "MAY", "INFO"]
-
-
-class CatalogueError(ValueError):
-    """The catalogue or errata file is unreadable or invalid; ``str()`` is one line."""
 
 
 @dataclass(frozen=True)

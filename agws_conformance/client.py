@@ -30,6 +30,7 @@ import httpcore
 import httpx
 
 from agws_conformance import __version__
+from agws_conformance.errors import HARNESS_ERROR_KINDS, HarnessError, HarnessKind
 from agws_conformance.transcript import DEFAULT_BODY_CAP, Exchange, Redactor, Transcript
 
 __all__ = [
@@ -39,46 +40,6 @@ __all__ = [
     "Response",
     "parse_json",
 ]
-
-HARNESS_ERROR_KINDS: tuple[str, ...] = (
-    "unreachable",           # connection refused, DNS failure
-    "tls",                   # TLS handshake / certificate failure
-    "timeout",               # connect time-out or the per-request deadline passed
-    "connection-reset",      # the connection dropped before any response byte
-    "protocol",              # the bytes that came back are not HTTP/1.1
-    "closed-during-upload",  # the target closed while the request body was still being sent
-    "rate-limited",          # 429 kept coming after the allowed waits
-    "setup",                 # the preflight found the setup wrong (agws_conformance.preflight)
-    "circuit-open",          # not sent: the target was given up after repeated stalls
-)
-
-
-class HarnessError(Exception):
-    """The suite could not get a response; ``str()`` is one line naming the URL and what to do.
-
-    ``kind`` is one of :data:`HARNESS_ERROR_KINDS`. ``closed-during-upload`` is the one kind a
-    test may read as a verdict: the target refused the request body by hanging up on it.
-    """
-
-    def __init__(self, kind: str, message: str, *, url: str | None = None,
-                 exchange: Exchange | None = None, retryable: bool = False) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
-        self.url = url
-        self.exchange = exchange
-        self.retryable = retryable
-
-    def __str__(self) -> str:
-        return self.message
-
-    def __repr__(self) -> str:
-        return f"HarnessError({self.kind!r}, {self.message!r})"
-
-    def __reduce__(self) -> Any:  # keyword-only state survives pickling (pytest-xdist)
-        return (type(self), (self.kind, self.message),
-                {"url": self.url, "exchange": self.exchange, "retryable": self.retryable})
-
 
 @dataclass(frozen=True)
 class Response:
@@ -614,7 +575,7 @@ class GatewayClient:
         return Response(exchange, response.status_code, response.headers, body, value, error)
 
     def _classify(self, exc: httpx.HTTPError, method: str, url: str,
-                  body_length: int) -> tuple[str, str, bool]:
+                  body_length: int) -> tuple[HarnessKind, str, bool]:
         """(kind, one-line message, retryable) for a failure before the response headers."""
         where = f"{method} {url}"
         detail = _first_line(exc)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Iterable, Literal
 
+from agws_conformance.errors import SuiteBug
+
 Level = Literal["MUST", "SHOULD", "MAY", "INFO"]
 Outcome = Literal["pass", "fail", "warn", "info"]
 
@@ -47,13 +49,6 @@ class ConformanceFailure(AssertionError):
     def __init__(self, finding: Finding) -> None:
         super().__init__(f"[{finding.requirement}] {finding.message}")
         self.finding = finding
-
-
-class SuiteBug(Exception):
-    """An internal assertion of the suite failed: a bug in a test, never a verdict on the gateway.
-
-    Reported as a harness error (INCOMPLETE), like any exception other than ConformanceFailure.
-    """
 
 
 def invariant(ok: object, message: str) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from . import __version__
 from .catalogue import load_catalogue
+from .errors import OpenAPIBuildError
 from .endpoints import ACTION_STATUS_PATH, PRODUCTION_HOSTS, USER_CHECK_PATH
 from .schemas import load_schema, schema_names
 
@@ -25,10 +26,6 @@ _SIGNATURE_DESCRIPTION = (
     "Go's json.Marshal of the body decoded into map[string]interface{} (keys sorted, compact, "
     "HTML-escaped). See docs/errata.md for the documents' disagreements about empty-string fields."
 )
-
-
-class OpenAPIBuildError(ValueError):
-    """A schema file cannot be embedded (an unknown reference or a name clash)."""
 
 
 def _rewrite_ref(ref: str, *, current: str) -> str:

@@ -20,6 +20,7 @@ import referencing
 import referencing.jsonschema
 from jsonschema.validators import Draft202012Validator
 
+from .errors import UnknownSchemaError
 from .resources import data_dir
 
 BASE_URI = "https://agws-conformance.dev/schemas/"
@@ -49,13 +50,6 @@ _SCHEMA_LIST_KEYWORDS = ("allOf", "anyOf", "oneOf", "prefixItems")
 _SCHEMA_MAP_KEYWORDS = ("properties", "patternProperties", "$defs", "dependentSchemas")
 
 
-class UnknownSchemaError(KeyError):
-    """A schema name that is not one of :func:`schema_names`."""
-
-    def __str__(self) -> str:
-        return f"unknown schema {self.args[0]!r}; known: {', '.join(schema_names())}"
-
-
 def schema_names() -> list[str]:
     """The message schemas a response or request can be validated against."""
     return list(_MESSAGE_SCHEMAS)
@@ -76,7 +70,7 @@ def load_schema(name: str) -> dict[str, Any]:
     """The schema document ``name`` as stored (``common`` included). Do not mutate it."""
     path = schema_dir() / f"{name}.json"
     if not path.is_file():
-        raise UnknownSchemaError(name)
+        raise UnknownSchemaError(name, schema_names())
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -140,7 +134,7 @@ def validator(name: str, *, strict: bool = False) -> jsonschema.protocols.Valida
     ``strict=True`` reports undocumented properties at every level.
     """
     if name not in _MESSAGE_SCHEMAS:
-        raise UnknownSchemaError(name)
+        raise UnknownSchemaError(name, schema_names())
     schema = load_schema(name)
     if strict:
         schema = strict_copy(schema)

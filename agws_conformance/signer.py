@@ -21,6 +21,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from agws_conformance.errors import SignerError
+
 __all__ = [
     "DEFAULT_VARIANT",
     "MAX_DEPTH",
@@ -36,10 +38,6 @@ __all__ = [
 
 # encoding/json's scanner refuses containers nested deeper than this (scanner.go maxNestingDepth).
 MAX_DEPTH = 10000
-
-
-class SignerError(ValueError):
-    """A body Go's ``json.Unmarshal`` into ``map[string]interface{}`` refuses; ``str()`` is one line."""
 
 
 @dataclass(frozen=True)

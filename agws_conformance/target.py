@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Iterator, Literal
 from urllib.parse import urlsplit
 
+from agws_conformance.errors import ConfigError
 from agws_conformance.endpoints import PRODUCTION_HOSTS, TRANSACTION_STATUSES
 from agws_conformance.signer import Variant
 
@@ -76,10 +77,6 @@ _REQUIRED_TARGET_KEYS = ("base_url", "agent", "project", "service_code")
 _ACCOUNT_KEYS = ("username", "account_status", "category", "fail_reason")
 _PAYMENT_KEYS = ("external_id", "status_code", "username", "amount", "fail_reason")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-
-
-class ConfigError(Exception):
-    """A target configuration mistake; ``str()`` is one line: ``file:line: key problem; fix``."""
 
 
 class Secret:

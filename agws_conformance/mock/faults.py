@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterable
 
 from agws_conformance import signer
 from agws_conformance.endpoints import REQUEST_FIELDS
+from agws_conformance.errors import UnknownFaultError
 from agws_conformance.mock.behaviour import (
     Behaviour,
     Incoming,
@@ -44,10 +45,6 @@ class Fault:
     description: str
     breaks: tuple[str, ...]
     apply: Callable[[Behaviour], Behaviour] = field(repr=False, compare=False)
-
-
-class UnknownFaultError(ValueError):
-    """A fault name that is not in :data:`FAULTS`; ``str()`` is one line listing the valid names."""
 
 
 FAULTS: dict[str, Fault] = {}

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable
 
+from agws_conformance.errors import UnknownVariationError
 from agws_conformance.mock.behaviour import Behaviour, Reply, Wire, on_payload, on_reply, on_wire, wrap_signature_check
 
 
@@ -25,10 +26,6 @@ class Variation:
     description: str
     allowed_by: str
     apply: Callable[[Behaviour], Behaviour] = field(repr=False, compare=False)
-
-
-class UnknownVariationError(ValueError):
-    """A variation name that is not in :data:`VARIATIONS`; ``str()`` is one line listing the valid names."""
 
 
 VARIATIONS: dict[str, Variation] = {}

@@ -22,6 +22,7 @@ import pytest
 from agws_conformance import signer
 from agws_conformance import target as target_config
 from agws_conformance.client import GatewayClient, HarnessError
+from agws_conformance.errors import AgwsConfigWarning
 from agws_conformance.endpoints import ENDPOINTS, is_loopback_host
 from agws_conformance.preflight import PreflightReport, run_preflight
 from agws_conformance.transcript import Redactor
@@ -36,10 +37,6 @@ if TYPE_CHECKING:
     from agws_conformance.transcript import Exchange
 
     from agws_conformance.state import Observed
-
-
-class AgwsConfigWarning(UserWarning):
-    """A target configuration that works but is probably not what the user meant."""
 
 
 def is_loopback(base_url: str) -> bool:
