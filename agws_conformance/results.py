@@ -7,14 +7,61 @@ the terminal summary, the JSON summary and the HTML report all read the same num
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Literal
+from typing import Any, Iterable, Literal, Sequence
 
 from agws_conformance.catalogue import Catalogue
-from agws_conformance.findings import NOT_APPLICABLE
+from agws_conformance.errors import HarnessError
+from agws_conformance.findings import NOT_APPLICABLE, ConformanceFailure, Finding, warnings_of
 
 TestOutcome = Literal["passed", "failed", "warn", "skipped", "error"]
 ReqStatus = Literal["pass", "fail", "warn", "info", "skipped", "n/a", "error", "not run"]
 Verdict = Literal["CONFORMANT", "CONFORMANT WITH WARNINGS", "NOT CONFORMANT", "INCOMPLETE"]
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one phase of one test ends, decided from what it raised and what it found.
+
+    ``outcome``: passed, warn (a SHOULD violated), failed (a judged violation) or error (harness
+    trouble or a bug in the suite). ``longrepr``: a replacement for pytest's text, or None to keep it.
+    """
+
+    outcome: TestOutcome
+    harness: str | None = None
+    harness_kind: str | None = None
+    longrepr: str | None = None
+    failed_requirements: tuple[str, ...] = ()
+
+
+def classify(*, when: str, passed: bool, error: BaseException | None, findings: Sequence[Finding],
+             strict: bool, skipped: bool = False) -> Outcome:
+    """The outcome of one phase of a test (``when``: setup, call or teardown; ``skipped``: it raised
+    pytest's skip, which the caller tells, so that this stays free of pytest).
+
+    Only a judged violation (ConformanceFailure) is evidence of non-conformance. A HarnessError is
+    harness trouble; any other exception, a bare ``assert`` included, is a fault of the suite or
+    its options. Both are errors (INCOMPLETE), never failures. A passing call with SHOULD
+    violations warns, or fails under ``--agws-strict``.
+    """
+    if isinstance(error, HarnessError):
+        return Outcome("error", str(error), error.kind, f"harness error (not a conformance verdict): {error}")
+    if error is not None and not skipped and not isinstance(error, ConformanceFailure):
+        return Outcome("error", f"suite error: {type(error).__name__}: {error}", "suite")
+    if when != "call":
+        return Outcome("skipped" if skipped else "passed" if passed else "failed")
+    warned = warnings_of(findings)
+    if passed and warned:
+        if not strict:
+            return Outcome("warn")
+        return Outcome("failed", longrepr="SHOULD requirements violated (--agws-strict):\n" + "\n".join(
+            f"[{f.requirement}] {f.message}" for f in warned),
+            failed_requirements=tuple(dict.fromkeys(f.requirement for f in warned)))
+    if passed:
+        return Outcome("passed")
+    if skipped:
+        return Outcome("skipped")
+    return Outcome("failed", failed_requirements=tuple(dict.fromkeys(
+        f.requirement for f in findings if f.ok is False and f.level == "MUST")))
+
 
 EXIT_INCOMPLETE = 10
 """Exit status of a run with harness errors and no conformance failure (see README, Release gate)."""

@@ -119,3 +119,51 @@ def test_matrix_is_per_target(catalogue):
     assert matrix["a"]["SIG-REJECT-MISSING"].status == "pass"
     assert matrix["b"]["SIG-REJECT-MISSING"].status == "fail"
     assert matrix["b"]["ENV-SHAPE"].status == "not run"
+
+
+# -- classify: how a phase ends, without pytest ----------------------------------------------------
+
+def _finding(requirement: str, level: str, ok: bool | None) -> Finding:
+    return Finding(requirement, level, ok, f"{requirement} message")  # type: ignore[arg-type]
+
+
+def test_a_judged_violation_is_the_only_failure() -> None:
+    from agws_conformance.findings import ConformanceFailure
+    from agws_conformance.results import classify
+
+    violation = _finding("ENV-SHAPE", "MUST", False)
+    failed = classify(when="call", passed=False, error=ConformanceFailure(violation), findings=[violation], strict=False)
+    assert (failed.outcome, failed.failed_requirements, failed.harness) == ("failed", ("ENV-SHAPE",), None)
+    bug = classify(when="call", passed=False, error=AssertionError("test bug"), findings=[], strict=False)
+    assert (bug.outcome, bug.harness_kind) == ("error", "suite") and "AssertionError: test bug" in bug.harness
+
+
+def test_harness_errors_keep_their_kind_in_any_phase() -> None:
+    from agws_conformance.errors import HarnessError
+    from agws_conformance.results import classify
+
+    for when in ("setup", "call"):
+        decided = classify(when=when, passed=False, error=HarnessError("setup", "wrong secret"), findings=[],
+                           strict=False)
+        assert (decided.outcome, decided.harness_kind, decided.harness) == ("error", "setup", "wrong secret")
+        assert decided.longrepr == "harness error (not a conformance verdict): wrong secret"
+
+
+def test_should_violations_warn_and_fail_only_when_strict() -> None:
+    from agws_conformance.results import classify
+
+    warned = [_finding("ENV-CONTENT-TYPE", "SHOULD", False), _finding("ENV-SHAPE", "MUST", True)]
+    assert classify(when="call", passed=True, error=None, findings=warned, strict=False).outcome == "warn"
+    strict = classify(when="call", passed=True, error=None, findings=warned, strict=True)
+    assert strict.outcome == "failed" and strict.failed_requirements == ("ENV-CONTENT-TYPE",)
+    assert strict.longrepr.startswith("SHOULD requirements violated (--agws-strict):\n[ENV-CONTENT-TYPE]")
+    assert classify(when="call", passed=True, error=None, findings=warned[1:], strict=True).outcome == "passed"
+
+
+def test_skips_stay_skips() -> None:
+    from agws_conformance.results import classify
+
+    skip = Exception("pytest's skip")
+    assert classify(when="setup", passed=False, error=skip, findings=[], strict=False, skipped=True).outcome == "skipped"
+    assert classify(when="call", passed=False, error=skip, findings=[], strict=True, skipped=True).outcome == "skipped"
+    assert classify(when="teardown", passed=True, error=None, findings=[], strict=False).outcome == "passed"

@@ -12,9 +12,9 @@ from typing import Any, Iterator
 import pytest
 
 from agws_conformance.client import HarnessError
-from agws_conformance.findings import ConformanceFailure, warnings_of
+from agws_conformance.findings import ConformanceFailure
 from agws_conformance.preflight import preflight_evidence
-from agws_conformance.results import EXIT_INCOMPLETE, Results, TestResult
+from agws_conformance.results import EXIT_INCOMPLETE, Results, TestResult, classify
 
 from agws_conformance.state import (CONTEXTS_KEY, EXCHANGES_KEY, FROZE_KEY, HARNESS_PHASE, RESULTS_KEY, RUN_KEY,
                                     observed_targets)
@@ -233,36 +233,21 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if (not contexts and not reqs) or (report.passed and call.when != "call"):
         return report  # a passing setup or teardown adds nothing to the call report's payload
     findings = [f for ctx in contexts for f in ctx.findings]
-    harness = None
-    harness_kind = None
     error = call.excinfo.value if call.excinfo is not None else None
-    if isinstance(error, HarnessError):
-        harness, harness_kind = str(error), error.kind
-        report.when = HARNESS_PHASE  # type: ignore[assignment]
-        report.longrepr = f"harness error (not a conformance verdict): {run.redactor(harness)}"
-    elif error is not None and not isinstance(error, (ConformanceFailure, pytest.skip.Exception)):
-        # Only a judged violation (ConformanceFailure) is evidence of non-conformance; anything
-        # else, a bare assert included, is a fault of the suite or its options: an error (INCOMPLETE).
-        harness, harness_kind = run.redactor(f"suite error: {type(error).__name__}: {error}"), "suite"
-        report.when = HARNESS_PHASE  # type: ignore[assignment]
+    decided = classify(when=call.when, passed=report.passed, error=error, findings=findings,
+                       strict=run.settings.strict, skipped=isinstance(error, pytest.skip.Exception))
+    harness = run.redactor(decided.harness) if decided.harness else None
+    outcome = decided.outcome
+    if decided.longrepr is not None:
+        report.longrepr = run.redactor(decided.longrepr)
+    if outcome == "error":
+        report.when, report.outcome = HARNESS_PHASE, "failed"  # type: ignore[assignment]
+    elif outcome == "failed":
         report.outcome = "failed"
-    outcome = report.outcome
-    if call.when == "call" and report.passed:
-        warned = warnings_of(findings)
-        if warned and run.settings.strict:
-            report.outcome = "failed"
-            report.longrepr = "SHOULD requirements violated (--agws-strict):\n" + "\n".join(
-                f"[{f.requirement}] {f.message}" for f in warned)
-            outcome = "failed"
-        elif warned:
-            outcome = "warn"
-    # The rules whose violation decided the outcome: what JUnit, the HTML row and the JSON name.
-    failed_reqs = list(dict.fromkeys(f.requirement for f in findings if f.ok is False and (
-        f.level == "MUST" or (run.settings.strict and outcome == "failed"))))
+    failed_reqs = list(decided.failed_requirements)
     if call.when == "call":
         report.user_properties += [("requirement", r) for r in reqs]
-        if outcome == "failed":
-            report.user_properties += [("failed_requirement", r) for r in failed_reqs]
+        report.user_properties += [("failed_requirement", r) for r in failed_reqs]
         if outcome == "warn":
             report.user_properties.append(("agws_result", "warn"))
     log = item.stash.get(EXCHANGES_KEY, None)
@@ -270,10 +255,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report.agws = {  # type: ignore[attr-defined]
         "target": _target_name(item, contexts, run),
         "requirements": reqs,
-        "failed_requirements": failed_reqs if outcome == "failed" and not harness else [],
-        "outcome": "error" if harness else outcome,
-        "harness": run.redactor(harness) if harness else None,
-        "harness_kind": harness_kind,
+        "failed_requirements": failed_reqs,
+        "outcome": outcome if call.when == "call" or outcome == "error" else report.outcome,
+        "harness": harness,
+        "harness_kind": decided.harness_kind,
         "conformance_failure": failing,
         # Redacted here: under xdist the payload leaves this worker, and the controller does not
         # hold the worker's secret (the embedded mock's is per process).
