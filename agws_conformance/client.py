@@ -503,8 +503,8 @@ class GatewayClient:
         _state.deadline = deadline
         _state.bytes_read = _state.bytes_written = 0
         _state.write_failed = False
-        capture = dict(method=method, url=url, request_headers=request.headers.raw,
-                       request_body=content, started=started, cap=self.transcript_cap)
+        capture: dict[str, Any] = dict(method=method, url=url, request_headers=request.headers.raw,
+                                       request_body=content, started=started, cap=self.transcript_cap)
         try:
             try:
                 response = self._http.send(request, stream=True)

@@ -51,11 +51,18 @@ class Check(NamedTuple):
 
 
 class ResponseLike(Protocol):
-    status: int
-    headers: Any
-    body: bytes
-    json: Any
-    json_error: str | None
+    """What the judges read of a response (``client.Response`` satisfies it; tests pass stand-ins)."""
+
+    @property
+    def status(self) -> int: ...
+    @property
+    def headers(self) -> Any: ...
+    @property
+    def body(self) -> bytes: ...
+    @property
+    def json(self) -> Any: ...
+    @property
+    def json_error(self) -> str | None: ...
 
 
 def _short(value: Any, limit: int = 120) -> str:

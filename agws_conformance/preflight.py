@@ -280,11 +280,11 @@ class _Prober:
             try:
                 resp = self.send(endpoint, content, self.sign(content, variant))
             except HarnessError as exc:
-                resp = None
+                outcomes[label] = None
                 words.append(f"signed {label}: no answer ({exc.kind})")
             else:
+                outcomes[label] = resp
                 words.append(f"signed {label}: {_outcome(resp)}")
-            outcomes[label] = resp
         return Detection(dimension, decide(outcomes), "; ".join(words))
 
     def signing(self) -> None:

@@ -140,7 +140,7 @@ class Results:
         return out
 
     def requirement_status(self, req_id: str, target: str, tests: Iterable[TestResult] | None = None) -> tuple[ReqStatus, list[str], list[str]]:
-        statuses: list[ReqStatus] = []
+        statuses: list[str] = []  # ReqStatus, or "unjudged" until the worst is chosen
         names: list[str] = []
         notes: list[tuple[str, str]] = []  # (status, message): only the deciding status's are shown
         for t in tests if tests is not None else self.tests.values():
@@ -160,7 +160,7 @@ class Results:
             elif mine:
                 outcomes = {f["outcome"] for f in mine}
                 found = next(o for o in _FINDING_ORDER if o in outcomes)
-                statuses.append(found)  # type: ignore[arg-type]
+                statuses.append(found)
                 notes += [(found, f["message"]) for f in mine if f["outcome"] == found and found != "pass"][:3]
             elif t.outcome == "failed":
                 # A test failed on another requirement before judging this one: not evidence either way.

@@ -310,7 +310,7 @@ _FAST_DECODER = json.JSONDecoder(
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
-_FAST_SCAN = _FAST_DECODER.scan_once
+_FAST_SCAN = _FAST_DECODER.scan_once  # type: ignore[attr-defined]  # set by JSONDecoder.__init__, not declared
 _WS_TEXT = re.compile(r"[ \t\n\r]*")
 
 

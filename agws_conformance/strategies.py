@@ -169,7 +169,7 @@ def _values_of(json_type: str) -> st.SearchStrategy[Any]:
 
 
 def _allowed_values(rule: FieldRule, exclude: str = "") -> st.SearchStrategy[Any]:
-    options = []
+    options: list[st.SearchStrategy[Any]] = []
     for t in rule.types:
         if t == "string":
             options.append(hard_text(min_size=rule.min_length,

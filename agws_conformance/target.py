@@ -17,7 +17,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterator, Literal
+from typing import Any, Iterator, Literal, cast
 from urllib.parse import urlsplit
 
 from agws_conformance.errors import ConfigError
@@ -87,6 +87,7 @@ class Secret:
     """
 
     __slots__ = ("_value",)
+    _value: str
 
     def __init__(self, value: str) -> None:
         if not isinstance(value, str):
@@ -684,7 +685,7 @@ def resolve_target(
     if target is not None:
         return replace(target, base_url=_normalize_base_url(merged["base_url"]),
                        agent=merged["agent"], project=merged["project"],
-                       service_code=merged["service_code"], error_format=fmt)
+                       service_code=merged["service_code"], error_format=cast(ErrorFormat, fmt))
     return Target(
         name=urlsplit(merged["base_url"]).hostname or "target",
         base_url=_normalize_base_url(merged["base_url"]),

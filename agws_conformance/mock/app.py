@@ -47,7 +47,7 @@ from agws_conformance.mock.data import account_result, payment_data
 from agws_conformance.mock.behaviour import Behaviour, Incoming, Reply, SignatureInput, Wire
 from agws_conformance.mock.faults import behaviour_for
 from agws_conformance.mock.variations import apply_variations
-from agws_conformance.target import Target
+from agws_conformance.target import Secret, Target
 
 DEFAULT_MAX_BODY_BYTES = 65536
 # An oversized body is drained (read and dropped, never kept) up to this much, so that a client
@@ -151,6 +151,7 @@ class _Gateway:
                 f"target {target.name!r} has no secret: export {target.secret_env} before starting the mock"
             )
         self.target = target
+        self.secret: Secret = target.secret
         self.behaviour = behaviour
         self.max_body_bytes = behaviour.max_body_bytes or max_body_bytes
         self.error_format = "new" if target.error_format == "auto" else target.error_format
@@ -205,7 +206,7 @@ class _Gateway:
             signer.canonicalize(raw, self.target.variant)
         except signer.SignerError as exc:
             return _bad_request(endpoint, str(exc), "malformed-json", body)
-        given = SignatureInput(incoming.signature, raw, self.target.secret.reveal(), self.target.variant)
+        given = SignatureInput(incoming.signature, raw, self.secret.reveal(), self.target.variant)
         if not self.behaviour.signature_check(given):
             return _unexpected(endpoint, 400, 1014, DOCUMENTED_MESSAGES[1014], "signature", body)
         for hook in self.behaviour.request_hooks:
@@ -362,4 +363,5 @@ def create_app(
     routes = [Route(prefix + path, gateway.handler(name), methods=_ROUTE_METHODS)
               for name, path in ENDPOINTS.items()]
     routes.append(Route("/{path:path}", gateway.handler(None), methods=_ROUTE_METHODS))
-    return Starlette(routes=routes, exception_handlers={HTTPException: gateway.http_exception})
+    handlers: dict[Any, Any] = {HTTPException: gateway.http_exception}  # its own response type, an ASGI app
+    return Starlette(routes=routes, exception_handlers=handlers)

@@ -97,7 +97,7 @@ def _check_result(reply: Reply, payload: dict[str, Any]) -> dict[str, Any] | Non
     return payload.get("result")
 
 
-def _edit(edit: Callable[[dict[str, Any]], None], pick: Callable[[Reply, dict[str, Any]], Any]):  # noqa: ANN202
+def _edit(edit: Callable[[dict[str, Any]], object], pick: Callable[[Reply, dict[str, Any]], Any]):  # noqa: ANN202
     """A payload hook applying ``edit`` in place to whatever ``pick`` selects (when present)."""
 
     def hook(reply: Reply, payload: dict[str, Any]) -> dict[str, Any]:
@@ -131,7 +131,7 @@ _fault(
     ("SIG-ACCEPT-GO-BODY", "SIG-CANON-ORDER", "SIG-CANON-WHITESPACE", "SIG-CANON-ESCAPES", "ROB-GENERATED-VALID"),
     "the signature is computed over the bytes as sent instead of Go's canonical form",
 )(_signature(lambda prev, given: bool(given.header) and hmac.compare_digest(
-    given.header.encode("latin-1", "replace"), _hash(given.raw, given.secret).encode())))
+    (given.header or "").encode("latin-1", "replace"), _hash(given.raw, given.secret).encode())))
 
 _fault(
     "no-html-escape",
@@ -145,7 +145,7 @@ def _python_json_signer(ensure_ascii: bool) -> Callable[[Behaviour], Behaviour]:
         canonical = json.dumps(json.loads(given.raw), sort_keys=True, ensure_ascii=ensure_ascii,
                                separators=(",", ":")).encode("utf-8")
         return bool(given.header) and hmac.compare_digest(
-            given.header.encode("latin-1", "replace"), _hash(canonical, given.secret).encode())
+            (given.header or "").encode("latin-1", "replace"), _hash(canonical, given.secret).encode())
 
     return _signature(check)
 
@@ -162,14 +162,14 @@ _fault(
     ("SIG-REJECT-TRUNCATED",),
     "any non-empty prefix of the right signature is accepted",
 )(_signature(lambda prev, given: bool(given.header) and signer.sign(
-    given.raw, given.secret, given.variant).signature.startswith(given.header)))
+    given.raw, given.secret, given.variant).signature.startswith(given.header or "")))
 
 _fault(
     "accept-secret-prepended",
     ("SIG-REJECT-SECRET-PREPENDED",),
     "a signature over secret + base64 (secret prepended) is accepted as well as the right one",
 )(_signature(lambda prev, given: prev(given) or (bool(given.header) and hmac.compare_digest(
-    given.header.encode("latin-1", "replace"),
+    (given.header or "").encode("latin-1", "replace"),
     _hash(signer.sign(given.raw, given.secret, given.variant).canonical, given.secret, prepend=True).encode()))))
 
 
@@ -194,14 +194,14 @@ _fault(
     "accept-extended-signature",
     ("SIG-REJECT-EXTENDED",),
     "a signature is accepted when it starts with the right one (a prefix comparison): anything may follow",
-)(_signature(lambda prev, given: bool(given.header) and given.header.startswith(
+)(_signature(lambda prev, given: bool(given.header) and (given.header or "").startswith(
     signer.sign(given.raw, given.secret, given.variant).signature)))
 
 _fault(
     "compare-first-half",
     ("SIG-REJECT-ALTERED",),
     "only the first 32 hex digits of the signature are compared",
-)(_signature(lambda prev, given: bool(given.header) and len(given.header) == 64 and given.header[:32] == signer.sign(
+)(_signature(lambda prev, given: len(given.header or "") == 64 and (given.header or "")[:32] == signer.sign(
     given.raw, given.secret, given.variant).signature[:32]))
 
 
@@ -356,7 +356,7 @@ _fault("external-id-not-echoed", ("STS-ECHO-EXTERNAL-ID",),
 _fault("project-not-echoed", ("STS-ECHO-PROJECT",),
        "data.project holds the request's agent (a copy-paste slip) instead of its project")(
     _payload(lambda reply, payload: payload if _data(reply, payload) is None or reply.request is None
-             else (_data(reply, payload).update(project=reply.request.get("agent")) or payload)))
+             else ((_data(reply, payload) or {}).update(project=reply.request.get("agent")) or payload)))
 
 _fault("service-code-not-echoed", ("STS-ECHO-SERVICE-CODE",),
        'data.service_code is "" instead of the request\'s service_code')(

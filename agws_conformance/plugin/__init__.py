@@ -7,7 +7,7 @@ The plugin is inert in a session that collects no suite test: nothing is resolve
 from __future__ import annotations
 
 import gc
-from typing import Any, Iterator
+from typing import Any, Generator, Iterator
 
 import pytest
 
@@ -112,7 +112,8 @@ def _select_requirements(config: pytest.Config, items: list[pytest.Item]) -> Non
     for p in patterns:
         if not fnmatch.filter(known, p):
             raise pytest.UsageError(f"--agws-requirement {p!r} matches no requirement ID in the catalogue")
-    keep, drop = [], []
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
     for item in items:
         reqs = _requirements(item)
         matched = not reqs or any(fnmatch.fnmatchcase(r, p) for r in reqs for p in patterns)
@@ -224,7 +225,8 @@ def _redact_report(report: pytest.TestReport, run: Run) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
+def pytest_runtest_makereport(item: pytest.Item,
+                              call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report: pytest.TestReport = yield
     run = _run(item.config)
     _redact_report(report, run)

@@ -13,13 +13,13 @@ from agws_conformance import judge, signer
 from agws_conformance.catalogue import load_catalogue
 from agws_conformance.client import HarnessError
 from agws_conformance.endpoints import ENDPOINTS, LOOKUP_FIELDS, REQUEST_FIELDS
-from agws_conformance.findings import NOT_APPLICABLE, ConformanceFailure, Finding
+from agws_conformance.findings import NOT_APPLICABLE, ConformanceFailure, Finding, invariant
 from agws_conformance.state import format_note
 
 if TYPE_CHECKING:
     from agws_conformance.client import Response
     from agws_conformance.preflight import PreflightReport
-    from agws_conformance.target import Account, Payment, Target
+    from agws_conformance.target import Account, Payment, Secret, Target
 
     from .run import BoundTarget, Run
 
@@ -42,7 +42,9 @@ class Agws:
     def __init__(self, run: "Run", bound: "BoundTarget", nodeid: str) -> None:
         self._run = run
         self._bound = bound
-        self._secret = bound.target.secret  # a Secret: its repr never shows the value
+        secret = bound.target.secret
+        invariant(secret is not None, "a target without a secret was bound")  # Run refuses them earlier
+        self._secret: Secret = secret  # type: ignore[assignment]  # a Secret: its repr never shows the value
         self.nodeid = nodeid
         self.findings: list[Finding] = []
         self._seen_passes: set[str] = set()

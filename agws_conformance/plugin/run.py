@@ -133,8 +133,6 @@ class Run:
 
     def _resolve(self) -> list["Target"]:
         s = self.settings
-        overrides = dict(base_url=s.base_url, agent=s.agent, project=s.project,
-                         service_code=s.service_code, error_format=s.error_format)
         if s.embedded:
             from agws_conformance.mock.data import embedded_target
             from agws_conformance.mock.faults import UnknownFaultError, behaviour_for
@@ -153,7 +151,9 @@ class Run:
                 raise pytest.UsageError("--agws-mock-fault applies to the embedded mock only; drop --agws-target/--agws-base-url")
             try:
                 files = s.target_files or (None,)
-                targets = [target_config.resolve_target(file=f, **overrides) for f in files]
+                targets = [target_config.resolve_target(
+                    file=f, base_url=s.base_url, agent=s.agent, project=s.project, service_code=s.service_code,
+                    error_format=s.error_format) for f in files]
             except target_config.ConfigError as exc:
                 raise pytest.UsageError(str(exc)) from None
         names = [t.name for t in targets]

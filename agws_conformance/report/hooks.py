@@ -106,7 +106,7 @@ class ReportHooks:
             # for the duration of its processing (JUnit and the terminal already saw "harness").
             harness = self._harness.pop(report.nodeid, None)
             if harness is not None:
-                harness.when = "setup"  # type: ignore[assignment]
+                harness.when = "setup"
         try:
             return (yield)
         finally:
@@ -141,7 +141,7 @@ class ReportHooks:
             return
         from pytest_html import extras
 
-        report, payload = min(entries, key=lambda e: (_RANK.get(e[1].get("outcome"), 5), e[0].when != "call"))
+        report, payload = min(entries, key=lambda e: (_RANK.get(e[1].get("outcome") or "", 5), e[0].when != "call"))
         outcome = payload.get("outcome") or report.outcome
         run, _ = _stash(self.config)
         payload = redact_deep(payload, run.redactor.redact)

@@ -115,7 +115,7 @@ background:#777;white-space:nowrap;margin:1px}
 </style>"""
 
 
-def verdict_banner(verdict: str, level_counts: Mapping[str, Mapping[str, int]], setup: Iterable[str] = (), *,
+def verdict_banner(verdict: str, level_counts: Mapping[Any, Mapping[str, int]], setup: Iterable[str] = (), *,
                    mock: bool = False) -> str:
     """The first thing a partner sees: the verdict (and whether it is the embedded mock's), any setup
     problem, the requirement counts per level."""
@@ -279,7 +279,8 @@ def summary_block(results: Results, identity: RunIdentity, catalogue: Catalogue)
                if lvl in level_counts}
     targets = results.targets or [t.name for t in identity.targets]
     setup = [f"Setup problem on target {t.name!r} (not a conformance verdict): {t.preflight['problem']}. "
-             f"Fix: {t.preflight['fix']}." for t in identity.targets if (t.preflight or {}).get("status") == "failed"]
+             f"Fix: {t.preflight['fix']}." for t in identity.targets
+             if t.preflight is not None and t.preflight.get("status") == "failed"]
     mock = any(t.embedded_mock for t in identity.targets)
     document = build_summary(results, identity, catalogue)
     warned = [{"kind": "failed", "requirement": r["id"], "target": target, "text": _first_message(cell["messages"]),

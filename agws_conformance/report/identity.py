@@ -133,7 +133,8 @@ def hypothesis_seed(config: "pytest.Config") -> str:
     try:
         import hypothesis
 
-        if hypothesis.settings.default.derandomize:
+        default = hypothesis.settings.default
+        if default is not None and default.derandomize:
             return "derandomized (fixed per test)"
     except ImportError:  # pragma: no cover - hypothesis is a dependency
         return "n/a"
