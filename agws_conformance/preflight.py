@@ -276,7 +276,7 @@ class _Prober:
               contents: tuple[bytes, bytes], endpoint: str = "user/check") -> Detection:
         outcomes: dict[str, Response | None] = {}
         words: list[str] = []
-        for label, variant, content in zip(labels, variants, contents):
+        for label, variant, content in zip(labels, variants, contents, strict=True):
             try:
                 resp = self.send(endpoint, content, self.sign(content, variant))
             except HarnessError as exc:

@@ -174,7 +174,7 @@ def run_controls(names: Sequence[str] = tuple(CONTROLS), jobs: int = 2) -> list[
 def main(argv: Sequence[str] | None = None) -> int:
     names = list(argv if argv is not None else sys.argv[1:]) or list(CONTROLS)
     ok = True
-    for name, r in zip(names, run_controls(names)):
+    for name, r in zip(names, run_controls(names), strict=True):
         ok &= r.ok
         print(f"{name}: exit {r.exit_code}, {r.verdict}; tests {r.tests}; {len(r.failing)} requirements fail, "
               f"{len(r.passing)} pass ({', '.join(r.passing) or 'none'}); "

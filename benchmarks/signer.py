@@ -67,8 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         rates["sign"].append(_rate(ours, args.seconds))
         rates["dumps"].append(_rate(baseline_dumps, args.seconds))
         rates["naive"].append(_rate(baseline_naive, args.seconds))
-    vs_dumps = statistics.median(s / d for s, d in zip(rates["sign"], rates["dumps"]))
-    vs_naive = statistics.median(s / n for s, n in zip(rates["sign"], rates["naive"]))
+    vs_dumps = statistics.median(s / d for s, d in zip(rates["sign"], rates["dumps"], strict=True))
+    vs_naive = statistics.median(s / n for s, n in zip(rates["sign"], rates["naive"], strict=True))
     print(f"python {platform.python_version()} on {platform.machine()}, {args.rounds} interleaved rounds")
     for name, label in (("sign", "signer.sign(body)"), ("dumps", "json.dumps(dict)+b64+sha256"),
                         ("naive", "json.loads+dumps+b64+sha256")):

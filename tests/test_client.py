@@ -240,7 +240,7 @@ def test_rate_limit_spaces_requests_across_threads() -> None:
     starts = sorted(e.started for e in client.transcript)
     assert client.request_count == 9
     assert elapsed >= 8 / 20 * 0.95  # 9 requests at 20/s: at least 8 intervals
-    assert min(b - a for a, b in zip(starts, starts[1:])) >= 1 / 20 * 0.8
+    assert min(b - a for a, b in zip(starts, starts[1:], strict=False)) >= 1 / 20 * 0.8
 
 
 def test_invalid_max_rps_is_refused() -> None:

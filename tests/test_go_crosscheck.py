@@ -68,7 +68,7 @@ def test_every_vector_body_matches_go(go: tuple[Path, bool]) -> None:
         for test in group["tests"]:
             cases.append((base64.b64decode(test["body"]), test["secret"], omit, test))
     answers = GOSIGN.run(exe, [(body, secret, omit) for body, secret, omit, _ in cases])
-    for (body, secret, omit, test), answer in zip(cases, answers):
+    for (body, secret, omit, test), answer in zip(cases, answers, strict=True):
         variant = Variant(legacy_escapes=legacy, omit_empty=omit)
         assert _python(body, variant) == answer["canonical"], (test["tcId"], answer["error"])
         if test["result"] == "valid" and (test["canonical"] is not None) and "GoVersionDependent" not in test["flags"]:
@@ -153,7 +153,7 @@ def _random_value(rng: random.Random, depth: int) -> bytes:
         if rng.random() < 0.5:
             return b"[" + b",".join(items) + b"]"
         keys = [_random_string(rng) if rng.random() < 0.5 else rng.choice([b'"a"', b'"b"', b'""']) for _ in items]
-        return b"{" + b",".join(k + b":" + v for k, v in zip(keys, items)) + b"}"
+        return b"{" + b",".join(k + b":" + v for k, v in zip(keys, items, strict=True)) + b"}"
     if roll < 0.65:
         return _random_string(rng)
     if roll < 0.95:
@@ -202,7 +202,7 @@ def test_seeded_bulk_bodies_match_go(go: tuple[Path, bool]) -> None:
         bodies.append((body, rng.random() < 0.2))
     answers = GOSIGN.run(exe, [(body, "k", omit) for body, omit in bodies])
     refused = 0
-    for (body, omit), answer in zip(bodies, answers):
+    for (body, omit), answer in zip(bodies, answers, strict=True):
         assert _python(body, Variant(legacy_escapes=legacy, omit_empty=omit)) == answer["canonical"], (body, answer["error"])
         refused += answer["canonical"] is None
     assert 0 < refused < len(bodies)  # both outcomes were exercised

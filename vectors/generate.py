@@ -385,7 +385,7 @@ def check_with_go(document: dict[str, Any]) -> int:
                     continue  # this Go cannot speak for the other version's escapes
                 todo.append((test, body, v))
         answers = gosign.run(exe, [(body, t["secret"], v["omitEmpty"]) for t, body, v in todo])
-    for (test, body, _), go in zip(todo, answers):
+    for (test, body, _), go in zip(todo, answers, strict=True):
         mine = None if test["canonical"] is None else test["canonical"].encode("utf-8")
         if go["canonical"] != mine:
             raise SystemExit(f"tcId {test['tcId']}: Go gives {go['canonical']!r} ({go['error']}), vectors {mine!r}")
