@@ -201,29 +201,29 @@ def test_schema_mistakes_are_clear_errors():
 
 # -- plugin/generated.py ----------------------------------------------------------------------
 
-def _agws(profile_examples: int) -> SimpleNamespace:
-    return SimpleNamespace(settings=SimpleNamespace(examples=profile_examples), nodeid="suites/x.py::t[a/b]")
+def _agws(profile_examples: int, seed_option: str | None = None) -> SimpleNamespace:
+    return SimpleNamespace(settings=SimpleNamespace(examples=profile_examples, hypothesis_seed=seed_option),
+                           nodeid="suites/x.py::t[a/b]")
 
 
 def test_settings_follow_the_profile_and_are_reproducible(monkeypatch):
     monkeypatch.delenv(generated.SEED_ENV, raising=False)
-    monkeypatch.setattr(hypothesis.core, "global_force_seed", None)
     s = generated.hypothesis_settings(_agws(25))
     assert (s.max_examples, s.deadline, s.database, s.derandomize) == (25, None, None, False)
     assert HealthCheck.function_scoped_fixture in s.suppress_health_check
     assert generated.hypothesis_settings(_agws(300)).max_examples == 300
+    assert generated.hypothesis_settings(_agws(25, seed_option="3")).derandomize is True
     monkeypatch.setenv(generated.SEED_ENV, "7")
     assert generated.hypothesis_settings(_agws(25)).derandomize is True
 
 
-def test_fixed_seed_sources(monkeypatch):
-    monkeypatch.setattr(hypothesis.core, "global_force_seed", None)
-    assert generated.fixed_seed({}) is None
-    assert generated.fixed_seed({generated.SEED_ENV: " 12 "}) == 12
-    monkeypatch.setattr(hypothesis.core, "global_force_seed", 3)  # what --hypothesis-seed=3 sets
-    assert generated.fixed_seed({}) == 3
-    assert generated.fixed_seed({generated.SEED_ENV: "5"}) == 5  # the environment wins
-    assert generated.fixed_seed({generated.SEED_ENV: "nightly"}) == "nightly"  # text seeds, as Hypothesis allows
+def test_fixed_seed_sources():
+    assert generated.fixed_seed(None, {}) is None
+    assert generated.fixed_seed(None, {generated.SEED_ENV: " 12 "}) == 12
+    assert generated.fixed_seed("3", {}) == 3  # --hypothesis-seed=3
+    assert generated.fixed_seed("3", {generated.SEED_ENV: "5"}) == 5  # the environment wins
+    assert generated.fixed_seed(None, {generated.SEED_ENV: "nightly"}) == "nightly"  # text seeds, as Hypothesis allows
+    assert generated.fixed_seed("nightly", {}) == "nightly"
 
 
 def test_replay_command_is_shell_safe():

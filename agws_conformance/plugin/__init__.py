@@ -14,8 +14,8 @@ import pytest
 from agws_conformance.client import HarnessError
 from agws_conformance.findings import ConformanceFailure
 from agws_conformance.preflight import preflight_evidence
+from agws_conformance.report import register_report
 from agws_conformance.results import EXIT_INCOMPLETE, Results, TestResult, classify
-
 from agws_conformance.state import (CONTEXTS_KEY, EXCHANGES_KEY, FROZE_KEY, HARNESS_PHASE, RESULTS_KEY, RUN_KEY,
                                     observed_targets)
 from agws_conformance.transcript import ExchangeLog
@@ -28,17 +28,19 @@ from .workers import WORKER_OUTPUT_KEY, note_usage_error, receive_from_worker, s
 __all__ = ["SIGN", "Agws", "Run", "Settings", "RUN_KEY", "RESULTS_KEY"]
 
 
-
 def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
 
 
+# tryfirst: the report hooks must set pytest-html's --self-contained-html before pytest-html
+# configures itself (its pytest_configure reads the option once).
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "requirement(*ids): catalogue requirement IDs that this test judges")
     config.stash[RUN_KEY] = Run(settings_from(config))
     config.stash[RESULTS_KEY] = Results()
     config.pluginmanager.register(_ResultCollector(config.stash[RESULTS_KEY]), "agws-results")
-    __import__("agws_conformance.report").report.register_report(config)  # HTML report, JSON summary
+    register_report(config)  # HTML report, JSON summary
 
 
 def _run(config: pytest.Config) -> Run:

@@ -20,7 +20,6 @@ import shlex
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence, TypeVar
 
 import hypothesis
-import hypothesis.core
 from hypothesis import HealthCheck, Phase, given
 from hypothesis.errors import Flaky
 from hypothesis.strategies import SearchStrategy
@@ -42,16 +41,18 @@ SEED_ENV = "AGWS_HYPOTHESIS_SEED"
 T = TypeVar("T")
 
 
-def fixed_seed(environ: Mapping[str, str] = os.environ) -> int | str | None:
-    """The seed the user asked for: ``AGWS_HYPOTHESIS_SEED``, else ``--hypothesis-seed``, else None.
+def fixed_seed(option: str | None = None, environ: Mapping[str, str] = os.environ) -> int | str | None:
+    """The seed the user asked for: ``AGWS_HYPOTHESIS_SEED``, else ``--hypothesis-seed`` (``option``,
+    as typed), else None.
 
-    Integers are the norm; any other text is a seed too (as for Hypothesis' own option).
+    Integers are the norm; any other text is a seed too, as Hypothesis' own plugin reads its option.
+    Read from the public option, not from ``hypothesis.core``'s private global the plugin sets.
     """
-    raw = environ.get(SEED_ENV, "").strip()
-    if raw:
-        return int(raw) if raw.lstrip("-").isdigit() else raw
-    # Set by Hypothesis' pytest plugin from --hypothesis-seed; it has no public getter.
-    return getattr(hypothesis.core, "global_force_seed", None)
+    for raw in (environ.get(SEED_ENV, ""), option or ""):
+        raw = raw.strip()
+        if raw:
+            return int(raw) if raw.lstrip("-").isdigit() else raw
+    return None
 
 
 def hypothesis_settings(agws: "Agws") -> hypothesis.settings:
@@ -63,7 +64,7 @@ def hypothesis_settings(agws: "Agws") -> hypothesis.settings:
         deadline=None,
         database=None,
         # Belt and braces: explore() always applies an explicit @seed, which takes precedence.
-        derandomize=fixed_seed() is not None,
+        derandomize=fixed_seed(agws.settings.hypothesis_seed) is not None,
         # The @reproduce_failure blob would have to decorate a closure inside the suite test;
         # the seed replays the same run with no code change, so that is what we print.
         print_blob=False,
@@ -105,7 +106,7 @@ def explore(agws: "Agws", strategy: SearchStrategy[T], judge_case: Callable[[T],
     """
     __tracebackhide__ = True
     catalogue = load_catalogue()
-    seed = fixed_seed()
+    seed = fixed_seed(agws.settings.hypothesis_seed)
     if seed is None:
         seed = random.SystemRandom().randrange(2**32)
     kept: dict[tuple[str, bool | None], Check] = {}

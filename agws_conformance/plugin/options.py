@@ -34,6 +34,8 @@ class Settings:
     transcripts: Literal["failures", "all"]
     requirements: tuple[str, ...] = ()
     """--agws-requirement: run only the suite tests judging these IDs (fnmatch patterns); () runs all."""
+    hypothesis_seed: str | None = None
+    """Hypothesis' own ``--hypothesis-seed`` (its pytest plugin's public option), as typed."""
 
     @property
     def embedded(self) -> bool:
@@ -138,6 +140,7 @@ def settings_from(config: pytest.Config, environ: Mapping[str, str] = os.environ
         json_path=opt.agws_json or environ.get("AGWS_JSON", "").strip() or None,
         transcripts=opt.agws_transcripts or "failures",
         requirements=tuple(dict.fromkeys(getattr(opt, "agws_requirement", None) or ())),
+        hypothesis_seed=getattr(opt, "hypothesis_seed", None),
     )
 
 

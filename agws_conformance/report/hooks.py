@@ -73,10 +73,10 @@ class ReportHooks:
     # -- configuration ------------------------------------------------------------------------
     @pytest.hookimpl(tryfirst=True)
     def pytest_configure(self, config: pytest.Config) -> None:
-        # A partner gets one file: no assets/ folder next to it.
+        # A partner gets one file: no assets/ folder next to it. This runs while the main plugin's
+        # tryfirst pytest_configure registers us, before pytest-html reads its public option.
         if getattr(config.option, "htmlpath", None):
             config.option.self_contained_html = True
-            _ensure_self_contained(config)
 
     def _rerun_options(self) -> list[str]:
         run, _ = _stash(self.config)
@@ -227,25 +227,3 @@ class ReportHooks:
         run, results = _stash(config)
         if run.settings.json_path and results.tests:
             terminalreporter.write_line(f"JSON summary: {run.settings.json_path}")
-
-
-def _ensure_self_contained(config: pytest.Config) -> None:
-    """pytest-html may have configured itself before us: swap in its self-contained report."""
-    from pytest_html.report import Report
-    from pytest_html.selfcontained_report import SelfContainedReport
-
-    current = next((p for p in config.pluginmanager.get_plugins() if isinstance(p, Report)), None)
-    if current is None:
-        return
-    config.pluginmanager.unregister(current)
-    replacement = SelfContainedReport(current._report_path, config, current._report, current._template,
-                                      current._css)
-    config.pluginmanager.register(replacement)
-    # Report.__init__ already wrote assets/style.css; the self-contained file does not need it.
-    css = getattr(current, "_css_path", None)
-    if css is not None:
-        css.unlink(missing_ok=True)
-        try:
-            css.parent.rmdir()
-        except OSError:  # not empty: something else lives there
-            pass
