@@ -38,8 +38,13 @@ __all__ = [
     "GatewayClient",
     "HarnessError",
     "Response",
+    "TRANSCRIPT_SIZE",
     "parse_json",
 ]
+
+TRANSCRIPT_SIZE = 256
+"""Exchanges a client keeps (the most recent; ``transcript.dropped`` counts the rest). The report
+takes each test's exchanges as they happen (``on_exchange``), so this only bounds memory."""
 
 @dataclass(frozen=True)
 class Response:
@@ -373,7 +378,8 @@ class GatewayClient:
     pooled connection the target had dropped); a response is never retried, except 429, which is
     waited out (``Retry-After``, capped at ``max_retry_after``) up to ``max_throttle_retries`` times
     and counted in ``throttled_count``. ``transport`` replaces the network (tests, ASGI); the
-    deadline is then checked only between body chunks.
+    deadline is then checked only between body chunks. ``transcript`` holds the most recent
+    ``transcript_size`` exchanges (None: all of them, for a short script).
     """
 
     def __init__(
@@ -392,6 +398,7 @@ class GatewayClient:
         max_throttle_retries: int = 5,
         verify: bool | ssl.SSLContext = True,
         transcript_cap: int = DEFAULT_BODY_CAP,
+        transcript_size: int | None = TRANSCRIPT_SIZE,
         headers: Mapping[str, str] | None = None,
     ) -> None:
         if not timeout > 0:
@@ -406,7 +413,7 @@ class GatewayClient:
         self.max_retry_after = float(max_retry_after)
         self.max_throttle_retries = int(max_throttle_retries)
         self.transcript_cap = int(transcript_cap)
-        self.transcript = Transcript()
+        self.transcript = Transcript(maxlen=transcript_size)
         self._limiter = _RateLimiter(max_rps) if max_rps is not None else None
         self._count_lock = threading.Lock()
         self.request_count = 0

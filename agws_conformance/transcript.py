@@ -13,6 +13,7 @@ import re
 import shlex
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
@@ -328,17 +329,29 @@ def _octal(body: bytes) -> str:
 
 
 class Transcript(Sequence[Exchange]):
-    """The exchanges of one test, in order; ``append`` is thread-safe."""
+    """The most recent exchanges, in order; ``append`` is thread-safe.
 
-    def __init__(self, on_append: Callable[[Exchange], None] | None = None) -> None:
-        self._items: list[Exchange] = []
+    Bounded (``maxlen``, None for no bound): a client lives for the whole run, and a thorough run
+    sends thousands of requests with bodies of up to ``DEFAULT_BODY_CAP`` bytes each. The oldest
+    exchanges give way and are counted in ``dropped``; each test's own exchanges are kept apart, in
+    an :class:`ExchangeLog`.
+    """
+
+    def __init__(self, on_append: Callable[[Exchange], None] | None = None, maxlen: int | None = None) -> None:
+        if maxlen is not None and maxlen < 1:
+            raise ValueError("maxlen must be at least 1 (or None for no bound)")
+        self._items: deque[Exchange] = deque(maxlen=maxlen)
         self._lock = threading.Lock()
         self._on_append = on_append
+        self.maxlen = maxlen
+        self.dropped = 0
 
     def append(self, exchange: Exchange) -> None:
         if not isinstance(exchange, Exchange):
             raise TypeError("Transcript holds Exchange objects")
         with self._lock:
+            if self.maxlen is not None and len(self._items) == self.maxlen:
+                self.dropped += 1
             self._items.append(exchange)
         if self._on_append is not None:
             self._on_append(exchange)
@@ -346,6 +359,7 @@ class Transcript(Sequence[Exchange]):
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self.dropped = 0
 
     def snapshot(self) -> list[Exchange]:
         with self._lock:
@@ -358,6 +372,8 @@ class Transcript(Sequence[Exchange]):
 
     def __getitem__(self, index: int | slice) -> Exchange | list[Exchange]:
         with self._lock:
+            if isinstance(index, slice):
+                return list(self._items)[index]
             return self._items[index]
 
     def __len__(self) -> int:
@@ -367,7 +383,8 @@ class Transcript(Sequence[Exchange]):
         return iter(self.snapshot())
 
     def __repr__(self) -> str:
-        return f"Transcript({len(self)} exchange(s))"
+        dropped = f", {self.dropped} older dropped" if self.dropped else ""
+        return f"Transcript({len(self)} exchange(s){dropped})"
 
     def to_list(self) -> list[dict[str, Any]]:
         return [e.to_dict() for e in self.snapshot()]

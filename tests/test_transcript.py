@@ -210,3 +210,27 @@ def test_transcript_appends_from_many_threads() -> None:
         transcript.append("not an exchange")  # type: ignore[arg-type]
     transcript.clear()
     assert len(transcript) == 0
+
+
+def test_transcript_keeps_only_the_most_recent_exchanges() -> None:
+    transcript = Transcript(maxlen=3)
+    for i in range(10):
+        transcript.append(capture(status=200 + i))
+    assert [e.status for e in transcript] == [207, 208, 209] and transcript.dropped == 7
+    assert [e.status for e in transcript[-2:]] == [208, 209] and "7 older dropped" in repr(transcript)
+    with pytest.raises(ValueError, match="maxlen"):
+        Transcript(maxlen=0)
+
+
+def test_a_client_transcript_is_bounded_for_a_long_run() -> None:
+    """A run's client lives for thousands of requests; its transcript must not keep them all."""
+    import httpx
+
+    from agws_conformance.client import TRANSCRIPT_SIZE, GatewayClient
+
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json={"success": True}))
+    client = GatewayClient("http://gateway.test", transport=transport, transcript_size=5)
+    for _ in range(12):
+        client.request("POST", "/x", content=b"{}")
+    assert client.request_count == 12 and len(client.transcript) == 5 and client.transcript.dropped == 7
+    assert GatewayClient("http://gateway.test", transport=transport).transcript.maxlen == TRANSCRIPT_SIZE
