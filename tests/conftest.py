@@ -1,18 +1,59 @@
-"""The project's own tests: independent of the developer's environment.
+"""The project's own tests: independent of the developer's environment, quick by default.
 
 A developer's own ``AGWS_*`` variables (a staging target, ``AGWS_STRICT=1``, a seed) would
 otherwise reach the plugin runs these tests start and change their outcome; each test that needs
 one sets it itself (``monkeypatch.setenv``).
+
+Tests marked ``slow`` (the detection and false-failure matrices, negative controls, whole-run
+comparisons) are deselected locally and run with ``--run-slow``, with ``-m slow``, or when the
+``CI`` variable is set, as every CI service and ``.ci/run`` do.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 import pytest
 
-KEPT = frozenset({"AGWS_UPDATE_GOLDEN"})
+KEPT = frozenset({"AGWS_UPDATE_GOLDEN", "AGWS_CROSSCHECK_EXAMPLES"})
 """Variables meant for the project's tests themselves."""
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-slow", action="store_true", default=False,
+                     help="also run the tests marked slow (the default when CI is set)")
+
+
+def run_slow(option: bool, markexpr: str, environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether the slow tests run: asked for by flag, by a marker expression naming them, or in CI."""
+    return option or "slow" in markexpr or environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _runs_slow(config: pytest.Config) -> bool:
+    return run_slow(config.getoption("--run-slow"), config.getoption("markexpr", "") or "")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if _runs_slow(config):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if not item.get_closest_marker("slow")]
+        config.stash[_SLOW_DESELECTED] = len(slow)
+
+
+_SLOW_DESELECTED = pytest.StashKey[int]()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    if _runs_slow(config) or hasattr(config, "workerinput"):
+        return
+    count = config.stash.get(_SLOW_DESELECTED, 0)  # unknown under xdist: the workers collected
+    if count or config.pluginmanager.hasplugin("dsession"):
+        what = f"{count} slow test(s)" if count else "the slow tests"
+        terminalreporter.write_line(f"{what} deselected; run them with --run-slow (CI=true does)")
 
 
 @pytest.fixture(autouse=True)

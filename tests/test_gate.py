@@ -7,11 +7,7 @@ gateway (here the mock, served standalone), run ``pytest suites``, gate on the J
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,8 +17,8 @@ from agws_conformance.mock import MockServer, embedded_target
 from agws_conformance.report.summary import gate
 from agws_conformance.resources import data_dir
 from agws_conformance.target import Secret
+from suite_runs import SuiteRun, run_module, run_suites
 
-REPO = Path(__file__).resolve().parents[1]
 SECRET = "example-staging-secret-for-the-gate-test"
 MOCK = dataclasses.replace(embedded_target(), secret=Secret(SECRET))
 
@@ -57,22 +53,18 @@ def filled_example(url: str) -> str:
     return text
 
 
-def run_suites(tmp_path: Path, toml: str) -> subprocess.CompletedProcess[str]:
+def run_with_target(tmp_path: Path, toml: str) -> SuiteRun:
     target = tmp_path / "staging.toml"
     target.write_text(toml, encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AGWS_")} | {"AGWS_SECRET": SECRET}
-    return subprocess.run([sys.executable, "-m", "pytest", str(REPO / "suites"), "-q", "-p", "no:cacheprovider",
-                           "-p", "no:randomly", "--hypothesis-seed=0", "--agws-target", str(target),
-                           f"--agws-json={tmp_path / 's.json'}"], cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=300)
+    return run_suites(tmp_path, "--hypothesis-seed=0", "--agws-target", target, env={"AGWS_SECRET": SECRET})
 
 
 def test_the_example_target_filled_in_is_conformant(gateway: str, tmp_path: Path) -> None:
-    done = run_suites(tmp_path, filled_example(gateway))
-    assert done.returncode == 0, done.stdout[-3000:]
-    code, line = gate(tmp_path / "s.json")
+    done = run_with_target(tmp_path, filled_example(gateway))
+    assert done.returncode == 0, done.output[-3000:]
+    code, line = gate(done.summary_path)
     assert code == 0 and line.startswith("CONFORMANT"), line
-    summary = json.loads((tmp_path / "s.json").read_text(encoding="utf-8"))
+    summary = done.summary
     not_applicable = {r["id"] for r in summary["requirements"] if r["results"]["staging"]["status"] == "n/a"}
     assert {"SCH-INFO-FINANCE", "SCH-INFO-UTILITIES"} <= not_applicable  # not served, so n/a, not skipped
 
@@ -81,24 +73,19 @@ def test_a_missing_account_names_the_skipped_requirement_and_the_key_to_add(gate
     text = filled_example(gateway)
     without = re.sub(r'\[\[accounts\]\]\nusername = "77019876543"\naccount_status = 0\n(.*\n){2}', "", text)
     assert without != text
-    done = run_suites(tmp_path, without)
-    assert done.returncode == 10, done.stdout[-3000:]
-    code, line = gate(tmp_path / "s.json")
+    done = run_with_target(tmp_path, without)
+    assert done.returncode == 10, done.output[-3000:]
+    code, line = gate(done.summary_path)
     assert code == 10 and line.startswith("INCOMPLETE")
     assert "skipped MUST CHK-INACTIVE-FAIL-REASON" in line and "add an [[accounts]] entry with account_status = 0" in line
-    assert "skipped MUST CHK-INACTIVE-FAIL-REASON" in done.stdout  # the terminal says the same
+    assert "skipped MUST CHK-INACTIVE-FAIL-REASON" in done.done.stdout  # the terminal says the same
 
 
 def test_the_gate_refuses_an_embedded_mock_run(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AGWS_")}
-    done = subprocess.run([sys.executable, "-m", "pytest", str(REPO / "suites"), "-q", "-p", "no:cacheprovider",
-                           "-p", "no:randomly", "--agws-requirement", "CHK-ACCOUNT-STATUS",
-                           f"--agws-json={tmp_path / 's.json'}"], cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=300)
-    assert "verdict: INCOMPLETE (embedded mock)" in done.stdout
-    assert "deselected" in done.stdout  # the selection is said as such
-    code, line = gate(tmp_path / "s.json")
+    done = run_suites(tmp_path, "--agws-requirement", "CHK-ACCOUNT-STATUS")
+    assert "verdict: INCOMPLETE (embedded mock)" in done.done.stdout
+    assert "deselected" in done.done.stdout  # the selection is said as such
+    code, line = gate(done.summary_path)
     assert code == 10 and "ran against the embedded mock, not a gateway" in line
-    gated = subprocess.run([sys.executable, "-m", "agws_conformance.report", "gate", str(tmp_path / "s.json"),
-                            "--allow-mock"], capture_output=True, text=True, timeout=60)
+    gated = run_module("agws_conformance.report", "gate", done.summary_path, "--allow-mock")
     assert gated.returncode == 10 and "deselected" in gated.stdout and "embedded mock" not in gated.stdout

@@ -1,6 +1,7 @@
 """The pytest plugin as users meet it: inert by default, clean usage errors, levels, harness errors, redaction.
 
-Each case runs pytest in a subprocess (pytester), as a user would.
+Each case runs pytest in-process (pytester's ``runpytest``): a fresh config and session, as a user's
+run would have; only the heap test needs a process of its own (the collector's state is per process).
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def _no_traceback(result: pytest.RunResult) -> None:
 
 def test_inert_without_suite_tests(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_plain():\n    assert True\n")
-    result = pytester.runpytest_subprocess("-p", "no:randomly")
+    result = pytester.runpytest("-p", "no:randomly")
     result.assert_outcomes(passed=1)
     assert "AGWS conformance" not in result.stdout.str()
 
@@ -58,7 +59,7 @@ def test_inert_without_suite_tests(pytester: pytest.Pytester) -> None:
 def test_bad_target_file_is_one_clean_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(SUITE)
     path = _target(pytester, 'eror_format = "new"')
-    result = pytester.runpytest_subprocess("--agws-target", path)
+    result = pytester.runpytest("--agws-target", path)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     err = result.stderr.str()
     assert "eror_format" in err and "t.toml:7" in err, err
@@ -69,7 +70,7 @@ def test_missing_secret_names_the_variable(pytester: pytest.Pytester, monkeypatc
     monkeypatch.delenv("AGWS_TEST_SECRET", raising=False)
     pytester.makepyfile(SUITE)
     path = _target(pytester, 'secret_env = "AGWS_TEST_SECRET"')
-    result = pytester.runpytest_subprocess("--agws-target", path)
+    result = pytester.runpytest("--agws-target", path)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "AGWS_TEST_SECRET" in result.stderr.str()
     _no_traceback(result)
@@ -78,7 +79,7 @@ def test_missing_secret_names_the_variable(pytester: pytest.Pytester, monkeypatc
 def test_production_host_is_refused_without_the_flag(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AGWS_SECRET", "s3cr3t-for-test")
     pytester.makepyfile(SUITE)
-    result = pytester.runpytest_subprocess("--agws-base-url", "https://agwsapi.tarlanpayments.kz",
+    result = pytester.runpytest("--agws-base-url", "https://agwsapi.tarlanpayments.kz",
                                            "--agws-agent", "a", "--agws-project", "p", "--agws-service-code", "s")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "--agws-allow-production" in result.stderr.str()
@@ -88,7 +89,7 @@ def test_production_host_is_refused_without_the_flag(pytester: pytest.Pytester, 
 def _run_unreachable(pytester: pytest.Pytester) -> pytest.RunResult:
     """SUITE against a closed local port, with a JUnit file."""
     pytester.makepyfile(SUITE)
-    return pytester.runpytest_subprocess(
+    return pytester.runpytest(
         "--agws-base-url", f"http://127.0.0.1:{_closed_port()}", "--agws-agent", "a", "--agws-project", "p",
         "--agws-service-code", "s", "--agws-timeout", "2", "--junitxml", "junit.xml")
 
@@ -131,26 +132,26 @@ def test_short_secret_is_warned_about_and_still_redacted(pytester: pytest.Pytest
 
 def test_should_violation_warns_and_fails_only_when_strict(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(SUITE)
-    relaxed = pytester.runpytest_subprocess("--agws-mock-fault", "wrong-content-type", "-p", "no:randomly")
+    relaxed = pytester.runpytest("--agws-mock-fault", "wrong-content-type", "-p", "no:randomly")
     # Not a failure: exit 10 only because this two-check suite leaves most MUST requirements not run.
     assert relaxed.ret == 10, relaxed.stdout.str()
     assert "verdict: INCOMPLETE" in relaxed.stdout.str()
     assert "WARNING [ENV-CONTENT-TYPE]" in relaxed.stdout.str()
-    strict = pytester.runpytest_subprocess("--agws-mock-fault", "wrong-content-type", "--agws-strict", "-p", "no:randomly")
+    strict = pytester.runpytest("--agws-mock-fault", "wrong-content-type", "--agws-strict", "-p", "no:randomly")
     assert strict.ret == 1
     assert "ENV-CONTENT-TYPE" in strict.stdout.str()
 
 
 def test_must_violation_fails_naming_the_requirement(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(SUITE)
-    result = pytester.runpytest_subprocess("--agws-mock-fault", "status-code-as-string", "-p", "no:randomly")
+    result = pytester.runpytest("--agws-mock-fault", "status-code-as-string", "-p", "no:randomly")
     assert result.ret == 1
     assert "[ENV-SHAPE]" in result.stdout.str() and "verdict: NOT CONFORMANT" in result.stdout.str()
 
 
 def test_unknown_fault_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(SUITE)
-    result = pytester.runpytest_subprocess("--agws-mock-fault", "no-such-fault")
+    result = pytester.runpytest("--agws-mock-fault", "no-such-fault")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "unknown mock fault 'no-such-fault'" in result.stderr.str()
     _no_traceback(result)
@@ -168,7 +169,7 @@ def test_secret_in_a_traceback_is_redacted_at_capture(pytester: pytest.Pytester)
             print("stdout has", secret)
             assert secret == "x", f"oops {secret}"
     '''))
-    result = pytester.runpytest_subprocess("-l", "--tb=long", "--junitxml", "junit.xml", "-p", "no:randomly")
+    result = pytester.runpytest("-l", "--tb=long", "--junitxml", "junit.xml", "-p", "no:randomly")
     secret = (pytester.path / "leaked.txt").read_text()
     assert len(secret) >= 16
     out = result.stdout.str() + result.stderr.str()
@@ -193,7 +194,7 @@ def test_a_bug_in_the_suite_is_a_harness_error_not_non_conformance(pytester: pyt
         def test_type_error(agws):
             None + 1
     '''))
-    result = pytester.runpytest_subprocess("--junitxml", "junit.xml", "-p", "no:randomly")
+    result = pytester.runpytest("--junitxml", "junit.xml", "-p", "no:randomly")
     assert result.ret == 10, result.stdout.str()
     out = result.stdout.str()
     assert out.count("HARNESS ERROR") == 3 and "verdict: INCOMPLETE" in out and "NOT CONFORMANT" not in out
@@ -216,7 +217,7 @@ def test_a_failed_preflight_reports_one_error_and_sends_nothing_more(pytester: p
             agws.send("user/check")
     '''))
     with MockServer(dataclasses.replace(mock, error_format="new")) as server:
-        result = pytester.runpytest_subprocess("--agws-base-url", server.url, "--agws-agent", mock.agent,
+        result = pytester.runpytest("--agws-base-url", server.url, "--agws-agent", mock.agent,
                                                "--agws-project", "not-the-mock", "--agws-service-code",
                                                mock.service_code, "-p", "no:randomly")
     assert result.ret == 10, result.stdout.str()

@@ -11,7 +11,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import threading
 import xml.etree.ElementTree as ET
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,8 +22,8 @@ from agws_conformance.mock.data import mock_target_path
 from agws_conformance.mock.server import MockServer
 from agws_conformance.report.summary import summary_errors
 from agws_conformance.target import load_target
-
-ROOT = Path(__file__).resolve().parents[1]
+from suite_runs import REPO as ROOT
+from suite_runs import run_pytest
 GOLDEN = Path(__file__).parent / "golden"
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
 CANARY = "CANARY-9d1e4b7c-do-not-leak"
@@ -58,11 +57,9 @@ def test_skip(agws):
 '''
 
 
-def run_pytest(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("AGWS_")} | (env or {})
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--rootdir", str(cwd),
-                           "-c", os.devnull, "-p", "agws_conformance.plugin", *args],
-                          cwd=cwd, env=environ, capture_output=True, text=True, timeout=300)
+def run_in(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """pytest in a folder of its own: no ini file from the checkout, the plugin named explicitly."""
+    return run_pytest("--rootdir", cwd, "-c", os.devnull, "-p", "agws_conformance.plugin", *args, cwd=cwd, env=env)
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +67,7 @@ def synthetic_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The synthetic suite against the embedded mock: pass, fail, warn, harness error, skip."""
     folder = tmp_path_factory.mktemp("synthetic")
     (folder / "test_synthetic.py").write_text(SYNTHETIC_SUITE, encoding="utf-8")
-    done = run_pytest(folder, "test_synthetic.py", "--html=report.html", "--junitxml=junit.xml",
+    done = run_in(folder, "test_synthetic.py", "--html=report.html", "--junitxml=junit.xml",
                       "--agws-json=summary.json", "--hypothesis-seed=1234")
     assert done.returncode == 1, done.stdout + done.stderr
     (folder / "stdout.txt").write_text(done.stdout + done.stderr, encoding="utf-8")
@@ -138,7 +135,7 @@ def test_chromium_renders_banner_and_failing_requirement(tmp_path: Path) -> None
     suite.write_text(SYNTHETIC_SUITE, encoding="utf-8")
     mock = dataclasses.replace(embedded_target(), secret=Secret(CANARY))
     with MockServer(mock, faults=["accept-any-signature"]) as server:
-        done = run_pytest(tmp_path, str(ROOT / "suites" / "test_signature_rejected.py"), str(suite),
+        done = run_in(tmp_path, str(ROOT / "suites" / "test_signature_rejected.py"), str(suite),
                           "--agws-base-url", server.url, "--agws-agent", mock.agent, "--agws-project", mock.project,
                           "--agws-service-code", mock.service_code, "--html=report.html",
                           env={"AGWS_SECRET": CANARY})
@@ -205,7 +202,7 @@ def test_canary_secret_never_reaches_an_artifact(tmp_path: Path) -> None:
         files = [_target_file(tmp_path, "passing", good.url), _target_file(tmp_path, "faulty", bad.url),
                  _target_file(tmp_path, "leaky", f"http://127.0.0.1:{leaky.server_port}")]
         artifacts = tmp_path / "out"
-        done = run_pytest(tmp_path, str(ROOT / "suites" / "test_signature_rejected.py"),
+        done = run_in(tmp_path, str(ROOT / "suites" / "test_signature_rejected.py"),
                           str(ROOT / "suites" / "test_envelope.py"), "-v", "-rA",
                           *[a for f in files for a in ("--agws-target", str(f))],
                           f"--html={artifacts / 'report.html'}", f"--junitxml={artifacts / 'junit.xml'}",

@@ -9,10 +9,6 @@ terminal, the JSON summary, the gate line and the HTML banner must all carry the
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +17,7 @@ import pytest
 from agws_conformance.mock import MockServer, embedded_target
 from agws_conformance.report.summary import gate
 from agws_conformance.target import Secret
+from suite_runs import SuiteRun, run_suites
 
 try:
     from benchmark_scripts import load_benchmark
@@ -28,7 +25,6 @@ except ImportError:  # run from the repository root as a package
     from tests.benchmark_scripts import load_benchmark
 
 false_failures = load_benchmark("false_failures")
-REPO = Path(__file__).resolve().parents[1]
 SECRET = "the-right-secret-for-this-test-0123"
 MOCK = dataclasses.replace(embedded_target(), secret=Secret(SECRET))
 
@@ -39,15 +35,10 @@ def gateway() -> Iterator[str]:
         yield server.url
 
 
-def run_suites(tmp_path: Path, toml: str, secret: str = SECRET) -> tuple[subprocess.CompletedProcess[str], dict]:
+def run_with_target(tmp_path: Path, toml: str, secret: str = SECRET) -> SuiteRun:
     target = tmp_path / "staging.toml"
     target.write_text(toml, encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AGWS_")} | {false_failures.SECRET_ENV: secret}
-    done = subprocess.run([sys.executable, "-m", "pytest", str(REPO / "suites"), "-q", "-p", "no:cacheprovider",
-                           "-p", "no:randomly", "--agws-target", str(target), f"--agws-json={tmp_path / 's.json'}",
-                           f"--html={tmp_path / 'r.html'}"], cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=300)
-    return done, json.loads((tmp_path / "s.json").read_text(encoding="utf-8"))
+    return run_suites(tmp_path, "--agws-target", target, env={false_failures.SECRET_ENV: secret})
 
 
 def qa_file(url: str, **changes: str) -> str:
@@ -78,23 +69,24 @@ MISTAKES = {
 @pytest.mark.parametrize("mistake", sorted(MISTAKES))
 def test_a_setup_mistake_is_incomplete_with_its_explanation(gateway: str, tmp_path: Path, mistake: str) -> None:
     make, secret, cause, words = MISTAKES[mistake]
-    done, summary = run_suites(tmp_path, make(gateway), secret)
-    out = done.stdout + done.stderr
+    done = run_with_target(tmp_path, make(gateway), secret)
+    out, summary = done.output, done.summary
     assert done.returncode == 10, out[-3000:]
     assert summary["verdict"] == "INCOMPLETE" and summary["counts"]["tests"]["failed"] == 0
     preflight = summary["targets"][0]["preflight"]
     assert preflight["status"] == "failed" and preflight["cause"] == cause and words in preflight["problem"]
     assert summary["run"]["request_count"] <= 20
     assert "SETUP PROBLEM on target 'qa'" in out and words in out and "Traceback" not in out
-    code, line = gate(tmp_path / "s.json")
+    code, line = gate(done.summary_path)
     assert code == 10 and words in line and "fix:" in line
-    assert "Setup problem on target" in (tmp_path / "r.html").read_text(encoding="utf-8")
-    assert secret not in out and secret not in (tmp_path / "s.json").read_text(encoding="utf-8")
+    assert "Setup problem on target" in done.html
+    assert secret not in out and secret not in done.summary_path.read_text(encoding="utf-8") and secret not in done.html
 
 
 def test_the_right_setup_runs_the_suites(gateway: str, tmp_path: Path) -> None:
-    done, summary = run_suites(tmp_path, qa_file(gateway))
-    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    done = run_with_target(tmp_path, qa_file(gateway))
+    summary = done.summary
+    assert done.returncode == 0, done.output[-3000:]
     assert summary["targets"][0]["preflight"]["status"] == "passed"
     assert summary["targets"][0]["signing"] == "go1.22" and summary["targets"][0]["signing_declared"] == \
         "signing auto, omit_empty auto"

@@ -10,12 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import re
-import subprocess
-import sys
-import tempfile
-import xml.etree.ElementTree as ET
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -27,41 +22,18 @@ from agws_conformance.plugin.workers import (WORKER_OUTPUT_KEY, note_usage_error
 from agws_conformance.state import observed_targets
 from agws_conformance.report.summary import summary_errors
 from agws_conformance.transcript import Redactor
+from suite_runs import SuiteRun, run_suites
 
 needs_xdist = pytest.mark.skipif(importlib.util.find_spec("xdist") is None,
                                  reason="pytest-xdist is not installed (pip install -e '.[test]')")
 """The whole-run tests: ~35-45 s of subprocesses in all, so also marked slow (still run in CI)."""
 
-ROOT = Path(__file__).resolve().parents[1]
 FAULT = "accept-any-signature"
 SEED = "--hypothesis-seed=20240611"  # the same generated cases in the serial and the parallel run
-BYTECODE = Path(tempfile.gettempdir()) / "agws-conformance-test-pycache"
 
 
-def run_suites(out: Path, *options: str, paths: tuple[str, ...] = ("suites",),
-               env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """``pytest suites`` from the checkout, writing the JSON summary, HTML and JUnit into ``out``."""
-    out.mkdir(parents=True, exist_ok=True)
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("AGWS_") and k != "PYTHONDONTWRITEBYTECODE"}
-    # Bytecode cached outside the checkout and shared by the runs: each of the three processes of
-    # an xdist run would otherwise compile (and assertion-rewrite) every module again.
-    environ |= {"PYTHONPYCACHEPREFIX": str(BYTECODE)} | (env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", *paths, "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
-         f"--agws-json={out / 'summary.json'}", f"--html={out / 'report.html'}", f"--junitxml={out / 'junit.xml'}",
-         *options],
-        cwd=ROOT, env=environ, capture_output=True, text=True, timeout=300)
-
-
-class Outcome:
-    """One finished run and its three artifacts."""
-
-    def __init__(self, out: Path, done: subprocess.CompletedProcess[str]) -> None:
-        self.done = done
-        self.output = done.stdout + done.stderr
-        self.summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-        self.html = (out / "report.html").read_text(encoding="utf-8")
-        self.junit = ET.parse(out / "junit.xml")
+class Outcome(SuiteRun):
+    """One finished run and its three artifacts, read the ways these tests compare them."""
 
     def statuses(self) -> dict[str, dict[str, str]]:
         return {r["id"]: {t: c["status"] for t, c in r["results"].items()} for r in self.summary["requirements"]}
@@ -80,19 +52,19 @@ class Outcome:
 @pytest.fixture(scope="module")
 def serial(tmp_path_factory: pytest.TempPathFactory) -> Outcome:
     out = tmp_path_factory.mktemp("serial")
-    return Outcome(out, run_suites(out, SEED))
+    return Outcome(**vars(run_suites(out, SEED)))
 
 
 @pytest.fixture(scope="module")
 def parallel(tmp_path_factory: pytest.TempPathFactory) -> Outcome:
     out = tmp_path_factory.mktemp("parallel")
-    return Outcome(out, run_suites(out, "-n", "2", SEED))
+    return Outcome(**vars(run_suites(out, "-n", "2", SEED)))
 
 
 @pytest.fixture(scope="module")
 def parallel_fault(tmp_path_factory: pytest.TempPathFactory) -> Outcome:
     out = tmp_path_factory.mktemp("parallel-fault")
-    return Outcome(out, run_suites(out, "-n", "2", SEED, f"--agws-mock-fault={FAULT}"))
+    return Outcome(**vars(run_suites(out, "-n", "2", SEED, f"--agws-mock-fault={FAULT}")))
 
 
 @needs_xdist
@@ -165,7 +137,7 @@ def test_parallel_run_with_a_fault_is_not_conformant(parallel_fault: Outcome) ->
 @pytest.mark.slow
 def test_parallel_run_missing_must_requirements_is_incomplete_exit_10(tmp_path: Path) -> None:
     done = run_suites(tmp_path, "-n", "2", "--agws-requirement=SIG-REJECT-*")
-    assert done.returncode == 10, done.stdout[-3000:] + done.stderr[-3000:]
+    assert done.returncode == 10, done.output[-6000:]
     summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
     assert summary["verdict"] == "INCOMPLETE" and summary["exit_status"] == 10
     assert summary["counts"]["tests"]["failed"] == 0 and summary["counts"]["tests"]["passed"] > 0
@@ -177,9 +149,9 @@ def test_parallel_run_missing_must_requirements_is_incomplete_exit_10(tmp_path: 
 def test_bad_configuration_under_xdist_is_one_line_exit_4(tmp_path: Path) -> None:
     """A worker's usage error reaches the controller as pytest's own one-line error, not INTERNALERROR."""
     done = run_suites(tmp_path, "-n", "2", f"--agws-target={tmp_path / 'missing.toml'}")
-    assert done.returncode == 4, done.stdout[-2000:] + done.stderr[-2000:]
-    assert "INTERNALERROR" not in done.stdout + done.stderr
-    assert re.search(r"ERROR: .*missing\.toml: no such file", done.stdout + done.stderr)
+    assert done.returncode == 4, done.output[-4000:]
+    assert "INTERNALERROR" not in done.output
+    assert re.search(r"ERROR: .*missing\.toml: no such file", done.output)
 
 
 LEAKY_SUITE = '''
@@ -219,10 +191,10 @@ def test_worker_secrets_never_reach_the_controllers_artifacts(tmp_path: Path) ->
     dump = tmp_path / "secrets.txt"
     out = tmp_path / "out"
     done = run_suites(out, "-n", "2", "--agws-transcripts=all", paths=(str(suite),), env={"XDIST_SECRET_DUMP": str(dump)})
-    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    assert done.returncode == 1, done.output[-6000:]
     secrets = {s for s in dump.read_text(encoding="utf-8").split() if s}
     assert secrets, "the synthetic suite did not run"
-    (out / "stdout.txt").write_text(done.stdout + done.stderr, encoding="utf-8")
+    (out / "stdout.txt").write_text(done.output, encoding="utf-8")
     for path in out.iterdir():
         data = path.read_text(encoding="utf-8")
         for secret in secrets:
