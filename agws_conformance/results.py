@@ -7,7 +7,7 @@ the terminal summary, the JSON summary and the HTML report all read the same num
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Literal, Sequence
+from typing import Any, Iterable, Literal, Mapping, Sequence
 
 from agws_conformance.catalogue import Catalogue
 from agws_conformance.errors import HarnessError
@@ -94,6 +94,27 @@ class TestResult:
             if prev is None or _FINDING_ORDER.index(f["outcome"]) < _FINDING_ORDER.index(prev):
                 out[f["requirement"]] = f["outcome"]
         return out
+
+
+def result_of(nodeid: str, payload: Mapping[str, Any], *, when: str, report_outcome: str, message: str,
+              duration: float) -> TestResult | None:
+    """The result one report adds (``payload``: its ``report.agws``; ``report_outcome``: pytest's
+    passed, failed or skipped), or None for a passing setup or teardown, which adds nothing.
+
+    A failure outside the call phase (a fixture, a teardown) is an error, not a conformance failure.
+    """
+    outcome = payload["outcome"]
+    if report_outcome == "skipped":
+        outcome = "skipped"
+    elif report_outcome == "failed" and outcome != "error":
+        outcome = "failed" if when == "call" else "error"
+    elif report_outcome == "passed" and when != "call":
+        return None
+    return TestResult(nodeid=nodeid, target=payload["target"], requirements=payload["requirements"],
+                      outcome=outcome, findings=payload["findings"], exchanges=payload["exchanges"],
+                      failed_requirements=payload.get("failed_requirements") or [],
+                      harness_kind=payload.get("harness_kind"), exchanges_dropped=payload["exchanges_dropped"],
+                      harness=payload["harness"], message=message, duration=duration)
 
 
 @dataclass

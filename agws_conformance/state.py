@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping, TypedDict
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, TypedDict
 
 import pytest
 
-from agws_conformance.results import Results
+from agws_conformance.findings import Finding
+from agws_conformance.results import Outcome, Results
 from agws_conformance.transcript import ExchangeLog
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from agws_conformance.plugin.run import Run
 
 __all__ = ["CONTEXTS_KEY", "EXCHANGES_KEY", "FROZE_KEY", "HARNESS_PHASE", "Observed", "Payload", "RESULTS_KEY",
-           "RUN_KEY", "format_note", "observed_targets"]
+           "RUN_KEY", "build_payload", "format_note", "observed_targets"]
 
 RUN_KEY: pytest.StashKey[Run] = pytest.StashKey()
 RESULTS_KEY: pytest.StashKey[Results] = pytest.StashKey()
@@ -47,6 +48,39 @@ class Payload(TypedDict):
     findings: list[dict[str, Any]]
     exchanges: list[dict[str, Any]]
     exchanges_dropped: int
+
+
+def build_payload(*, target: str, requirements: list[str], decided: Outcome, when: str, report_outcome: str,
+                  findings: Sequence[Finding], conformance_failure: bool, log: ExchangeLog | None,
+                  redact: Callable[[str], str], all_transcripts: bool) -> Payload:
+    """The payload of one phase's report (``report_outcome``: pytest's, once the hook applied ``decided``).
+
+    Redacted here: under xdist the payload leaves its worker, and the controller does not hold the
+    worker's secret (the embedded mock's is per process). Exchanges are serialized only where a
+    report shows them (failures, warnings, harness errors, or every test with
+    ``--agws-transcripts=all``); otherwise only their number travels.
+    """
+    harness = redact(decided.harness) if decided.harness else None
+    show = when != "setup" and (all_transcripts or harness is not None or decided.outcome in ("failed", "warn"))
+    if log is None:
+        exchanges: list[dict[str, Any]] = []
+        dropped = 0
+    elif show:
+        exchanges, dropped = [e.to_dict() for e in log.all()], log.dropped
+    else:
+        exchanges, dropped = [], len(log.head) + len(log.tail) + log.dropped
+    return Payload(
+        target=target,
+        requirements=requirements,
+        failed_requirements=list(decided.failed_requirements),
+        outcome=decided.outcome if when == "call" or decided.outcome == "error" else report_outcome,
+        harness=harness,
+        harness_kind=decided.harness_kind,
+        conformance_failure=conformance_failure,
+        findings=[{**f.to_dict(), "message": redact(f.message)} for f in findings],
+        exchanges=exchanges,
+        exchanges_dropped=dropped,
+    )
 
 
 def format_note(seen: dict[str, dict[str, str]]) -> str:

@@ -167,3 +167,66 @@ def test_skips_stay_skips() -> None:
     assert classify(when="setup", passed=False, error=skip, findings=[], strict=False, skipped=True).outcome == "skipped"
     assert classify(when="call", passed=False, error=skip, findings=[], strict=True, skipped=True).outcome == "skipped"
     assert classify(when="teardown", passed=True, error=None, findings=[], strict=False).outcome == "passed"
+
+
+# -- building what a report carries (state.build_payload) and what it adds (results.result_of) ----
+
+def _log(n: int):
+    from agws_conformance.transcript import Exchange, ExchangeLog, Redactor
+
+    log = ExchangeLog(limit=8)
+    for i in range(n):
+        log.add(Exchange.capture(Redactor(()), method="POST", url="http://t.test/x", request_headers=[],
+                                 request_body=b"{}", status=200 + i, response_body=b"{}", elapsed=0.01))
+    return log
+
+
+def _payload(decided, *, when="call", report_outcome="passed", log=None, all_transcripts=False, findings=()):
+    from agws_conformance.state import build_payload
+
+    return build_payload(target="qa", requirements=["ENV-SHAPE"], decided=decided, when=when,
+                         report_outcome=report_outcome, findings=list(findings), conformance_failure=False,
+                         log=log, redact=lambda text: text.replace("s3cret", "[REDACTED]"),
+                         all_transcripts=all_transcripts)
+
+
+def test_a_payload_carries_exchanges_only_where_a_report_shows_them() -> None:
+    from agws_conformance.results import Outcome
+
+    passed = _payload(Outcome("passed"), log=_log(3))
+    assert passed["exchanges"] == [] and passed["exchanges_dropped"] == 3  # only their number travels
+    failed = _payload(Outcome("failed", failed_requirements=("ENV-SHAPE",)), report_outcome="failed", log=_log(3))
+    assert [e["response"]["status"] for e in failed["exchanges"]] == [200, 201, 202] and failed["exchanges_dropped"] == 0
+    assert failed["failed_requirements"] == ["ENV-SHAPE"]
+    assert len(_payload(Outcome("passed"), log=_log(3), all_transcripts=True)["exchanges"]) == 3
+    many = _payload(Outcome("warn"), log=_log(20))
+    assert len(many["exchanges"]) == 8 and many["exchanges_dropped"] == 12  # the log's own bound
+    assert _payload(Outcome("error", "s3cret timed out", "timeout"), when="setup", log=_log(2))["exchanges"] == []
+
+
+def test_a_payload_is_redacted_before_it_leaves_the_process() -> None:
+    from agws_conformance.results import Outcome
+
+    payload = _payload(Outcome("error", "harness: s3cret in a message", "timeout"),
+                       findings=[Finding("ENV-SHAPE", "MUST", True, "saw s3cret")])
+    assert payload["harness"] == "harness: [REDACTED] in a message" and payload["harness_kind"] == "timeout"
+    assert payload["findings"][0]["message"] == "saw [REDACTED]" and payload["outcome"] == "error"
+    # outside the call phase a non-error outcome is pytest's own
+    assert _payload(Outcome("skipped"), when="setup", report_outcome="skipped")["outcome"] == "skipped"
+
+
+def test_a_result_follows_the_report_phase() -> None:
+    from agws_conformance.results import Outcome, result_of
+
+    payload = _payload(Outcome("passed"))
+    assert result_of("t", payload, when="call", report_outcome="passed", message="", duration=0.5).outcome == "passed"
+    assert result_of("t", payload, when="teardown", report_outcome="passed", message="", duration=0) is None
+    assert result_of("t", payload, when="teardown", report_outcome="failed", message="x", duration=0).outcome == "error"
+    assert result_of("t", payload, when="setup", report_outcome="skipped", message="no [[payments]]",
+                     duration=0).outcome == "skipped"
+    failed = result_of("t", _payload(Outcome("failed", failed_requirements=("ENV-SHAPE",)), report_outcome="failed"),
+                       when="call", report_outcome="failed", message="boom", duration=1.5)
+    assert (failed.outcome, failed.failed_requirements, failed.message, failed.duration) == \
+        ("failed", ["ENV-SHAPE"], "boom", 1.5)
+    harness = _payload(Outcome("error", "timeout", "timeout"), when="harness", report_outcome="failed")
+    assert result_of("t", harness, when="harness", report_outcome="failed", message="", duration=0).outcome == "error"

@@ -15,9 +15,9 @@ from agws_conformance.client import HarnessError
 from agws_conformance.findings import ConformanceFailure
 from agws_conformance.preflight import preflight_evidence
 from agws_conformance.report import register_report
-from agws_conformance.results import EXIT_INCOMPLETE, Results, TestResult, classify
+from agws_conformance.results import EXIT_INCOMPLETE, Outcome, Results, TestResult, classify, result_of
 from agws_conformance.state import (CONTEXTS_KEY, EXCHANGES_KEY, FROZE_KEY, HARNESS_PHASE, RESULTS_KEY, RUN_KEY,
-                                    observed_targets)
+                                    build_payload, observed_targets)
 from agws_conformance.transcript import ExchangeLog
 
 from .context import SIGN, Agws
@@ -240,47 +240,27 @@ def pytest_runtest_makereport(item: pytest.Item,
     error = call.excinfo.value if call.excinfo is not None else None
     decided = classify(when=call.when, passed=report.passed, error=error, findings=findings,
                        strict=run.settings.strict, skipped=isinstance(error, pytest.skip.Exception))
-    harness = run.redactor(decided.harness) if decided.harness else None
-    outcome = decided.outcome
-    if decided.longrepr is not None:
-        report.longrepr = run.redactor(decided.longrepr)
-    if outcome == "error":
-        report.when, report.outcome = HARNESS_PHASE, "failed"  # type: ignore[assignment]
-    elif outcome == "failed":
-        report.outcome = "failed"
-    failed_reqs = list(decided.failed_requirements)
-    if call.when == "call":
-        report.user_properties += [("requirement", r) for r in reqs]
-        report.user_properties += [("failed_requirement", r) for r in failed_reqs]
-        if outcome == "warn":
-            report.user_properties.append(("agws_result", "warn"))
-    log = item.stash.get(EXCHANGES_KEY, None)
-    failing = isinstance(getattr(call.excinfo, "value", None), ConformanceFailure)
-    report.agws = {  # type: ignore[attr-defined]
-        "target": _target_name(item, contexts, run),
-        "requirements": reqs,
-        "failed_requirements": failed_reqs,
-        "outcome": outcome if call.when == "call" or outcome == "error" else report.outcome,
-        "harness": harness,
-        "harness_kind": decided.harness_kind,
-        "conformance_failure": failing,
-        # Redacted here: under xdist the payload leaves this worker, and the controller does not
-        # hold the worker's secret (the embedded mock's is per process).
-        "findings": [{**f.to_dict(), "message": run.redactor(f.message)} for f in findings],
-        **_transcript(log, show=call.when != "setup" and (
-            run.settings.transcripts == "all" or harness is not None or outcome in ("failed", "warn"))),
-    }
+    _apply(report, decided, call.when, reqs, run)
+    report.agws = build_payload(  # type: ignore[attr-defined]
+        target=_target_name(item, contexts, run), requirements=reqs, decided=decided, when=call.when,
+        report_outcome=report.outcome, findings=findings, conformance_failure=isinstance(error, ConformanceFailure),
+        log=item.stash.get(EXCHANGES_KEY, None), redact=run.redactor, all_transcripts=run.settings.transcripts == "all")
     return report
 
 
-def _transcript(log: ExchangeLog | None, *, show: bool) -> dict[str, Any]:
-    """The exchanges a report shows: serialized only where they are shown (failures, warnings,
-    harness errors, or every test with --agws-transcripts=all); otherwise just their number."""
-    if log is None:
-        return {"exchanges": [], "exchanges_dropped": 0}
-    if not show:
-        return {"exchanges": [], "exchanges_dropped": len(log.head) + len(log.tail) + log.dropped}
-    return {"exchanges": [e.to_dict() for e in log.all()], "exchanges_dropped": log.dropped}
+def _apply(report: pytest.TestReport, decided: Outcome, when: str, reqs: list[str], run: Run) -> None:
+    """Make pytest's report say what ``classify`` decided: its text, phase and JUnit properties."""
+    if decided.longrepr is not None:
+        report.longrepr = run.redactor(decided.longrepr)
+    if decided.outcome == "error":
+        report.when, report.outcome = HARNESS_PHASE, "failed"  # type: ignore[assignment]
+    elif decided.outcome == "failed":
+        report.outcome = "failed"
+    if when == "call":
+        report.user_properties += [("requirement", r) for r in reqs]
+        report.user_properties += [("failed_requirement", r) for r in decided.failed_requirements]
+        if decided.outcome == "warn":
+            report.user_properties.append(("agws_result", "warn"))
 
 
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, str] | None:
@@ -296,24 +276,13 @@ def _test_result(report: pytest.TestReport) -> TestResult | None:
     payload = getattr(report, "agws", None)
     if not payload:
         return None
-    outcome = payload["outcome"]
-    if report.skipped:
-        outcome = "skipped"
-    elif report.failed and outcome not in ("error",):
-        outcome = "failed" if report.when in ("call",) else "error"
-    elif report.passed and report.when != "call":
-        return None
     message = ""
     if report.skipped and isinstance(report.longrepr, tuple):
         message = str(report.longrepr[2])
     elif report.failed:
         message = str(report.longrepr)[-2000:]
-    return TestResult(nodeid=report.nodeid, target=payload["target"], requirements=payload["requirements"],
-                      outcome=outcome, findings=payload["findings"], exchanges=payload["exchanges"],
-                      failed_requirements=payload.get("failed_requirements") or [],
-                      harness_kind=payload.get("harness_kind"),
-                      exchanges_dropped=payload["exchanges_dropped"], harness=payload["harness"],
-                      message=message, duration=report.duration)
+    return result_of(report.nodeid, payload, when=report.when or "", report_outcome=report.outcome,
+                     message=message, duration=report.duration)
 
 
 class _ResultCollector:
