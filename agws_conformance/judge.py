@@ -93,15 +93,19 @@ def is_success(resp: ResponseLike) -> bool:
 
     Deliberately generous, so that a gateway that wrongly succeeds is caught by "never a success" rules.
     """
+    return success_body(resp) and 200 <= resp.status < 300
+
+
+def success_body(resp: ResponseLike) -> bool:
+    """The body says success (status true, status_code and error_code 0 or absent), whatever the
+    HTTP status: a "never a success" rule must not accept the served data under a 4xx."""
     body = resp.json
     if not isinstance(body, dict) or body.get("status") is not True:
         return False
     if body.get("status_code") not in (0, None):
         return False
     result = body.get("result")
-    if isinstance(result, dict) and result.get("error_code") not in (0, None):
-        return False
-    return 200 <= resp.status < 300
+    return not (isinstance(result, dict) and result.get("error_code") not in (0, None))
 
 
 def observed_error_format(resp: ResponseLike) -> ErrorFormat | None:
@@ -300,7 +304,7 @@ def refused(resp: ResponseLike, *, requirement: str, proxy_page: bool = False) -
     else:
         refusal, want = is_error_envelope, "an error envelope"
     return [
-        Check(requirement, not is_success(resp), f"expected an error, observed a success: {describe(resp)}"),
+        Check(requirement, not success_body(resp), f"expected an error, observed a success: {describe(resp)}"),
         no_crash(resp),
         Check(requirement, refusal, f"expected {want}, observed {describe(resp)}"),
     ]

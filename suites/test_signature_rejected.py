@@ -46,6 +46,33 @@ def expect_signature_rejected(agws, resp, *, requirement: str, identifier: str) 
     agws.expect_unexpected_error(resp, code=1014, requirement="SIG-REJECT-FORMAT")
 
 
+def _refusal(resp) -> tuple[Any, ...]:
+    """What a caller can tell refusals apart by: HTTP status, code and messages (not extra fields
+    such as a request id, which legitimately differ)."""
+    body = resp.json if isinstance(resp.json, dict) else {}
+    result = body.get("result") if isinstance(body.get("result"), dict) else {}
+    return resp.status, judge.error_code(resp), body.get("message"), result.get("message")
+
+
+@pytest.mark.requirement("SIG-BEFORE-LOOKUP", "SIG-ACCEPT-GO-BODY")
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_refusal_does_not_tell_declared_from_unknown(agws, endpoint: str) -> None:
+    """A badly signed request naming a declared and an unknown identifier: both 1014 refusals are
+    the same, or the refusal itself tells anyone without the secret which accounts and payments exist."""
+    for how in ("missing", "wrong-secret"):
+        answers = []
+        for identifier in ("declared", "unknown"):
+            content = agws.encode(_served_fields(agws, endpoint, identifier))
+            signature = None if how == "missing" else agws.sign_with_secret(content, secrets.token_urlsafe(24))
+            answers.append(agws.send(endpoint, content=content, signature=signature))
+        if not all(judge.rejected_by_signature(r) for r in answers):
+            continue  # not both refused with 1014: the SIG-REJECT-* tests judge that
+        declared, unknown = (_refusal(r) for r in answers)
+        agws.check(declared == unknown, "SIG-BEFORE-LOOKUP",
+                   f"expected the same 1014 refusal ({how} signature) for a declared and an unknown identifier, "
+                   f"observed (HTTP status, code, message, result.message) {declared} vs {unknown}")
+
+
 def _served_fields(agws, endpoint: str, identifier: str) -> dict[str, str]:
     """The target's valid fields naming a declared (or an unknown) identifier; correctly signed,
     they are served (a success, or 1407/1041).

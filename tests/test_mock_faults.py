@@ -303,6 +303,13 @@ def _get(clean, faulty):
     assert response.status_code == 200 and response.json()["result"]["error_code"] == 0
 
 
+def _get_403(clean, faulty):
+    assert send(clean, "user/check", method="GET", signature=None).status_code == 405
+    response = send(faulty, "user/check", method="GET", signature=None)
+    assert response.status_code == 403 and response.json()["result"]["error_code"] == 0
+    assert send(faulty, "user/check").status_code == 200  # POST is unchanged
+
+
 def _expected_status_false(clean, faulty):
     assert check(clean, "nobody").json()["status"] is True
     body = check(faulty, "nobody").json()
@@ -374,6 +381,15 @@ def _lookup_first(clean, faulty):
         assert send(faulty, endpoint, signature="0" * 64).json()["status_code"] == 1014  # a known one: checked
 
 
+def _status_oracle(clean, faulty):
+    unknown = body_of("user/check", username="nobody-here")
+    assert send(clean, "user/check", unknown, signature="0" * 64).status_code == \
+        send(clean, "user/check", signature="0" * 64).status_code
+    answered = send(faulty, "user/check", unknown, signature="0" * 64)
+    assert answered.status_code == 404 and answered.json()["status_code"] == 1014
+    assert send(faulty, "user/check", signature="0" * 64).status_code != 404  # a known one
+
+
 def _scope_leak(clean, faulty):
     for field in ("project", "agent", "service_code"):
         assert send(clean, "user/check", **{field: "someone-else"}).json()["result"]["error_code"] != 0
@@ -432,6 +448,7 @@ PROBES = {
     "accept-extended-signature": _sig_extended,
     "compare-first-half": _sig_first_half,
     "lookup-before-signature": _lookup_first,
+    "signature-status-oracle": _status_oracle,
     "scope-leak-403": _scope_leak,
     "scope-html": _scope_html,
     "scope-wrong-code": _scope_code,
@@ -497,6 +514,7 @@ PROBES = {
     "truncated-json": _truncated,
     "oversized-accepted": _oversized,
     "get-answered": _get,
+    "get-served-403": _get_403,
     "expected-error-status-false": _expected_status_false,
     "new-error-without-data": _new_error_without_data,
     "old-error-with-result": _old_error_with_result,

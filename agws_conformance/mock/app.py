@@ -179,7 +179,7 @@ class _Gateway:
         incoming = Incoming(endpoint, request.method, request.headers.get("x-signature"), raw)
         for hook in self.behaviour.incoming_hooks:
             incoming = hook(incoming, self.target)
-        return self.decide_body(incoming)
+        return replace(self.decide_body(incoming), method=incoming.method)
 
     def decide_body(self, incoming: Incoming) -> Reply:
         endpoint, raw = incoming.endpoint, incoming.raw

@@ -74,6 +74,8 @@ class Reply:
     """Whether the request names a configured account or payment (None: no parsed request)."""
     out_of_scope: tuple[str, ...] = ()
     """Which of project/agent/service_code the request names differently from the target."""
+    method: str = "POST"
+    """The HTTP method of the request answered."""
 
 
 @dataclass(frozen=True)

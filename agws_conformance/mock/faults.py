@@ -225,6 +225,15 @@ _fault(
 )(_reply(_lookup_first))
 
 
+def _status_oracle(reply: Reply) -> Reply:
+    return replace(reply, http_status=404) if reply.code == 1014 and reply.known is False else reply
+
+
+_fault("signature-status-oracle", ("SIG-BEFORE-LOOKUP",),
+       "a badly signed request gets 1014 either way, but under HTTP 404 when the account or payment does not "
+       "exist (the refusal's status is an enumeration oracle)")(_reply(_status_oracle))
+
+
 def _unscoped(name: str) -> Callable[[Behaviour], Behaviour]:
     return lambda b: replace(b, scope_fields=tuple(f for f in b.scope_fields if f != name))
 
@@ -606,3 +615,13 @@ def _get_as_post(incoming: Incoming, target: Target) -> Incoming:
 _fault("get-answered", ("ROB-WRONG-METHOD",),
        "GET is answered with a success (for the first configured account/payment) instead of 405")(
     lambda b: replace(b, methods=b.methods | {"GET"}, incoming_hooks=b.incoming_hooks + (_get_as_post,)))
+
+
+def _forbidden_status(reply: Reply, wire: Wire) -> Wire:
+    return replace(wire, status=403) if reply.method == "GET" else wire
+
+
+_fault("get-served-403", ("ROB-WRONG-METHOD",),
+       "GET is served (the account's or payment's data in a success body) under HTTP 403, as if refused")(
+    lambda b: replace(b, methods=b.methods | {"GET"}, incoming_hooks=b.incoming_hooks + (_get_as_post,),
+                      wire_hooks=b.wire_hooks + (_forbidden_status,)))
