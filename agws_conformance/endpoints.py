@@ -70,6 +70,20 @@ DOCUMENTED_MESSAGES: dict[int, str] = {
     1407: "Cache: item not found",
 }
 
+SCOPE_ERRORS: dict[str, tuple[int, str]] = {
+    "project": (8008, "project doesn't exist"),
+    "agent": (9724, "showcase not found"),
+    "service_code": (9721, "showcase service not found"),
+}
+"""The expected error for a body naming a project, agent or service code the target does not know
+(public-facts.md, Error Codes), by the field that names it."""
+
+SCOPE_CODES: dict[int, tuple[str, str]] = {
+    **{code: (name, message) for name, (code, message) in SCOPE_ERRORS.items()},
+    9427: ("agent", SCOPE_ERRORS["agent"][1]),  # a page version's spelling of 9724 (ERRATUM-CODE-9724-9427)
+}
+"""Every documented scope code -> (the field it is about, its meaning)."""
+
 TRANSACTION_STATUSES: dict[str, str] = {
     "1": "Transaction created",
     "2": "Transaction successfully processed",

@@ -26,20 +26,13 @@ from typing import Any, Callable, Mapping, NoReturn, Protocol
 
 from agws_conformance import judge, signer
 from agws_conformance.client import HarnessError, Response
-from agws_conformance.endpoints import ENDPOINTS, REQUEST_FIELDS
+from agws_conformance.endpoints import ENDPOINTS, REQUEST_FIELDS, SCOPE_CODES
 from agws_conformance.signer import Variant
 from agws_conformance.target import Target
 from agws_conformance.transcript import Exchange
 
 __all__ = ["Detection", "PreflightReport", "Sender", "preflight_evidence", "run_preflight"]
 
-SCOPE_CODES: dict[int, tuple[str, str]] = {
-    8008: ("project", "project doesn't exist"),
-    9724: ("agent", "showcase not found"),
-    9427: ("agent", "showcase not found"),  # a page version's spelling of 9724 (ERRATUM-CODE-9724-9427)
-    9721: ("service_code", "showcase service not found"),
-}
-"""Expected errors that mean "the credentials in the body name nothing on this target"."""
 
 
 class Sender(Protocol):

@@ -42,7 +42,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from agws_conformance import signer
-from agws_conformance.endpoints import DOCUMENTED_MESSAGES, ENDPOINTS, LOOKUP_FIELDS, REQUEST_FIELDS
+from agws_conformance.endpoints import DOCUMENTED_MESSAGES, ENDPOINTS, LOOKUP_FIELDS, REQUEST_FIELDS, SCOPE_ERRORS
 from agws_conformance.mock.data import account_result, payment_data
 from agws_conformance.mock.behaviour import Behaviour, Incoming, Reply, SignatureInput, Wire
 from agws_conformance.mock.faults import behaviour_for
@@ -62,11 +62,6 @@ _ROUTE_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 _JSON = "application/json"
 
 # Expected errors (public-facts.md, code table).
-SCOPE_ERRORS: dict[str, tuple[int, str]] = {
-    "project": (8008, "project doesn't exist"),
-    "agent": (9724, "showcase not found"),
-    "service_code": (9721, "showcase service not found"),
-}
 NOT_FOUND: dict[str, tuple[int, str]] = {
     "user/check": (1407, DOCUMENTED_MESSAGES[1407]),
     "action/status": (1041, DOCUMENTED_MESSAGES[1041]),

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable
 
 from agws_conformance import signer
-from agws_conformance.endpoints import REQUEST_FIELDS
+from agws_conformance.endpoints import REQUEST_FIELDS, SCOPE_ERRORS
 from agws_conformance.errors import UnknownFaultError
 from agws_conformance.mock.behaviour import (
     Behaviour,
@@ -256,7 +256,7 @@ def _scope_leak(b: Behaviour) -> Behaviour:
     return replace(b, scope_fields=(), reply_hooks=b.reply_hooks + (forbidden,))
 
 
-_SCOPE_CODES = frozenset({8008, 9724, 9721})
+_SCOPE_CODES = frozenset(code for code, _ in SCOPE_ERRORS.values())
 _FORBIDDEN_PAGE = (b"<html>\r\n<head><title>403 Forbidden</title></head>\r\n<body>\r\n"
                    b"<center><h1>403 Forbidden</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
 
