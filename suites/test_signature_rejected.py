@@ -246,25 +246,42 @@ def _leaves(value: Any) -> list[Any]:
     return [value]
 
 
-def distinctive_values(success: Any, sent: list[str]) -> set[str]:
-    """Values of a success that would only be in another answer if it leaked the same data, as JSON
-    text: strings of 5+ characters that are not part of anything the requests sent (a refusal may
-    echo the project code it did not find), numbers with a fraction or 4+ digits."""
+def distinctive_values(success: Any, sent: list[str]) -> dict[str, str | float]:
+    """Values of a success that would only be in another answer if it leaked the same data, keyed
+    by their JSON text: strings of 5+ characters that are not part of anything the requests sent (a
+    refusal may echo the project code it did not find), numbers with a fraction or 4+ digits."""
     result = success.get("result") if isinstance(success, dict) else None
-    out: set[str] = set()
+    out: dict[str, str | float] = {}
     for leaf in _leaves({k: v for k, v in result.items() if k not in ("error_code", "message")}
                         if isinstance(result, dict) else {}):
         if isinstance(leaf, str) and len(leaf) >= 5 and not any(leaf in value for value in sent):
-            out.add(json.dumps(leaf, ensure_ascii=False)[1:-1])
+            out[json.dumps(leaf, ensure_ascii=False)[1:-1]] = leaf
         elif isinstance(leaf, (int, float)) and not isinstance(leaf, bool) and math.isfinite(leaf) and (
                 leaf != int(leaf) or abs(leaf) >= 1000):
-            out.add(json.dumps(leaf))
+            out[json.dumps(leaf)] = float(leaf)
     return out
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _carries(leaves: list[Any], value: str | float) -> bool:
+    """Whether a parsed answer holds ``value``, however it was written: escaped strings decode to
+    the same text, and 4.67e3, 4670 and "4670" are the same number."""
+    if isinstance(value, str):
+        return any(isinstance(leaf, str) and value in leaf for leaf in leaves)
+    return any(leaf == value if isinstance(leaf, (int, float)) and not isinstance(leaf, bool)
+               else isinstance(leaf, str) and _number(leaf.strip()) == value for leaf in leaves)
 
 
 def leaked(resp, success: Any, sent: list[str]) -> list[str]:
     """What of the account's or payment's data the answer carries: business keys in its result, or
-    distinctive values of the success anywhere in its bytes (an HTML page included)."""
+    distinctive values of the success anywhere in it, searched in its bytes (an HTML page included)
+    and in its parsed JSON (so that re-encoding hides nothing)."""
     found: list[str] = []
     body = resp.json if isinstance(resp.json, dict) else {}
     result = body.get("result")
@@ -275,8 +292,10 @@ def leaked(resp, success: Any, sent: list[str]) -> list[str]:
         if isinstance(data, dict) and data:
             found.append("result.data")
     text = resp.body.decode("utf-8", "replace")
+    leaves = _leaves(resp.json) if resp.json is not None else []
     codes = {str(judge.error_code(resp)), str(body.get("status_code"))}
-    found += [f"value {v}" for v in sorted(distinctive_values(success, sent) - codes) if v in text][:5]
+    found += [f"value {t}" for t, v in sorted(distinctive_values(success, sent).items())
+              if t not in codes and (t in text or _carries(leaves, v))][:5]
     return found
 
 

@@ -390,6 +390,16 @@ def _status_oracle(clean, faulty):
     assert send(faulty, "user/check", signature="0" * 64).status_code != 404  # a known one
 
 
+def _scope_smuggle(clean, faulty):
+    for field, code in (("project", 8008), ("agent", 9724), ("service_code", 9721)):
+        assert send(clean, "user/check", **{field: "someone-else"}).json()["result"]["error_code"] == code
+        answer = send(faulty, "user/check", **{field: "someone-else"})
+        result = answer.json()["result"]
+        assert result["error_code"] == code and result["additional_data"]["info"]["parking"]
+        assert b"parking" not in answer.content and b"\\u0070\\u0061" in answer.content  # hidden from a byte search
+    assert send(faulty, "user/check").json()["result"]["account_status"] == 1
+
+
 def _scope_leak(clean, faulty):
     for field in ("project", "agent", "service_code"):
         assert send(clean, "user/check", **{field: "someone-else"}).json()["result"]["error_code"] != 0
@@ -449,6 +459,7 @@ PROBES = {
     "compare-first-half": _sig_first_half,
     "lookup-before-signature": _lookup_first,
     "signature-status-oracle": _status_oracle,
+    "scope-smuggle-escaped": _scope_smuggle,
     "scope-leak-403": _scope_leak,
     "scope-html": _scope_html,
     "scope-wrong-code": _scope_code,

@@ -265,6 +265,43 @@ _fault("scope-html", ("SIG-SCOPE-PROJECT", "SIG-SCOPE-AGENT", "SIG-SCOPE-SERVICE
     _wire(lambda reply, wire: Wire(403, (("content-type", "text/html"),), _FORBIDDEN_PAGE)
           if reply.kind == "expected" and reply.code in _SCOPE_CODES else wire))
 
+def _escaped_json(value: Any) -> str:
+    """JSON that hides its values from a search of the bytes: every string character \\u-escaped,
+    every number in exponent form (both decode to the same values)."""
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{_escaped_json(k)}:{_escaped_json(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(map(_escaped_json, value)) + "]"
+    if isinstance(value, str):  # json.dumps escapes what lies outside the BMP as a surrogate pair
+        return '"' + "".join(f"\\u{ord(c):04x}" if ord(c) < 0x10000 else json.dumps(c)[1:-1] for c in value) + '"'
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{value:e}"
+    return json.dumps(value)
+
+
+@_fault("scope-smuggle-escaped", ("SIG-SCOPE-PROJECT", "SIG-SCOPE-AGENT", "SIG-SCOPE-SERVICE"),
+        "a request naming another project, agent or service code gets its documented error code, with the "
+        "account or payment smuggled into result.additional_data, strings \\u-escaped and numbers as 4.67e+03")
+def _scope_smuggle(b: Behaviour) -> Behaviour:
+    def smuggle(reply: Reply, payload: dict[str, Any]) -> dict[str, Any]:
+        if reply.kind != "success" or not reply.out_of_scope:
+            return payload
+        code, message = SCOPE_ERRORS[reply.out_of_scope[0]]
+        return {"status": True, "status_code": 0, "message": "Success",
+                "result": {"error_code": code, "message": message, "data": None,
+                           "additional_data": payload.get("result")}}
+
+    def escape(reply: Reply, wire: Wire) -> Wire:
+        if reply.kind != "success" or not reply.out_of_scope:
+            return wire
+        body = json.loads(wire.body)
+        smuggled, body["result"]["additional_data"] = body["result"]["additional_data"], "<smuggled>"
+        text = json.dumps(body, separators=(",", ":")).replace('"<smuggled>"', _escaped_json(smuggled))
+        return replace(wire, body=text.encode())
+
+    return replace(b, scope_fields=(), payload_hooks=b.payload_hooks + (smuggle,), wire_hooks=b.wire_hooks + (escape,))
+
+
 _fault("scope-wrong-code", ("ERR-SCOPE-CODE",),
        "a request naming another project, agent or service code gets 1407 'Cache: item not found' instead of "
        "8008, 9724 or 9721")(
