@@ -14,6 +14,7 @@ prints the shrunk request and the command that replays it (see agws_conformance.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -84,6 +85,22 @@ def test_generated_valid_requests(agws, endpoint: str) -> None:
                                          exclude=exclude)
     explore(agws, strategy, lambda fields: _judge_valid(agws, endpoint, fields),
             requirement="ROB-GENERATED-VALID")
+
+
+@pytest.mark.requirement("ROB-GENERATED-VALID")
+def test_go_version_characters_are_served(agws) -> None:
+    """A username holding \\b and \\f, the characters Go versions canonicalize differently, signed
+    the Go >= 1.22 way and the Go < 1.22 way: one of the two is how the target signs, so one must be
+    served. Fixed, because generated cases leave these characters out while the preflight could
+    not tell the versions apart, and a gateway refusing them before its signature check makes it so."""
+    fields = agws.fields("user/check", username=agws.unknown_username() + "-\b\f")
+    content = agws.encode(fields)
+    answers = [agws.send("user/check", content=content,
+                         signature=agws.sign(content, dataclasses.replace(agws.variant, legacy_escapes=legacy)))
+               for legacy in (False, True)]
+    agws.check(any(judge.passed_signature_check(r) for r in answers), "ROB-GENERATED-VALID",
+               "expected the request served under one of the two signatures, observed "
+               f"go1.22: {judge.describe(answers[0])}; go1.21: {judge.describe(answers[1])}")
 
 
 def _judge_invalid(agws, endpoint: str, fields: dict[str, Any]) -> list[Check]:

@@ -390,6 +390,15 @@ def _status_oracle(clean, faulty):
     assert send(faulty, "user/check", signature="0" * 64).status_code != 404  # a known one
 
 
+def _refuse_bf(clean, faulty):
+    for name in ("x-\b", "x-\f"):
+        assert send(clean, "user/check", username=name).json()["result"]["error_code"] == 1407
+        for signature in ("good", "0" * 64):  # before the signature check: the same refusal either way
+            refused = send(faulty, "user/check", username=name, signature=signature)
+            assert refused.status_code == 400 and refused.json()["status_code"] == 400
+    assert send(faulty, "user/check").json()["result"]["account_status"] == 1
+
+
 def _scope_smuggle(clean, faulty):
     for field, code in (("project", 8008), ("agent", 9724), ("service_code", 9721)):
         assert send(clean, "user/check", **{field: "someone-else"}).json()["result"]["error_code"] == code
@@ -460,6 +469,7 @@ PROBES = {
     "lookup-before-signature": _lookup_first,
     "signature-status-oracle": _status_oracle,
     "scope-smuggle-escaped": _scope_smuggle,
+    "refuse-go-version-characters": _refuse_bf,
     "scope-leak-403": _scope_leak,
     "scope-html": _scope_html,
     "scope-wrong-code": _scope_code,

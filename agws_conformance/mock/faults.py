@@ -234,6 +234,20 @@ _fault("signature-status-oracle", ("SIG-BEFORE-LOOKUP",),
        "exist (the refusal's status is an enumeration oracle)")(_reply(_status_oracle))
 
 
+def _refuse_go_version_characters(reply: Reply) -> Reply:
+    request = reply.request if isinstance(reply.request, dict) else {}
+    if any(isinstance(v, str) and ("\b" in v or "\f" in v) for v in request.values()):
+        return replace(reply, kind="unexpected", http_status=400, code=400,
+                       message="field 'username' contains a control character", problem="wrong-type")
+    return reply
+
+
+_fault("refuse-go-version-characters", ("ROB-GENERATED-VALID",),
+       "any field holding \\b or \\f is refused (400) before the signature is checked, so the preflight cannot "
+       "tell which Go version signs and generated requests would leave those characters out")(
+    _reply(_refuse_go_version_characters))
+
+
 def _unscoped(name: str) -> Callable[[Behaviour], Behaviour]:
     return lambda b: replace(b, scope_fields=tuple(f for f in b.scope_fields if f != name))
 
