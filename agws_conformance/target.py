@@ -21,7 +21,7 @@ from typing import Any, Iterator, Literal, cast
 from urllib.parse import urlsplit
 
 from agws_conformance.errors import ConfigError
-from agws_conformance.endpoints import PRODUCTION_HOSTS, TRANSACTION_STATUSES
+from agws_conformance.endpoints import PRODUCTION_HOSTS, REASON_CODES, TRANSACTION_STATUSES
 from agws_conformance.signer import Variant
 
 __all__ = [
@@ -515,6 +515,14 @@ def _reason_code(v: _Validator, table: str, index: int, item: dict) -> int | Non
         raise v.error(table, index, "fail_reason",
                       f"{table}[{index}].fail_reason must be a reason code, a non-negative integer such as 100 "
                       f"(got {_describe(code)}){hint}")
+    if code not in REASON_CODES:
+        # The check wants the declared code and a documented one: an undocumented declaration would
+        # fail CHK-FAIL-REASON-CODE on every gateway, a setup mistake reported as a defect.
+        near = difflib.get_close_matches(str(code), [str(c) for c in REASON_CODES], n=1)
+        raise v.error(table, index, "fail_reason",
+                      f"{table}[{index}].fail_reason {code} is not a documented reason code"
+                      + (f"; did you mean {near[0]}?" if near else "")
+                      + " (the codes listed on the Reason for operation rejection page: 100-107, 200-207, 300-304, 400-407)")
     return code
 
 

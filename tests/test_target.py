@@ -161,6 +161,9 @@ service_code = "s"
      "(got '100'); write fail_reason = 100"),
     ('[[payments]]\nexternal_id = "1"\nstatus_code = "4"\nfail_reason = -1\n',
      "staging.toml:10: payments[0].fail_reason must be a reason code, a non-negative integer such as 100 (got -1)"),
+    ('[[accounts]]\nusername = "u0"\naccount_status = 2\nfail_reason = 2020\n',
+     "staging.toml:10: accounts[0].fail_reason 2020 is not a documented reason code; did you mean 202? (the codes "
+     "listed on the Reason for operation rejection page: 100-107, 200-207, 300-304, 400-407)"),
     ('[[payments]]\nexternal_id = "1"\nstatus_code = "2"\namount = "100"\n',
      "staging.toml:10: payments[0].amount must be a positive number such as 100 or 100.5 (got '100')"),
     ('[[payments]]\nexternal_id = "1"\nstatus_code = "2"\namount = 0\n',
