@@ -8,6 +8,7 @@ skip and say so, rather than pass without evidence.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import pytest
@@ -134,8 +135,17 @@ def test_account_fail_reason_codes(agws) -> None:
         pytest.skip("no account answered with a fail_reason to judge (CHK-INACTIVE-FAIL-REASON reports that)")
 
 
-def _mentions(message: Any, wording: str) -> bool:
-    return isinstance(message, str) and message.strip().rstrip(".").lower() == wording.lower()
+_INACTIVE = re.compile(r"\binactive\b|\bnot\s+active\b|\bisn't\s+active\b|неактив|не\s+актив", re.IGNORECASE)
+_ACTIVE = re.compile(r"\bactive\b|актив", re.IGNORECASE)
+
+
+def describes_as(message: Any, active: bool) -> bool:
+    """Whether a message calls the account active (or inactive), in any wording: "Account is not
+    active!" is as much a contradiction of status 1 as the example's "This account is inactive"."""
+    if not isinstance(message, str):
+        return False
+    inactive = _INACTIVE.search(message) is not None
+    return (not inactive and _ACTIVE.search(message) is not None) if active else inactive
 
 
 @pytest.mark.requirement("CHK-RESULT-MESSAGE", "CHK-RESULT-MESSAGE-WORDING", "CHK-ACCOUNT-FOUND")
@@ -146,9 +156,9 @@ def test_result_message(agws) -> None:
     for account in agws.target.accounts:
         message = check_account(agws, account.username).get("message", "no message field")
         status = account.account_status
-        contradicting = ACCOUNT_MESSAGES[0] if status == 1 else ACCOUNT_MESSAGES[1]
-        checks = [judge.Check("CHK-RESULT-MESSAGE", not _mentions(message, contradicting),
-                              f"expected result.message not to say {contradicting!r} for {account.username!r} "
+        opposite = "active" if status != 1 else "inactive"
+        checks = [judge.Check("CHK-RESULT-MESSAGE", not describes_as(message, active=status != 1),
+                              f"expected result.message not to call {account.username!r} {opposite} "
                               f"(account_status {status}), observed {message!r}")]
         if status in ACCOUNT_MESSAGES:
             checks.append(judge.Check("CHK-RESULT-MESSAGE-WORDING", message == ACCOUNT_MESSAGES[status],

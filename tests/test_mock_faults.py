@@ -441,6 +441,13 @@ def _message_contradicts(clean, faulty):
     assert check(faulty, inactive).json()["result"]["message"] == "This account is active"
 
 
+def _message_paraphrased(clean, faulty):
+    active, inactive = ACCOUNTS[("parking", 1)], ACCOUNTS[("parking", 0)]
+    assert check(clean, active).json()["result"]["message"] == "This account is active"
+    assert check(faulty, active).json()["result"]["message"] == "Account is not active!"
+    assert check(faulty, inactive).json()["result"]["message"] == "Account active"
+
+
 def _all_categories(clean, faulty):
     username = ACCOUNTS[("parking", 1)]
     assert list(check(clean, username).json()["result"]["info"]) == ["parking"]
@@ -476,6 +483,7 @@ PROBES = {
     "undocumented-reason-code": _reason_code,
     "unverified-without-fail-reason": _check_result(2, "fail_reason", {"code": 202, "message": "Unverified account"}, {}),
     "check-message-contradicts": _message_contradicts,
+    "check-message-paraphrased": _message_paraphrased,
     "info-all-categories": _all_categories,
     "failed-payment-without-fail-reason": _payment_field("ext-0004", "fail_reason", lambda faulty, clean: faulty == {}),
     "payment-username-wrong": _payment_field("ext-0002", "username", lambda faulty, clean: faulty == "ext-0002"),

@@ -451,6 +451,13 @@ _fault("check-message-contradicts", ("CHK-RESULT-MESSAGE", "CHK-RESULT-MESSAGE-W
        "result.message says the opposite of account_status ('This account is inactive' for an active account)")(
     _edit(lambda result: result.update(message=_CONTRADICTION[result["account_status"]]), _check_result))
 
+_PARAPHRASE = {1: "Account is not active!", 0: "Account active", 2: "Active account (unverified)"}
+
+_fault("check-message-paraphrased", ("CHK-RESULT-MESSAGE",),
+       "result.message contradicts account_status in other words than the examples' ('Account is not active!' "
+       "for an active account)")(
+    _edit(lambda result: result.update(message=_PARAPHRASE[result["account_status"]]), _check_result))
+
 
 def _all_categories(result: dict[str, Any]) -> None:
     name = "all-categories"
