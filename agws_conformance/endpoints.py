@@ -42,9 +42,6 @@ REQUEST_FIELDS: dict[str, tuple[str, ...]] = {
 class Method:
     """One documented method: what it looks up, and the requirements its answers are judged by."""
 
-    name: str  # "user/check"
-    path: str
-    fields: tuple[str, ...]  # required request fields, in the documents' Go struct order
     lookup: str  # the field it looks up; the others are the caller's credentials
     missing_code: int  # the expected error for a lookup value the target does not hold
     found: str  # requirement: a declared value is answered with a success
@@ -54,10 +51,10 @@ class Method:
 
 
 METHODS: dict[str, Method] = {
-    "user/check": Method("user/check", USER_CHECK_PATH, REQUEST_FIELDS["user/check"], "username", 1407,
-                         "CHK-ACCOUNT-FOUND", "CHK-UNKNOWN-1407", "user-check-success", "SCH-CHECK-SUCCESS"),
-    "action/status": Method("action/status", ACTION_STATUS_PATH, REQUEST_FIELDS["action/status"], "external_id", 1041,
-                            "STS-PAYMENT-FOUND", "STS-UNKNOWN-1041", "action-status-success", "SCH-STATUS-SUCCESS"),
+    "user/check": Method("username", 1407, "CHK-ACCOUNT-FOUND", "CHK-UNKNOWN-1407", "user-check-success",
+                         "SCH-CHECK-SUCCESS"),
+    "action/status": Method("external_id", 1041, "STS-PAYMENT-FOUND", "STS-UNKNOWN-1041", "action-status-success",
+                            "SCH-STATUS-SUCCESS"),
 }
 
 # The field each endpoint looks up (the rest are the caller's credentials).

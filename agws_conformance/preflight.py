@@ -26,7 +26,7 @@ from typing import Any, Callable, Mapping, NoReturn, Protocol
 
 from agws_conformance import judge, signer
 from agws_conformance.client import HarnessError, Response
-from agws_conformance.endpoints import ENDPOINTS, REQUEST_FIELDS, SCOPE_CODES
+from agws_conformance.endpoints import ENDPOINTS, METHODS, REQUEST_FIELDS, SCOPE_CODES
 from agws_conformance.signer import Variant
 from agws_conformance.target import Target
 from agws_conformance.transcript import Exchange
@@ -110,14 +110,11 @@ class _Prober:
     sign: Callable[[bytes, Variant], str]
     fresh_id: Callable[[], str]
     report: PreflightReport
-    answered: bool = False
 
     # -- sending -----------------------------------------------------------------------------
     def send(self, endpoint: str, content: bytes, signature: str | None) -> Response:
         self.report.requests += 1
-        resp = self.send_raw(endpoint, content, signature)
-        self.answered = True
-        return resp
+        return self.send_raw(endpoint, content, signature)
 
     def body(self, endpoint: str, variant: Variant, **overrides: str) -> bytes:
         """The target's valid request, written in ``variant``'s canonical form: the bytes any signer
@@ -237,7 +234,7 @@ class _Prober:
         declared = t.accounts if endpoint == "user/check" else t.payments
         if not declared or index >= len(declared):
             return
-        missing = 1407 if endpoint == "user/check" else 1041
+        missing = METHODS[endpoint].missing_code
         if judge.error_code(resp) != missing:
             return
         table, key = ("accounts", "username") if endpoint == "user/check" else ("payments", "external_id")

@@ -16,10 +16,6 @@ from agws_conformance.endpoints import METHODS
 ENDPOINTS = ("user/check", "action/status")
 KINDS = ("success", "expected", "unexpected")
 
-# The documented expected error each endpoint gives for an identifier it does not hold.
-NOT_FOUND = {"user/check": 1407, "action/status": 1041}
-SUCCESS_SCHEMA = {"user/check": ("user-check-success", "SCH-CHECK-SUCCESS"),
-                  "action/status": ("action-status-success", "SCH-STATUS-SUCCESS")}
 
 # A key that is not the target's secret: its signatures are refused (1014, an unexpected error).
 OTHER_SECRET = "agws-conformance-not-the-secret"
@@ -44,7 +40,7 @@ def provoke(agws, endpoint: str, kind: str) -> Response:
 def what(endpoint: str, kind: str) -> str:
     """How the report names the provoked response, e.g. 'the 1407 expected error of user/check'."""
     return {"success": f"the success of {endpoint}",
-            "expected": f"the {NOT_FOUND[endpoint]} expected error of {endpoint}",
+            "expected": f"the {METHODS[endpoint].missing_code} expected error of {endpoint}",
             "unexpected": f"the 1014 unexpected error of {endpoint}"}[kind]
 
 
@@ -52,13 +48,11 @@ def expect_kind(agws, resp: Response, endpoint: str, kind: str) -> None:
     """Precondition: the provoked response is of the intended kind (judged under its own rule)."""
     __tracebackhide__ = True
     if kind == "success":
-        requirement = "CHK-ACCOUNT-FOUND" if endpoint == "user/check" else "STS-PAYMENT-FOUND"
-        agws.check(judge.is_success(resp), requirement,
+        agws.check(judge.is_success(resp), METHODS[endpoint].found,
                    f"expected a success for a configured identifier, observed {judge.describe(resp)}")
     elif kind == "expected":
-        requirement = "CHK-UNKNOWN-1407" if endpoint == "user/check" else "STS-UNKNOWN-1041"
-        code = NOT_FOUND[endpoint]
-        agws.check(judge.error_code(resp) == code, requirement,
+        code = METHODS[endpoint].missing_code
+        agws.check(judge.error_code(resp) == code, METHODS[endpoint].missing,
                    f"expected error {code} in either documented format, observed {judge.describe(resp)}")
     else:
         agws.require_served(endpoint)  # a refusal is evidence only from a gateway that serves the good request
@@ -131,9 +125,9 @@ def test_status_false_only_for_errors_outside_result(agws, endpoint: str, kind: 
         expect_kind(agws, resp, endpoint, kind)
         ok, want = status is True, "status true"
     elif kind == "expected":
-        code = NOT_FOUND[endpoint]
+        code = METHODS[endpoint].missing_code
         where = error_location(resp.json, code)
-        agws.check(where is not None, "CHK-UNKNOWN-1407" if endpoint == "user/check" else "STS-UNKNOWN-1041",
+        agws.check(where is not None, METHODS[endpoint].missing,
                    f"expected error {code} in result.error_code or status_code, observed {judge.describe(resp)}")
         ok = status is (where == "result.error_code")
         want = f"status {'true' if where == 'result.error_code' else 'false'} with the error code in {where}"
@@ -184,7 +178,7 @@ def test_http_status_of_old_format_errors_recorded(agws, endpoint: str) -> None:
 def _schema(endpoint: str, kind: str, resp: Response) -> tuple[str, str]:
     """The schema (and its requirement) that documents ``resp``."""
     if kind == "success":
-        return SUCCESS_SCHEMA[endpoint]
+        return METHODS[endpoint].success_schema, METHODS[endpoint].success_schema_requirement
     if kind == "expected":
         return ("error-expected-new", "SCH-ERROR-NEW") if judge.observed_error_format(resp) == "new" \
             else ("error-expected-old", "SCH-ERROR-OLD")

@@ -15,8 +15,6 @@ from agws_conformance.client import Response
 from agws_conformance.endpoints import METHODS
 
 ENDPOINTS = ("user/check", "action/status")
-NOT_FOUND = {"user/check": 1407, "action/status": 1041}
-NOT_FOUND_REQUIREMENT = {"user/check": "CHK-UNKNOWN-1407", "action/status": "STS-UNKNOWN-1041"}
 OTHER_SECRET = "agws-conformance-not-the-secret"
 
 # Requests per error class in the consistency test: sent back to back, so a target that alternates
@@ -40,9 +38,9 @@ def send_unknown(agws, endpoint: str) -> Response:
 def test_expected_error_in_declared_format(agws, endpoint: str) -> None:
     """An expected error comes back in the format the target declares (any documented one with auto)."""
     resp = send_unknown(agws, endpoint)
-    agws.expect_expected_error(resp, code=NOT_FOUND[endpoint], requirement=NOT_FOUND_REQUIREMENT[endpoint])
+    agws.expect_expected_error(resp, code=METHODS[endpoint].missing_code, requirement=METHODS[endpoint].missing)
     if agws.error_format == "auto":
-        agws.observe("ERR-FORMAT-DECLARED", f"the target declares error_format auto; error {NOT_FOUND[endpoint]} "
+        agws.observe("ERR-FORMAT-DECLARED", f"the target declares error_format auto; error {METHODS[endpoint].missing_code} "
                      f"came back in the {judge.observed_error_format(resp)} format")
 
 
@@ -54,8 +52,8 @@ def test_expected_error_schema(agws, endpoint: str, fmt: str) -> None:
     resp = send_unknown(agws, endpoint)
     observed = judge.observed_error_format(resp)
     if observed is not None and observed != fmt:
-        agws.not_applicable(f"error {NOT_FOUND[endpoint]} of {endpoint} came back in the {observed} format, not the {fmt} one")
-    agws.expect_expected_error(resp, code=NOT_FOUND[endpoint], requirement=NOT_FOUND_REQUIREMENT[endpoint])
+        agws.not_applicable(f"error {METHODS[endpoint].missing_code} of {endpoint} came back in the {observed} format, not the {fmt} one")
+    agws.expect_expected_error(resp, code=METHODS[endpoint].missing_code, requirement=METHODS[endpoint].missing)
 
 
 @pytest.mark.requirement(*judge.unexpected_error_rules("SCH-ERROR-UNEXPECTED"))
@@ -72,7 +70,7 @@ def test_unexpected_error_shape(agws, endpoint: str) -> None:
 def test_expected_error_message(agws, endpoint: str) -> None:
     """1407 says "Cache: item not found" and 1041 "Order not found" (SHOULD: the documents' examples)."""
     resp = send_unknown(agws, endpoint)
-    agws.expect_expected_error(resp, code=NOT_FOUND[endpoint], requirement=NOT_FOUND_REQUIREMENT[endpoint])
+    agws.expect_expected_error(resp, code=METHODS[endpoint].missing_code, requirement=METHODS[endpoint].missing)
 
 
 @pytest.mark.requirement(*judge.expected_error_rules("CHK-UNKNOWN-1407"), "STS-UNKNOWN-1041")
@@ -88,7 +86,7 @@ def test_one_format_per_error_class(agws) -> None:
         for _ in range(REPEATS):
             resp = send_unknown(agws, endpoint)
             responses.append((endpoint, resp))
-            seen.setdefault(NOT_FOUND[endpoint], []).append(judge.observed_error_format(resp))
+            seen.setdefault(METHODS[endpoint].missing_code, []).append(judge.observed_error_format(resp))
     # Judged over the answers that are documented errors at all: a gateway answering none of them
     # is not "consistent", it fails the 1407/1041 rules below.
     agws.judge(judge.Check("ERR-FORMAT-CONSISTENT", len(set(formats)) == 1,
@@ -96,7 +94,7 @@ def test_one_format_per_error_class(agws) -> None:
                            + ", ".join(str(f) for f in formats))
                for code, formats in ((c, [f for f in fs if f]) for c, fs in seen.items()) if len(formats) > 1)
     for endpoint, resp in responses:
-        agws.expect_expected_error(resp, code=NOT_FOUND[endpoint], requirement=NOT_FOUND_REQUIREMENT[endpoint])
+        agws.expect_expected_error(resp, code=METHODS[endpoint].missing_code, requirement=METHODS[endpoint].missing)
     per_class = {code: formats[0] for code, formats in seen.items()}
     formats = set(per_class.values())
     agws.note("error_format", formats.pop() if len(formats) == 1

@@ -25,12 +25,10 @@ from typing import Any, Callable
 import pytest
 
 from agws_conformance import judge, signer
-from agws_conformance.endpoints import METHODS
+from agws_conformance.endpoints import LOOKUP_FIELDS, METHODS
 from agws_conformance.findings import invariant
 
 ENDPOINTS = ("user/check", "action/status")
-# The field each endpoint looks up: where the awkward values go.
-LOOKUP_FIELD = {"user/check": "username", "action/status": "external_id"}
 
 KAZAKH = "әғқңөұүһіӘҒҚҢӨҰҮҺІ"
 # name -> (a sample appended to a generated unknown value, does a configured value belong to it?)
@@ -137,7 +135,7 @@ def _value_with(agws, endpoint: str, sample: str) -> str:
 @pytest.mark.parametrize("endpoint,source", params(("declared",)))
 def test_go_client_body_is_accepted(agws, endpoint: str, source: str) -> None:
     """Exactly the documents' Go client: struct field order on the wire, the sorted map signed."""
-    fields = agws.fields(endpoint, **{LOOKUP_FIELD[endpoint]: _declared(agws, endpoint)})
+    fields = agws.fields(endpoint, **{LOOKUP_FIELDS[endpoint]: _declared(agws, endpoint)})
     content = agws.encode(fields)
     _assert_not_canonical(agws, content)  # the struct order is not sorted (ERRATUM-GO-WIRE-ORDER)
     send_accepted(agws, endpoint, content, source, requirement="SIG-ACCEPT-GO-BODY")
@@ -147,8 +145,8 @@ ORDERS: dict[str, Callable[[list[str]], list[str]]] = {
     "reversed": lambda keys: sorted(keys, reverse=True),
     "rotated": lambda keys: sorted(keys)[1:] + sorted(keys)[:1],
     "swapped-middle": lambda keys: [sorted(keys)[0], sorted(keys)[2], sorted(keys)[1], sorted(keys)[3]],
-    "lookup-first": lambda keys: [k for k in keys if k in LOOKUP_FIELD.values()] + sorted(
-        k for k in keys if k not in LOOKUP_FIELD.values()),
+    "lookup-first": lambda keys: [k for k in keys if k in LOOKUP_FIELDS.values()] + sorted(
+        k for k in keys if k not in LOOKUP_FIELDS.values()),
 }
 
 
@@ -156,7 +154,7 @@ ORDERS: dict[str, Callable[[list[str]], list[str]]] = {
 @pytest.mark.parametrize("order", sorted(ORDERS))
 @pytest.mark.parametrize("endpoint,source", params(("declared",)))
 def test_key_order_does_not_matter(agws, endpoint: str, source: str, order: str) -> None:
-    fields = agws.fields(endpoint, **{LOOKUP_FIELD[endpoint]: _declared(agws, endpoint)})
+    fields = agws.fields(endpoint, **{LOOKUP_FIELDS[endpoint]: _declared(agws, endpoint)})
     keys = ORDERS[order](list(fields))
     invariant(sorted(keys) == sorted(fields), "the permutation lost a key")
     content = agws.encode({k: fields[k] for k in keys})
@@ -178,7 +176,7 @@ WHITESPACE: dict[str, Callable[[dict[str, Any]], bytes]] = {
 @pytest.mark.parametrize("style", sorted(WHITESPACE))
 @pytest.mark.parametrize("endpoint,source", params(("declared",)))
 def test_whitespace_does_not_matter(agws, endpoint: str, source: str, style: str) -> None:
-    fields = agws.fields(endpoint, **{LOOKUP_FIELD[endpoint]: _declared(agws, endpoint)})
+    fields = agws.fields(endpoint, **{LOOKUP_FIELDS[endpoint]: _declared(agws, endpoint)})
     content = WHITESPACE[style](dict(sorted(fields.items())))  # sorted keys: only the whitespace differs
     _assert_not_canonical(agws, content)
     send_accepted(agws, endpoint, content, source, requirement="SIG-CANON-WHITESPACE")
@@ -217,7 +215,7 @@ def test_escapes_do_not_matter(agws, endpoint: str, source: str, case: str) -> N
         value = _declared(agws, endpoint, shows_it, f"characters the {case} case escapes")
     else:
         value = _value_with(agws, endpoint, str(sample))
-    fields = agws.fields(endpoint, **{LOOKUP_FIELD[endpoint]: value})
+    fields = agws.fields(endpoint, **{LOOKUP_FIELDS[endpoint]: value})
     content = _object(sorted(fields.items()), string=write, key=write if escape_keys else lambda s: json.dumps(s))
     _assert_not_canonical(agws, content)
     send_accepted(agws, endpoint, content, source, requirement="SIG-CANON-ESCAPES")
@@ -242,7 +240,7 @@ def _value_for(agws, endpoint: str, character_class: str, source: str) -> str:
 def test_awkward_values_signed_over_go_form(agws, endpoint: str, source: str, character_class: str) -> None:
     """Values Go escapes (< > & U+2028 U+2029) or writes as raw UTF-8, sent as the Go client sends them."""
     requirement = "SIG-CANON-HTML" if character_class == "html" else "SIG-CANON-UNICODE"
-    fields = agws.fields(endpoint, **{LOOKUP_FIELD[endpoint]: _value_for(agws, endpoint, character_class, source)})
+    fields = agws.fields(endpoint, **{LOOKUP_FIELDS[endpoint]: _value_for(agws, endpoint, character_class, source)})
     send_accepted(agws, endpoint, agws.encode(fields), source, requirement=requirement)
 
 
@@ -260,7 +258,7 @@ HTML_FORMS: dict[str, Callable[[str], str]] = {
 @pytest.mark.parametrize("endpoint,source", params())
 def test_html_characters_in_any_written_form(agws, endpoint: str, source: str, form: str) -> None:
     """< > & raw or as \\u003c-style escapes on the wire: the canonical form (escaped) is what is signed."""
-    fields = agws.fields(endpoint, **{LOOKUP_FIELD[endpoint]: _value_for(agws, endpoint, "html", source)})
+    fields = agws.fields(endpoint, **{LOOKUP_FIELDS[endpoint]: _value_for(agws, endpoint, "html", source)})
     content = _object(sorted(fields.items()), string=HTML_FORMS[form])
     if form != "go-escaped":
         _assert_not_canonical(agws, content)

@@ -15,9 +15,9 @@ import pytest
 
 from agws_conformance import judge, schemas
 from agws_conformance.endpoints import ACCOUNT_MESSAGES
+from agws_conformance.target import CATEGORIES
 
 ENDPOINT = "user/check"
-CATEGORIES = ("parking", "finance", "utilities")
 INFO_SCHEMAS = {"parking": ("info-parking", "SCH-INFO-PARKING"),
                 "finance": ("info-finance", "SCH-INFO-FINANCE"),
                 "utilities": ("info-utilities", "SCH-INFO-UTILITIES")}

@@ -12,7 +12,7 @@ import pytest
 from agws_conformance import judge, signer
 from agws_conformance.catalogue import load_catalogue
 from agws_conformance.client import HarnessError
-from agws_conformance.endpoints import ENDPOINTS, LOOKUP_FIELDS, REQUEST_FIELDS
+from agws_conformance.endpoints import ENDPOINTS, LOOKUP_FIELDS, METHODS, REQUEST_FIELDS
 from agws_conformance.findings import NOT_APPLICABLE, ConformanceFailure, Finding, invariant
 from agws_conformance.state import format_note
 
@@ -211,9 +211,9 @@ class Agws:
                                        resp.json)
         served, succeeded, observed, body = self._bound.served[key]
         if success:
-            rule = "CHK-ACCOUNT-FOUND" if endpoint == "user/check" else "STS-PAYMENT-FOUND"
-            self.check(succeeded, rule, "precondition: expected the same request with this target's credentials, "
-                                        f"correctly signed, to succeed, observed {observed}")
+            self.check(succeeded, METHODS[endpoint].found,
+                       "precondition: expected the same request with this target's credentials, "
+                       f"correctly signed, to succeed, observed {observed}")
         else:
             self.check(served, "SIG-ACCEPT-GO-BODY", "precondition: expected the same request, correctly signed, "
                                                      f"to be served (a success or a documented expected error), observed {observed}")
@@ -221,8 +221,10 @@ class Agws:
 
     def stable_unknown(self, endpoint: str) -> str:
         """One unknown identifier per endpoint for the whole run (so preconditions on it are cached)."""
-        return self._bound.stable_unknowns.setdefault(endpoint, self._bound.fresh_id(
-            "agws-unknown" if endpoint == "user/check" else "agws"))
+        unknowns = self._bound.stable_unknowns
+        if endpoint not in unknowns:
+            unknowns[endpoint] = self.unknown_username() if endpoint == "user/check" else self.unknown_external_id()
+        return unknowns[endpoint]
 
     def require_signature_checked_first(self, endpoint: str) -> None:
         """Precondition of reading 1407/1041 as "the signature was accepted": the target refuses a

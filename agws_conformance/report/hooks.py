@@ -81,7 +81,7 @@ class ReportHooks:
     def _rerun_options(self) -> list[str]:
         run, _ = _stash(self.config)
         opts = run.target_options()
-        seed = getattr(self.config.option, "hypothesis_seed", None)
+        seed = run.settings.hypothesis_seed
         if seed is not None:
             opts.append(f"--hypothesis-seed={seed}")
         return [run.redactor.redact(o) for o in opts]

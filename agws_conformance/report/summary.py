@@ -93,9 +93,7 @@ def build_summary(results: Results, identity: RunIdentity, catalogue: Catalogue)
 
 
 def _first(messages: list[str], cap: int = 240) -> str:
-    text = next((m for m in messages if m), "")
-    text = text.removeprefix("Skipped: ")
-    return text if len(text) <= cap else text[: cap - 1] + "…"
+    return _clip(next((m for m in messages if m), "").removeprefix("Skipped: "), cap)
 
 
 def skip_fix(message: str) -> str | None:
