@@ -26,7 +26,7 @@ from typing import Any, Callable, Mapping, NoReturn, Protocol
 
 from agws_conformance import judge, signer
 from agws_conformance.client import HarnessError, Response
-from agws_conformance.endpoints import ENDPOINTS, METHODS, REQUEST_FIELDS, SCOPE_CODES
+from agws_conformance.endpoints import ENDPOINTS, METHODS, SCOPE_CODES
 from agws_conformance.signer import Variant
 from agws_conformance.target import Target
 from agws_conformance.transcript import Exchange
@@ -119,15 +119,8 @@ class _Prober:
     def body(self, endpoint: str, variant: Variant, **overrides: str) -> bytes:
         """The target's valid request, written in ``variant``'s canonical form: the bytes any signer
         variant hashes alike (a gateway hashing the raw bytes accepts them too)."""
-        t = self.target
-        fields: dict[str, Any] = {"agent": t.agent, "project": t.project, "service_code": t.service_code}
-        if endpoint == "user/check":
-            fields["username"] = t.accounts[0].username if t.accounts else self.fresh_id()
-        else:
-            fields["external_id"] = t.payments[0].external_id if t.payments else self.fresh_id()
-        fields = {k: fields[k] for k in REQUEST_FIELDS[endpoint]}
-        fields.update(overrides)
-        return signer.canonical_from_value(fields, variant)
+        return signer.canonical_from_value({**self.target.request_fields(endpoint, self.fresh_id), **overrides},
+                                           variant)
 
     def stop(self, cause: str, problem: str, fix: str, resp: Response | None = None,
              exc: HarnessError | None = None) -> NoReturn:

@@ -17,11 +17,11 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterator, Literal, cast
+from typing import Any, Callable, Iterator, Literal, cast
 from urllib.parse import urlsplit
 
 from agws_conformance.errors import ConfigError
-from agws_conformance.endpoints import PRODUCTION_HOSTS, REASON_CODES, TRANSACTION_STATUSES
+from agws_conformance.endpoints import PRODUCTION_HOSTS, REASON_CODES, REQUEST_FIELDS, TRANSACTION_STATUSES
 from agws_conformance.signer import Variant
 
 __all__ = [
@@ -189,6 +189,18 @@ class Target:
     def url(self, path: str) -> str:
         """The full URL of a documented path (``base_url`` may carry a path prefix)."""
         return self.base_url + path
+
+    def request_fields(self, endpoint: str, unknown: Callable[[], str]) -> dict[str, str]:
+        """The valid request for ``endpoint``, in the documents' Go struct order: this target's
+        credentials and its first declared account or payment (``unknown()`` when it declares none)."""
+        base = {"agent": self.agent, "project": self.project, "service_code": self.service_code}
+        if endpoint == "user/check":
+            base["username"] = self.accounts[0].username if self.accounts else unknown()
+        elif endpoint == "action/status":
+            base["external_id"] = self.payments[0].external_id if self.payments else unknown()
+        else:
+            raise ValueError(f"unknown endpoint {endpoint!r}; expected one of {sorted(REQUEST_FIELDS)}")
+        return {k: base[k] for k in REQUEST_FIELDS[endpoint]}
 
 
 # --------------------------------------------------------------------------------------------

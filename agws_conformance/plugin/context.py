@@ -12,7 +12,7 @@ import pytest
 from agws_conformance import judge, signer
 from agws_conformance.catalogue import load_catalogue
 from agws_conformance.client import HarnessError
-from agws_conformance.endpoints import ENDPOINTS, LOOKUP_FIELDS, METHODS, REQUEST_FIELDS
+from agws_conformance.endpoints import ENDPOINTS, LOOKUP_FIELDS, METHODS
 from agws_conformance.findings import NOT_APPLICABLE, ConformanceFailure, Finding, invariant
 from agws_conformance.state import format_note
 
@@ -122,17 +122,9 @@ class Agws:
 
         An override of ``None`` drops the field.
         """
-        t = self.target
-        base: dict[str, Any] = {"agent": t.agent, "project": t.project, "service_code": t.service_code}
-        if endpoint == "user/check":
-            base["username"] = t.accounts[0].username if t.accounts else self.unknown_username()
-        elif endpoint == "action/status":
-            base["external_id"] = t.payments[0].external_id if t.payments else self.unknown_external_id()
-        else:
-            raise ValueError(f"unknown endpoint {endpoint!r}; expected one of {sorted(ENDPOINTS)}")
-        ordered = {k: base[k] for k in REQUEST_FIELDS[endpoint]}
-        ordered.update(overrides)
-        return {k: v for k, v in ordered.items() if v is not None}
+        unknown = self.unknown_username if endpoint == "user/check" else self.unknown_external_id
+        fields: dict[str, Any] = {**self.target.request_fields(endpoint, unknown), **overrides}
+        return {k: v for k, v in fields.items() if v is not None}
 
     def encode(self, fields: Mapping[str, Any]) -> bytes:
         """The bytes the documents' Go client would send for these fields (struct order, Go escaping)."""
