@@ -6,6 +6,7 @@ query and fragment, and every string passes the run's redactor (the secret never
 
 from __future__ import annotations
 
+import functools
 import subprocess
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -111,8 +112,10 @@ def suite_root(rootpath: Path) -> Path:
     return _SOURCE_ROOT
 
 
+@functools.lru_cache(maxsize=8)
 def git_commit(root: Path = _SOURCE_ROOT) -> tuple[str | None, bool | None]:
-    """The suite's own commit and whether its tracked files differ from it.
+    """The suite's own commit and whether its tracked files differ from it (asked once per run and
+    checkout: the terminal, the HTML report and the JSON summary each build the run identity).
 
     Only when ``root`` is the top of a git checkout (an installed wheel has none); a read-only
     query (``--no-optional-locks``: no index refresh is written).
