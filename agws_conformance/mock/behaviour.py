@@ -88,6 +88,12 @@ class Wire:
     stall: bool = False
 
 
+def nginx_page(title: str) -> bytes:
+    """The HTML error page nginx writes itself, e.g. ``nginx_page("403 Forbidden")``."""
+    return (f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n"
+            "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n").encode()
+
+
 def go_signature_check(given: SignatureInput) -> bool:
     """The documents' rule: lowercase hex SHA-256 of base64(Go canonical form) + secret.
 

@@ -28,6 +28,7 @@ from agws_conformance.mock.behaviour import (
     Reply,
     SignatureInput,
     Wire,
+    nginx_page,
 )
 from agws_conformance.mock.behaviour import on_payload as _payload
 from agws_conformance.mock.behaviour import on_reply as _reply
@@ -271,8 +272,7 @@ def _scope_leak(b: Behaviour) -> Behaviour:
 
 
 _SCOPE_CODES = frozenset(code for code, _ in SCOPE_ERRORS.values())
-_FORBIDDEN_PAGE = (b"<html>\r\n<head><title>403 Forbidden</title></head>\r\n<body>\r\n"
-                   b"<center><h1>403 Forbidden</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
+_FORBIDDEN_PAGE = nginx_page("403 Forbidden")
 
 _fault("scope-html", ("SIG-SCOPE-PROJECT", "SIG-SCOPE-AGENT", "SIG-SCOPE-SERVICE", "ERR-SCOPE-CODE"),
        "a request naming another project, agent or service code is answered with an HTML 403 page")(

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable
 
 from agws_conformance.errors import UnknownVariationError
-from agws_conformance.mock.behaviour import Behaviour, Reply, Wire, on_payload, on_reply, on_wire, wrap_signature_check
+from agws_conformance.mock.behaviour import (Behaviour, Reply, Wire, nginx_page, on_payload, on_reply, on_wire,
+                                             wrap_signature_check)
 
 
 @dataclass(frozen=True)
@@ -75,17 +76,12 @@ _PROXY_PAGES: dict[str, tuple[int, str]] = {
 }
 
 
-def _nginx_page(title: str) -> bytes:
-    return (f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n"
-            "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n").encode()
-
-
 def _proxy_page(reply: Reply, wire: Wire) -> Wire:
     page = _PROXY_PAGES.get(reply.problem or "")
     if page is None:
         return wire
     status, title = page
-    return Wire(status, (("content-type", "text/html"),), _nginx_page(title))
+    return Wire(status, (("content-type", "text/html"),), nginx_page(title))
 
 
 _variation(
