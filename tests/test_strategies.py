@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 from types import SimpleNamespace
 
-import hypothesis
 import pytest
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from jsonschema.validators import Draft202012Validator
