@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from typing import Literal
 
 USER_CHECK_PATH = "/showcase-gateway/api/v1/user/check"
 ACTION_STATUS_PATH = "/showcase-gateway/api/v1/action/status"
+CASH_IN_PATH = "/showcase-gateway/api/v1/action/cash-in"
+BALANCE_PATH = "/showcase-gateway/api/v1/showcase/balance"
+COMMISSION_PATH = "/showcase-gateway/api/v1/calculate/upper/commission"
 
-ENDPOINTS: dict[str, str] = {
-    "user/check": USER_CHECK_PATH,
-    "action/status": ACTION_STATUS_PATH,
-}
-
-# The documents' production origin; the suite refuses it unless --agws-allow-production.
+# The documents' production origin; the suite refuses it unless --agws-allow-production, and the
+# write suites refuse it always.
 PRODUCTION_HOSTS: frozenset[str] = frozenset({"agwsapi.tarlanpayments.kz"})
 
 def is_loopback_host(host: str) -> bool:
@@ -30,41 +30,74 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
-# Required request fields per endpoint, in the order the documents' Go structs marshal them.
-REQUEST_FIELDS: dict[str, tuple[str, ...]] = {
-    "user/check": ("agent", "username", "project", "service_code"),
-    "action/status": ("agent", "project", "service_code", "external_id"),
-}
-
+ErrorFormatRule = Literal["target", "old"]
 
 
 @dataclass(frozen=True)
 class Method:
-    """One documented method: what it looks up, and the requirements its answers are judged by."""
+    """One documented method: everything the schemas, the mock, the strategies, the OpenAPI export
+    and the suites need to know about it. Adding a method is adding an entry to :data:`METHODS`."""
 
-    lookup: str  # the field it looks up; the others are the caller's credentials
-    missing_code: int  # the expected error for a lookup value the target does not hold
-    found: str  # requirement: a declared value is answered with a success
-    missing: str  # requirement: an unknown value gets missing_code
+    name: str  # "user/check": the suffix of the path, and how reports name the method
+    path: str
+    page: str  # where the documents describe it
+    fields: tuple[str, ...]  # required request fields, in the order the documents' Go structs marshal them
+    request_schema: str
     success_schema: str
     success_schema_requirement: str
+    scope: tuple[str, ...]  # the credential fields the gateway must check against the caller's project
+    found: str  # requirement: a declared value (or a valid request) is answered with a success
+    error_format: ErrorFormatRule = "target"
+    """"old": every expected error in the old format, whatever the target's (Make a payment,
+    ERRATUM-CASH-IN-ERROR-FORMAT); "target": the format the target declares (or "auto")."""
+    writes: bool = False  # side effects: run only when the target file's [write] table allows it
+    optional: tuple[str, ...] = ()  # documented optional request fields
+    lookup: str | None = None  # the field it looks up; the others are the caller's credentials
+    missing_code: int | None = None  # the expected error for a lookup value the target does not hold
+    missing: str | None = None  # requirement: an unknown value gets missing_code
 
 
-METHODS: dict[str, Method] = {
-    "user/check": Method("username", 1407, "CHK-ACCOUNT-FOUND", "CHK-UNKNOWN-1407", "user-check-success",
-                         "SCH-CHECK-SUCCESS"),
-    "action/status": Method("external_id", 1041, "STS-PAYMENT-FOUND", "STS-UNKNOWN-1041", "action-status-success",
-                            "SCH-STATUS-SUCCESS"),
-}
+METHODS: dict[str, Method] = {m.name: m for m in (
+    Method("user/check", USER_CHECK_PATH, "Check account status (account-check document)",
+           ("agent", "username", "project", "service_code"), "user-check-request", "user-check-success",
+           "SCH-CHECK-SUCCESS", ("project", "agent", "service_code"),
+           lookup="username", missing_code=1407, found="CHK-ACCOUNT-FOUND", missing="CHK-UNKNOWN-1407"),
+    Method("action/status", ACTION_STATUS_PATH, "Checking the refill status (payment-status document)",
+           ("agent", "project", "service_code", "external_id"), "action-status-request", "action-status-success",
+           "SCH-STATUS-SUCCESS", ("project", "agent", "service_code"),
+           lookup="external_id", missing_code=1041, found="STS-PAYMENT-FOUND", missing="STS-UNKNOWN-1041"),
+    Method("action/cash-in", CASH_IN_PATH, "Make a payment (public-pages.md §2.8)",
+           ("username", "amount", "agent", "project", "service_code", "external_id", "datetime"),
+           "cash-in-request", "cash-in-success", "SCH-PAY-SUCCESS", ("project", "agent", "service_code"),
+           error_format="old", writes=True, optional=("callback_url",), found="PAY-SUCCESS"),
+    Method("showcase/balance", BALANCE_PATH, "Checking the remaining balance (public-pages.md §2.10)",
+           ("agent",), "balance-request", "balance-success", "SCH-BAL-SUCCESS", ("agent",),
+           found="BAL-ANSWERED"),
+    Method("calculate/upper/commission", COMMISSION_PATH,
+           "Calculation of the upper commission (public-pages.md §2.16)",
+           ("agent", "project", "service_code", "amount"), "commission-request", "commission-success",
+           "SCH-COM-SUCCESS", ("project", "agent", "service_code"), found="COM-ANSWERED"),
+)}
 
-# The field each endpoint looks up (the rest are the caller's credentials).
-LOOKUP_FIELDS: dict[str, str] = {name: m.lookup for name, m in METHODS.items()}
+ENDPOINTS: dict[str, str] = {name: m.path for name, m in METHODS.items()}
+REQUEST_FIELDS: dict[str, tuple[str, ...]] = {name: m.fields for name, m in METHODS.items()}
+LOOKUP_FIELDS: dict[str, str] = {name: m.lookup for name, m in METHODS.items() if m.lookup is not None}
+"""The field each lookup method looks up (the rest are the caller's credentials)."""
+
+LOOKUP_METHODS: tuple[str, ...] = tuple(name for name, m in METHODS.items() if m.lookup and not m.writes)
+"""Read-only methods that look an identifier up: the suites built on "declared vs unknown" run on these."""
+PLAIN_METHODS: tuple[str, ...] = tuple(name for name, m in METHODS.items() if not m.lookup and not m.writes)
+"""Read-only methods without a lookup (balance, commission): a valid request is simply answered."""
+WRITE_METHODS: tuple[str, ...] = tuple(name for name, m in METHODS.items() if m.writes)
 
 # The documented messages of the codes the suite judges (the two documents' examples; public-facts.md).
 DOCUMENTED_MESSAGES: dict[int, str] = {
     1014: "Invalid signature",
     1041: "Order not found",
+    1042: "duplicate external id",
     1407: "Cache: item not found",
+    1410: "not enough balance",
+    8015: "account doesn't exist",
 }
 
 SCOPE_ERRORS: dict[str, tuple[int, str]] = {
@@ -136,3 +169,10 @@ descriptions, not fixed messages."""
 
 FAILED_STATUSES: frozenset[str] = frozenset({"4", "6"})
 """Payment statuses that carry a fail_reason (ERRATUM-FAILED-PAYMENT-FAIL-REASON)."""
+
+FINAL_STATUSES: frozenset[str] = frozenset({"2", "3", "4", "6"})
+"""Statuses a payment does not leave; "6" needs manual reconciliation but is no longer in progress
+(ERRATUM-STATUS-6-FINAL)."""
+
+LIFETIME_REASONS: frozenset[int] = frozenset({401, 107})
+"""The fail_reason codes a lifetime expiry may carry (ERRATUM-LIFETIME-REASON)."""

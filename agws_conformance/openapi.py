@@ -1,4 +1,4 @@
-"""An OpenAPI 3.1 description of the two documented methods, built from the schema files.
+"""An OpenAPI 3.1 description of every documented method (``endpoints.METHODS``), built from the schema files.
 
 OpenAPI 3.1 speaks JSON Schema 2020-12, so the message schemas are embedded unchanged except for
 their ``$ref``s, which are rewritten from file references (``common.json#/$defs/uint``) to
@@ -15,10 +15,18 @@ from typing import Any
 from . import __version__
 from .catalogue import load_catalogue
 from .errors import OpenAPIBuildError
-from .endpoints import ACTION_STATUS_PATH, PRODUCTION_HOSTS, USER_CHECK_PATH
+from .endpoints import METHODS, PRODUCTION_HOSTS
 from .schemas import load_schema, schema_names
 
 COMPONENTS = "#/components/schemas/"
+# operationId and summary per method (the rest comes from endpoints.METHODS).
+_OPERATIONS: dict[str, tuple[str, str]] = {
+    "user/check": ("checkAccount", "Check account status by username"),
+    "action/status": ("getPaymentStatus", "Payment (top-up) status by external_id"),
+    "action/cash-in": ("makePayment", "Make a payment (top-up) for an account"),
+    "showcase/balance": ("getShowcaseBalance", "The showcase's remaining balance"),
+    "calculate/upper/commission": ("calculateUpperCommission", "The commission on top of an amount"),
+}
 _FILE_REF = re.compile(r"^(?P<file>[a-z][a-z0-9-]*)\.json(?:#(?P<pointer>.*))?$")
 
 _SIGNATURE_DESCRIPTION = (
@@ -144,24 +152,17 @@ def build_openapi() -> dict[str, Any]:
         "servers": [{"url": f"https://{host}", "description": "Production (documented host)"}],
         "security": [{"XSignature": []}],
         "paths": {
-            USER_CHECK_PATH: {
+            method.path: {
                 "post": _operation(
-                    operation_id="checkAccount",
-                    summary="Check account status by username",
-                    description="Whether the account can be topped up, with category-specific info.",
-                    request="user-check-request",
-                    success="user-check-success",
+                    operation_id=_OPERATIONS[name][0],
+                    summary=_OPERATIONS[name][1],
+                    description=f"{method.page}." + (" Moves money: the suite runs it only with a [write] table."
+                                                     if method.writes else ""),
+                    request=method.request_schema,
+                    success=method.success_schema,
                 )
-            },
-            ACTION_STATUS_PATH: {
-                "post": _operation(
-                    operation_id="getPaymentStatus",
-                    summary="Payment (top-up) status by external_id",
-                    description="The status of a payment the showcase initiated.",
-                    request="action-status-request",
-                    success="action-status-success",
-                )
-            },
+            }
+            for name, method in METHODS.items()
         },
         "components": {
             "schemas": component_schemas(),

@@ -228,7 +228,7 @@ class _Prober:
         if not declared or index >= len(declared):
             return
         missing = METHODS[endpoint].missing_code
-        if judge.error_code(resp) != missing:
+        if missing is None or judge.error_code(resp) != missing:
             return
         table, key = ("accounts", "username") if endpoint == "user/check" else ("payments", "external_id")
         self.stop(table[:-1], f"declared {table[:-1]} {ident!r} ({table}[{index}]) was answered {missing} "

@@ -21,6 +21,7 @@ import referencing.jsonschema
 from jsonschema.validators import Draft202012Validator
 
 from .errors import UnknownSchemaError
+from .endpoints import METHODS
 from .resources import data_dir
 
 BASE_URI = "https://agws-conformance.dev/schemas/"
@@ -28,11 +29,8 @@ BASE_URI = "https://agws-conformance.dev/schemas/"
 # Message schemas, in the order the documents introduce them. common.json only holds $defs and
 # requirements/errata schemas describe the catalogue, not the API, so neither is listed.
 _MESSAGE_SCHEMAS = (
-    "user-check-request",
-    "action-status-request",
+    *(name for method in METHODS.values() for name in (method.request_schema, method.success_schema)),
     "envelope",
-    "user-check-success",
-    "action-status-success",
     "error-unexpected",
     "error-expected-old",
     "error-expected-new",

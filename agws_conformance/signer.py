@@ -19,7 +19,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 from agws_conformance.errors import SignerError
 
@@ -588,16 +588,17 @@ def sign(body: bytes, secret: str | bytes, variant: Variant = DEFAULT_VARIANT) -
     )
 
 
-def go_struct_body(fields: dict[str, str]) -> bytes:
+def go_struct_body(fields: Mapping[str, str | float]) -> bytes:
     """The bytes the documents' Go client sends: ``json.Marshal`` of its request struct.
 
     Fields stay in the given (struct) order, compact and HTML-escaped, unlike the signed
-    canonical form, which sorts keys. Values must be strings, as in the documents' structs.
+    canonical form, which sorts keys. Values are strings or numbers (a ``float64`` field, such as
+    cash-in's ``amount``: Go writes 100.0 as ``100``).
     """
     encode = _encoder(DEFAULT_VARIANT)
     pieces = []
     for key, value in fields.items():
-        if not isinstance(key, str) or not isinstance(value, str):
-            raise SignerError("go_struct_body takes string field names and string values")
+        if not isinstance(key, str) or isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise SignerError("go_struct_body takes string field names and string or number values")
         pieces.append(encode(_normalize(key)) + ":" + encode(_normalize(value)))
     return ("{" + ",".join(pieces) + "}").encode("utf-8")

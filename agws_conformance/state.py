@@ -100,10 +100,12 @@ class Observed:
     observations: dict[str, str] = field(default_factory=dict)
     error_formats: dict[str, dict[str, str]] = field(default_factory=dict)  # error code -> format -> first nodeid
     preflight: dict[str, Any] | None = None  # PreflightReport.to_dict(); a failed one wins over a passed one
+    payments: list[dict[str, Any]] = field(default_factory=list)  # every cash-in the run sent (all processes)
 
     def merge(self, base_url: str, observations: Mapping[str, str], error_formats: Mapping[str, Mapping[str, str]],
-              preflight: Mapping[str, Any] | None = None) -> None:
+              preflight: Mapping[str, Any] | None = None, payments: Sequence[Mapping[str, Any]] = ()) -> None:
         """Fold in one process's view; where two processes disagree, the report shows both."""
+        self.payments.extend(dict(p) for p in payments)
         if base_url and base_url not in self.base_urls:
             self.base_urls.append(base_url)
         if preflight and (self.preflight is None or (preflight.get("status") == "failed"
@@ -128,5 +130,6 @@ def observed_targets(run: Any) -> dict[str, Observed]:
     out = {name: copy.deepcopy(observed) for name, observed in run.remote.items()}
     for name, bound in run.bound.items():
         out.setdefault(name, Observed()).merge(bound.target.base_url, bound.observations, bound.error_formats,
-                                               bound.preflight.to_dict() if bound.preflight is not None else None)
+                                               bound.preflight.to_dict() if bound.preflight is not None else None,
+                                               getattr(bound, "payments", ()))
     return out

@@ -13,16 +13,19 @@ astral-plane emoji (surrogate pairs in UTF-16 signers), and odd whitespace.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Mapping, Sequence
 
 from hypothesis import strategies as st
 
 from agws_conformance import schemas
-from agws_conformance.endpoints import ENDPOINTS
+from agws_conformance.endpoints import ENDPOINTS, METHODS
 
 __all__ = [
     "HARD_CHARACTERS",
     "HARD_CHARACTER_GROUPS",
+    "amounts",
+    "date_times",
     "JSON_TYPES",
     "REQUEST_SCHEMAS",
     "VARIANT_CHARACTERS",
@@ -35,11 +38,8 @@ __all__ = [
     "wrong_type_values",
 ]
 
-REQUEST_SCHEMAS: dict[str, str] = {
-    "user/check": "user-check-request",
-    "action/status": "action-status-request",
-}
-"""Endpoint name (as in ``endpoints.ENDPOINTS``) -> request schema name."""
+REQUEST_SCHEMAS: dict[str, str] = {name: method.request_schema for name, method in METHODS.items()}
+"""Endpoint name (as in ``endpoints.METHODS``) -> request schema name."""
 
 HARD_CHARACTER_GROUPS: dict[str, tuple[str, ...]] = {
     "html": ("<", ">", "&"),                                  # Go's json.Marshal writes \u003c \u003e \u0026
@@ -58,7 +58,7 @@ HARD_CHARACTERS: tuple[str, ...] = tuple(c for group in HARD_CHARACTER_GROUPS.va
 
 JSON_TYPES: tuple[str, ...] = ("null", "boolean", "integer", "number", "string", "array", "object")
 
-_UNDERSTOOD = frozenset({"type", "minLength", "maxLength", "minimum", "maximum",
+_UNDERSTOOD = frozenset({"type", "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "format",
                          "description", "title", "$comment", "examples", "default"})
 
 DEFAULT_MAX_SIZE = 40
@@ -76,6 +76,8 @@ class FieldRule:
     max_length: int | None = None
     minimum: int | float | None = None
     maximum: int | float | None = None
+    exclusive_minimum: int | float | None = None
+    format: str | None = None
 
 
 def request_schema(endpoint: str) -> dict[str, Any]:
@@ -124,8 +126,11 @@ def field_rules(schema: str | Mapping[str, Any]) -> dict[str, FieldRule]:
         unsupported = set(node) - _UNDERSTOOD
         if unsupported:
             raise ValueError(f"property {name!r}: the strategies cannot honour {sorted(unsupported)}")
+        if node.get("format") not in (None, "date-time"):
+            raise ValueError(f"property {name!r}: the strategies cannot generate format {node['format']!r}")
         rules[name] = FieldRule(name, types, name in required, int(node.get("minLength", 0)),
-                                node.get("maxLength"), node.get("minimum"), node.get("maximum"))
+                                node.get("maxLength"), node.get("minimum"), node.get("maximum"),
+                                node.get("exclusiveMinimum"), node.get("format"))
     missing = required - set(rules)
     if missing:
         raise ValueError(f"required field(s) {sorted(missing)} have no properties entry")
@@ -168,10 +173,28 @@ def _values_of(json_type: str) -> st.SearchStrategy[Any]:
     }[json_type]
 
 
+def amounts(maximum: float, minimum: float = 0.01) -> st.SearchStrategy[float]:
+    """Amounts in tenge as whole tiyn in ``[minimum, maximum]``: what a payment form produces, and
+    numbers whose Go float64 form (100, 10.5) is what the signature covers (ERRATUM-CASH-IN-AMOUNT-FORM)."""
+    low, high = max(1, round(minimum * 100)), int(maximum * 100)
+    return st.integers(low, max(low, high)).map(lambda t: t // 100 if t % 100 == 0 else t / 100)
+
+
+def date_times() -> st.SearchStrategy[str]:
+    """RFC 3339 timestamps in UTC with a 'Z', as the suite sends datetime (ERRATUM-CASH-IN-DATETIME)."""
+    return st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31)).map(
+        lambda moment: moment.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
 def _allowed_values(rule: FieldRule, exclude: str = "") -> st.SearchStrategy[Any]:
     options: list[st.SearchStrategy[Any]] = []
+    if rule.format == "date-time":
+        return date_times()
     for t in rule.types:
-        if t == "string":
+        if t in ("integer", "number") and rule.exclusive_minimum is not None:
+            options.append(st.floats(rule.exclusive_minimum, rule.maximum if rule.maximum is not None else 2.0**53,
+                                     exclude_min=True, allow_nan=False, allow_infinity=False))
+        elif t == "string":
             options.append(hard_text(min_size=rule.min_length,
                                      max_size=rule.max_length if rule.max_length is not None
                                      else max(DEFAULT_MAX_SIZE, rule.min_length), exclude=exclude))
@@ -199,16 +222,19 @@ def wrong_type_values(rule: FieldRule) -> st.SearchStrategy[Any]:
 
 def valid_requests(schema: str | Mapping[str, Any], fixed: Mapping[str, Any] | None = None,
                    known: Mapping[str, Sequence[Any]] | None = None,
-                   exclude: str = "") -> st.SearchStrategy[dict[str, Any]]:
+                   exclude: str = "",
+                   overrides: Mapping[str, st.SearchStrategy[Any]] | None = None) -> st.SearchStrategy[dict[str, Any]]:
     """Requests valid against ``schema``: ``fixed`` fields keep their value, the others are generated.
 
     Required properties are always present; optional ones sometimes. Fields keep the schema's order.
     ``fixed`` is for values the target must recognise (agent, project, service_code): generating
     them would only test that the target refuses strangers. ``known`` values (configured accounts,
     payments) are drawn now and then instead of a generated one, so successes get judged too.
-    Generated strings never contain a character of ``exclude``.
+    Generated strings never contain a character of ``exclude``. ``overrides`` replaces the schema's
+    strategy for a field with a narrower one the caller needs (e.g. :func:`amounts` within a limit).
     """
     rules = field_rules(schema)
+    overrides = dict(overrides or {})
     fixed = dict(fixed or {})
     known = {k: list(v) for k, v in (known or {}).items() if v}
     unknown = (set(fixed) | set(known)) - set(rules)
@@ -217,7 +243,8 @@ def valid_requests(schema: str | Mapping[str, Any], fixed: Mapping[str, Any] | N
     parts: dict[str, st.SearchStrategy[Any]] = {}
     optional: dict[str, st.SearchStrategy[Any]] = {}
     for name, rule in rules.items():
-        value = st.just(fixed[name]) if name in fixed else _allowed_values(rule, exclude)
+        value = st.just(fixed[name]) if name in fixed else overrides[name] if name in overrides \
+            else _allowed_values(rule, exclude)
         if name in known and name not in fixed:
             value = st.one_of(value, st.sampled_from(known[name]))
         (parts if rule.required or name in fixed else optional)[name] = value
@@ -249,6 +276,11 @@ def _mutations(rules: Mapping[str, FieldRule],
         if "string" in rule.types and rule.max_length is not None:
             out.append(replace_with(name, hard_text(min_size=rule.max_length + 1, max_size=rule.max_length + 8)))
         numeric = {"integer", "number"} & set(rule.types)
+        if numeric and rule.exclusive_minimum is not None:
+            out.append(replace_with(name, st.one_of(st.just(rule.exclusive_minimum), st.integers(
+                max_value=int(rule.exclusive_minimum), min_value=-(2**53)))))
+        if rule.format == "date-time":
+            out.append(replace_with(name, hard_text(max_size=12)))
         if numeric and rule.minimum is not None:
             out.append(replace_with(name, st.integers(max_value=int(rule.minimum) - 1, min_value=-(2**53))))
         if numeric and rule.maximum is not None:
@@ -256,13 +288,14 @@ def _mutations(rules: Mapping[str, FieldRule],
     return out
 
 
-def invalid_requests(schema: str | Mapping[str, Any], fixed: Mapping[str, Any] | None = None) -> st.SearchStrategy[dict[str, Any]]:
+def invalid_requests(schema: str | Mapping[str, Any], fixed: Mapping[str, Any] | None = None,
+                     overrides: Mapping[str, st.SearchStrategy[Any]] | None = None) -> st.SearchStrategy[dict[str, Any]]:
     """Requests that break ``schema`` in exactly one way: a required field dropped, a type changed,
     or a length bound crossed. The rest of the request is valid (``fixed`` values kept).
 
     Shrinking keeps the request invalid in practice, but a judge should still re-check it against
     the schema (``hypothesis.assume(not schemas.is_valid(...))``) before treating it as invalid.
     """
-    mutations = _mutations(field_rules(schema), valid_requests(schema, fixed))
+    mutations = _mutations(field_rules(schema), valid_requests(schema, fixed, overrides=overrides))
     # sampled_from picks mutations evenly; one_of over many branches would favour the first ones.
     return st.sampled_from(mutations).flatmap(lambda mutation: mutation)

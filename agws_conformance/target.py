@@ -30,8 +30,10 @@ __all__ = [
     "Payment",
     "Secret",
     "Target",
+    "Write",
     "check_path_prefix",
     "is_production",
+    "is_production_url",
     "load_target",
     "missing_secret_message",
     "parse_target",
@@ -60,7 +62,7 @@ ENV_KEYS: dict[str, str] = {
 }
 TARGET_FILE_ENV = "AGWS_TARGET"
 
-_TOP_KEYS = ("target", "accounts", "payments")
+_TOP_KEYS = ("target", "accounts", "payments", "write")
 _TARGET_KEYS = (
     "name",
     "base_url",
@@ -76,6 +78,9 @@ _TARGET_KEYS = (
 _REQUIRED_TARGET_KEYS = ("base_url", "agent", "project", "service_code")
 _ACCOUNT_KEYS = ("username", "account_status", "category", "fail_reason")
 _PAYMENT_KEYS = ("external_id", "status_code", "username", "amount", "fail_reason")
+_WRITE_KEYS = ("enabled", "username", "max_amount", "max_payments", "final_within", "poll_interval",
+               "balance_exclusive", "expiring_username", "lifetime", "id_prefix")
+_ID_PREFIX = re.compile(r"[A-Za-z0-9_-]{1,24}\Z")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
@@ -158,6 +163,26 @@ class Payment:
 
 
 @dataclass(frozen=True)
+class Write:
+    """The ``[write]`` table: the target file's explicit permission for the suites that move money.
+
+    Without it the payment suites are not applicable. Every cash-in the suite sends counts against
+    ``max_payments`` (a refused one too: a gateway that wrongly accepts it has moved money), and no
+    amount exceeds ``max_amount``. Never honoured for the documents' production host.
+    """
+
+    username: str  # the test account that may receive money
+    max_amount: float  # per payment
+    max_payments: int  # cash-in requests per run
+    final_within: float = 60.0  # seconds for a payment to reach a final status
+    poll_interval: float = 1.0  # seconds between status polls
+    balance_exclusive: bool = False  # nobody else moves the showcase balance during the run
+    expiring_username: str | None = None  # an account whose payments stay "1" until the lifetime ends
+    lifetime: float | None = None  # seconds: the merchant's transaction lifetime (with expiring_username)
+    id_prefix: str = "agws-test"  # every external_id the suite creates starts with it and the run id
+
+
+@dataclass(frozen=True)
 class Target:
     """Everything the suite needs to talk to one gateway deployment."""
 
@@ -177,6 +202,8 @@ class Target:
     """Whether the target's signer leaves "" fields out, as declared; None ("auto"): detected."""
     categories: tuple[str, ...] | None = None
     """The service categories the showcase serves; None: all three. The others' rules are n/a."""
+    write: Write | None = None
+    """The ``[write]`` table when present and enabled: what the payment suites may do."""
     source: str | None = None  # the file it came from, for messages; None when built from flags
     file_keys: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
     """The [target] keys the file set itself (the environment fills only the others)."""
@@ -190,16 +217,25 @@ class Target:
         """The full URL of a documented path (``base_url`` may carry a path prefix)."""
         return self.base_url + path
 
-    def request_fields(self, endpoint: str, unknown: Callable[[], str]) -> dict[str, str]:
+    def request_fields(self, endpoint: str, unknown: Callable[[], str]) -> dict[str, Any]:
         """The valid request for ``endpoint``, in the documents' Go struct order: this target's
-        credentials and its first declared account or payment (``unknown()`` when it declares none)."""
-        base = {"agent": self.agent, "project": self.project, "service_code": self.service_code}
+        credentials and its first declared account or payment (``unknown()`` when it declares none).
+
+        A cash-in gets the [write] table's account and a small amount; its external_id is
+        ``unknown()``, a fresh one (the caller must count it against ``max_payments``).
+        """
+        if endpoint not in REQUEST_FIELDS:
+            raise ValueError(f"unknown endpoint {endpoint!r}; expected one of {sorted(REQUEST_FIELDS)}")
+        base: dict[str, Any] = {"agent": self.agent, "project": self.project, "service_code": self.service_code,
+                                "amount": 100, "datetime": "2024-01-01T00:00:00Z"}
         if endpoint == "user/check":
             base["username"] = self.accounts[0].username if self.accounts else unknown()
         elif endpoint == "action/status":
             base["external_id"] = self.payments[0].external_id if self.payments else unknown()
-        else:
-            raise ValueError(f"unknown endpoint {endpoint!r}; expected one of {sorted(REQUEST_FIELDS)}")
+        elif endpoint == "action/cash-in":
+            base["username"] = self.write.username if self.write else unknown()
+            base["external_id"] = unknown()
+            base["amount"] = min(1, self.write.max_amount) if self.write else 1
         return {k: base[k] for k in REQUEST_FIELDS[endpoint]}
 
 
@@ -429,6 +465,12 @@ def parse_target(text: str, *, source: str, environ: Mapping[str, str] = os.envi
                       f"target.omit_empty must be true, false or \"auto\" (got {_describe(omit_empty)})")
 
     categories = _categories(v, table)
+    write = _write(v, data.get("write"))
+    if write is not None and is_production_url(values["base_url"]):
+        raise v.error("write", None, None,
+                      f"[write] is refused for the production host {urlsplit(values['base_url']).hostname}: "
+                      "the suites that move money run only against staging or a mock; remove [write] or "
+                      "point base_url at a test deployment")
     accounts = tuple(_accounts(v, data.get("accounts", [])))
     payments = tuple(_payments(v, data.get("payments", [])))
     if categories is not None:
@@ -451,6 +493,7 @@ def parse_target(text: str, *, source: str, environ: Mapping[str, str] = os.envi
         signing=signing,  # type: ignore[arg-type]
         omit_empty=omit_empty,
         categories=categories,
+        write=write,
         source=source,
         file_keys=frozenset(table),
     )
@@ -559,6 +602,63 @@ def _payments(v: _Validator, items: object) -> list[Payment]:
                            amount=float(amount) if amount is not None else None,
                            fail_reason=_reason_code(v, "payments", i, item)))
     return out
+
+
+def _number(v: _Validator, table: dict, key: str, *, low: float, high: float, integer: bool = False,
+            default: float | None = None, example: str) -> float | None:
+    """A number in ``(low, high]`` (an integer when ``integer``), or ``default`` when absent."""
+    if key not in table:
+        return default
+    value = table[key]
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
+        and low < value <= high and (not integer or isinstance(value, int))
+    if not ok:
+        kind = "an integer" if integer else "a number"
+        raise v.error("write", None, key, f"write.{key} must be {kind} above {low:g} and at most {high:g}, "
+                                          f"such as {key} = {example} (got {_describe(value)})")
+    return value
+
+
+def _write(v: _Validator, table: object) -> Write | None:
+    """``[write]``: permission for the suites with side effects, with its limits (None: not given or disabled)."""
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise v.error("", None, "write", "write must be a table: write [write] on its own line")
+    v.check_keys("write", None, table, _WRITE_KEYS)
+    enabled = table.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise v.error("write", None, "enabled", f"write.enabled must be true or false (got {_describe(enabled)})")
+    username = v.string("write", None, table, "username", required=True, allow_int_hint=True)
+    for key, example in (("max_amount", "100"), ("max_payments", "20")):
+        if key not in table:
+            raise v.error("write", None, None, f"write.{key} is missing; add {key} = {example} to [write] "
+                                               "(the suite never exceeds it)")
+    max_amount = _number(v, table, "max_amount", low=0, high=1e9, example="100")
+    max_payments = _number(v, table, "max_payments", low=0, high=10000, integer=True, example="20")
+    final_within = _number(v, table, "final_within", low=0, high=3600, default=60.0, example="60")
+    poll_interval = _number(v, table, "poll_interval", low=0, high=60, default=1.0, example="1")
+    exclusive = table.get("balance_exclusive", False)
+    if not isinstance(exclusive, bool):
+        raise v.error("write", None, "balance_exclusive",
+                      f"write.balance_exclusive must be true or false (got {_describe(exclusive)})")
+    expiring = v.string("write", None, table, "expiring_username", required=False, allow_int_hint=True)
+    lifetime = _number(v, table, "lifetime", low=0, high=3600, example="30")
+    if (expiring is None) != (lifetime is None):
+        missing = "lifetime" if lifetime is None else "expiring_username"
+        raise v.error("write", None, "expiring_username" if expiring else "lifetime",
+                      f"write.expiring_username and write.lifetime go together; add {missing} to [write]")
+    prefix = v.string("write", None, table, "id_prefix", required=False) or "agws-test"
+    if not _ID_PREFIX.match(prefix):
+        raise v.error("write", None, "id_prefix", f"write.id_prefix must be 1-24 letters, digits, '-' or '_' "
+                                                  f"(got {prefix[:40]!r})")
+    if not enabled:
+        return None
+    assert username is not None and max_amount is not None and max_payments is not None
+    return Write(username=username, max_amount=float(max_amount), max_payments=int(max_payments),
+                 final_within=float(final_within or 60.0), poll_interval=float(poll_interval or 1.0),
+                 balance_exclusive=exclusive, expiring_username=expiring,
+                 lifetime=float(lifetime) if lifetime is not None else None, id_prefix=prefix)
 
 
 def _syntax_message(source: str, text: str, exc: tomllib.TOMLDecodeError) -> str:
@@ -703,6 +803,9 @@ def resolve_target(
         raise ConfigError(f"{origin.get('error_format', 'error_format')}: error_format must be one "
                           f"of {', '.join(ERROR_FORMATS)} (got {str(fmt)[:40]!r})")
     if target is not None:
+        if target.write is not None and is_production_url(merged["base_url"]):
+            raise ConfigError(f"{origin['base_url']}: the production host is refused for a target file with "
+                              f"[write] ({target.source}): the suites that move money never run against it")
         return replace(target, base_url=_normalize_base_url(merged["base_url"]),
                        agent=merged["agent"], project=merged["project"],
                        service_code=merged["service_code"], error_format=cast(ErrorFormat, fmt))
@@ -730,7 +833,15 @@ def missing_secret_message(target: Target) -> str:
             "or the target file)")
 
 
+def is_production_url(url: str) -> bool:
+    """True when ``url`` points at the documents' production host."""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return False
+    return host.rstrip(".").lower() in PRODUCTION_HOSTS
+
+
 def is_production(target: Target) -> bool:
     """True when the target points at the documents' production host (guarded by the plugin)."""
-    host = (urlsplit(target.base_url).hostname or "").rstrip(".").lower()
-    return host in PRODUCTION_HOSTS
+    return is_production_url(target.base_url)

@@ -12,9 +12,9 @@ import pytest
 
 from agws_conformance import judge
 from agws_conformance.client import Response
-from agws_conformance.endpoints import METHODS
+from agws_conformance.endpoints import LOOKUP_METHODS, METHODS
 
-ENDPOINTS = ("user/check", "action/status")
+ENDPOINTS = LOOKUP_METHODS  # the read-only methods that look an identifier up (endpoints.METHODS)
 OTHER_SECRET = "agws-conformance-not-the-secret"
 
 # Requests per error class in the consistency test: sent back to back, so a target that alternates

@@ -19,14 +19,16 @@ import json
 from typing import Any
 
 import pytest
+
+from agws_conformance.endpoints import LOOKUP_METHODS, METHODS
 from hypothesis import assume
 
 from agws_conformance import judge, schemas, signer, strategies
 from agws_conformance.judge import Check
 from agws_conformance.plugin.generated import explore
 
-ENDPOINTS = ("user/check", "action/status")
-SUCCESS_SCHEMA = {"user/check": "user-check-success", "action/status": "action-status-success"}
+ENDPOINTS = LOOKUP_METHODS  # the read-only methods that look an identifier up (endpoints.METHODS)
+SUCCESS_SCHEMA = {name: METHODS[name].success_schema for name in ENDPOINTS}
 EXPECTED_SCHEMA = {"new": "error-expected-new", "old": "error-expected-old"}
 
 

@@ -21,9 +21,9 @@ import pytest
 
 from agws_conformance import judge, signer
 from agws_conformance.client import HarnessError, Response
-from agws_conformance.endpoints import REQUEST_FIELDS
+from agws_conformance.endpoints import LOOKUP_METHODS, REQUEST_FIELDS
 
-ENDPOINTS = ("user/check", "action/status")
+ENDPOINTS = LOOKUP_METHODS  # the read-only methods that look an identifier up (endpoints.METHODS)
 
 # The field that names what is looked up; the other three are the target's credentials.
 IDENTIFIER = {"user/check": "username", "action/status": "external_id"}

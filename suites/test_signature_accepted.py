@@ -25,10 +25,10 @@ from typing import Any, Callable
 import pytest
 
 from agws_conformance import judge, signer
-from agws_conformance.endpoints import LOOKUP_FIELDS, METHODS
+from agws_conformance.endpoints import LOOKUP_FIELDS, LOOKUP_METHODS, METHODS
 from agws_conformance.findings import invariant
 
-ENDPOINTS = ("user/check", "action/status")
+ENDPOINTS = LOOKUP_METHODS  # the read-only methods that look an identifier up (endpoints.METHODS)
 
 KAZAKH = "әғқңөұүһіӘҒҚҢӨҰҮҺІ"
 # name -> (a sample appended to a generated unknown value, does a configured value belong to it?)

@@ -22,13 +22,13 @@ from typing import Any
 import pytest
 
 from agws_conformance import judge, signer
-from agws_conformance.endpoints import LOOKUP_FIELDS, METHODS, SCOPE_CODES
+from agws_conformance.endpoints import LOOKUP_FIELDS, LOOKUP_METHODS, METHODS, SCOPE_CODES
 from agws_conformance.findings import invariant
 
 # Judged on every rejection besides each test's own rule: the served precondition and the 1014 shape.
 REJECTION_RULES = ("SIG-ACCEPT-GO-BODY", *judge.unexpected_error_rules("SIG-REJECT-FORMAT"))
 
-ENDPOINTS = ("user/check", "action/status")
+ENDPOINTS = LOOKUP_METHODS  # the read-only methods that look an identifier up (endpoints.METHODS)
 IDENTIFIERS = [pytest.param("declared"),
                pytest.param("unknown", marks=pytest.mark.requirement("SIG-BEFORE-LOOKUP"))]
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import time
 
 import httpx
 import pytest
 
 from agws_conformance import schemas, signer
-from agws_conformance.endpoints import ACTION_STATUS_PATH, REQUEST_FIELDS, USER_CHECK_PATH
+from agws_conformance.endpoints import (ACTION_STATUS_PATH, BALANCE_PATH, CASH_IN_PATH, COMMISSION_PATH,
+                                        REQUEST_FIELDS, USER_CHECK_PATH)
 from agws_conformance.mock import FAULTS, MockServer, UnknownFaultError, create_app, embedded_target
 from agws_conformance.mock.faults import behaviour_for
 
@@ -549,6 +551,159 @@ PROBES = {
     "old-error-with-result": _old_error_with_result,
     "undocumented-response-field": _undocumented_field,
 }
+
+
+# -- payments, balance, upper commission (the mock's ledger) ----------------------------------
+_IDS = iter(range(10**6))
+WRITE = TARGET.write
+
+
+def cash_in(client, *, amount=1.5, username=None, external_id=None, signature="good", **overrides):
+    fields = {"username": username or WRITE.username, "amount": amount, "agent": TARGET.agent,
+              "project": TARGET.project, "service_code": TARGET.service_code,
+              "external_id": external_id or f"probe-{next(_IDS)}", "datetime": "2026-12-01T10:00:00Z", **overrides}
+    body = signer.go_struct_body(fields)
+    headers = {"Content-Type": "application/json"}
+    if signature == "good":
+        headers["X-Signature"] = signer.sign(body, SECRET).signature
+    elif signature is not None:
+        headers["X-Signature"] = signature
+    return fields, client.post(CASH_IN_PATH, content=body, headers=headers)
+
+
+def signed(client, path, fields):
+    body = signer.go_struct_body(fields)
+    return client.post(path, content=body, headers={"Content-Type": "application/json",
+                                                    "X-Signature": signer.sign(body, SECRET).signature})
+
+
+def status_of(client, external_id):
+    return send(client, "action/status", external_id=external_id).json()
+
+
+def balance_of(client):
+    return signed(client, BALANCE_PATH, {"agent": TARGET.agent}).json()["result"]["balance"]
+
+
+def commission(client, amount):
+    return signed(client, COMMISSION_PATH, {"agent": TARGET.agent, "project": TARGET.project,
+                                            "service_code": TARGET.service_code, "amount": amount}).json()["result"]
+
+
+def _duplicate(expect_second):
+    def probe(clean, faulty):
+        for client, faulty_side in ((clean, False), (faulty, True)):
+            fields, first = cash_in(client, amount=2.0)
+            before = balance_of(client)
+            _, repeat = cash_in(client, external_id=fields["external_id"], amount=3.0)
+            if faulty_side and expect_second:
+                assert repeat.json()["status"] is True and balance_of(client) < before
+            elif faulty_side:
+                assert repeat.json()["status_code"] == 1042
+                assert status_of(client, fields["external_id"])["result"]["data"]["amount"] == 3
+            else:
+                assert repeat.json()["status_code"] == 1042 and repeat.json()["status"] is False
+                assert status_of(client, fields["external_id"])["result"]["data"]["amount"] == 2
+    return probe
+
+
+def _duplicate_new_format(clean, faulty):
+    for client, new in ((clean, False), (faulty, True)):
+        fields, _ = cash_in(client)
+        body = cash_in(client, external_id=fields["external_id"])[1].json()
+        assert (body["result"].get("error_code") == 1042) is new and (body["status_code"] == 1042) is not new
+
+
+def _refused_created(clean, faulty):
+    for client, created in ((clean, False), (faulty, True)):
+        fields, resp = cash_in(client, signature=None)
+        assert resp.json()["status_code"] == 1014
+        assert (status_of(client, fields["external_id"])["result"].get("error_code") == 0) is created
+
+
+def _not_debited(clean, faulty):
+    for client, debited in ((clean, True), (faulty, False)):
+        before = balance_of(client)
+        cash_in(client, amount=4.25)
+        assert (round(before - balance_of(client), 2) == 4.25) is debited
+
+
+def _unchecked(clean, faulty):
+    assert cash_in(clean, amount=9000)[1].json()["status_code"] == 1410
+    assert cash_in(faulty, amount=9000)[1].json()["status"] is True
+    assert balance_of(faulty) < 0
+
+
+def _never_final(clean, faulty):
+    ids = [cash_in(client)[0]["external_id"] for client in (clean, faulty)]
+    time.sleep(0.4)
+    assert status_of(clean, ids[0])["result"]["data"]["status_code"] == "2"
+    assert status_of(faulty, ids[1])["result"]["data"]["status_code"] == "7"
+
+
+def _expiry(faulty_status, faulty_reason):
+    def probe(clean, faulty):
+        ids = [cash_in(client, username=WRITE.expiring_username)[0]["external_id"] for client in (clean, faulty)]
+        time.sleep(WRITE.lifetime + 0.1)
+        data = status_of(clean, ids[0])["result"]["data"]
+        assert data["status_code"] == "4" and data["fail_reason"]["code"] == 401
+        data = status_of(faulty, ids[1])["result"]["data"]
+        assert data["status_code"] == faulty_status and data.get("fail_reason", {}) == faulty_reason
+    return probe
+
+
+def _commission_sum(clean, faulty):
+    ok, bad = commission(clean, 10.42), commission(faulty, 10.42)
+    assert round(ok["amount"] + ok["commission"], 2) == ok["amount_with_commission"]
+    assert round(bad["amount"] + bad["commission"], 2) != bad["amount_with_commission"]
+
+
+def _commission_amount(clean, faulty):
+    assert commission(clean, 10.42)["amount"] == 10.42
+    bad = commission(faulty, 10.42)
+    assert bad["amount"] == 104.2 and round(bad["amount"] + bad["commission"], 2) == bad["amount_with_commission"]
+
+
+def _cash_in_echo(clean, faulty):
+    assert cash_in(clean, amount=2.5)[1].json()["result"]["data"]["amount"] == 2.5
+    assert cash_in(faulty, amount=2.5)[1].json()["result"]["data"]["amount"] == 250
+
+
+def _status_disagrees(clean, faulty):
+    for client, same in ((clean, True), (faulty, False)):
+        fields, resp = cash_in(client)
+        assert (status_of(client, fields["external_id"])["result"]["data"]["username"]
+                == resp.json()["result"]["data"]["username"]) is same
+    assert status_of(faulty, "ext-0002")["result"]["data"]["username"] == "77011234567"  # declared ones untouched
+
+
+def _balance_string(clean, faulty):
+    assert isinstance(balance_of(clean), (int, float)) and isinstance(balance_of(faulty), str)
+
+
+def _balance_any_agent(clean, faulty):
+    for client, answered in ((clean, False), (faulty, True)):
+        body = signed(client, BALANCE_PATH, {"agent": "someone-else"}).json()
+        assert ("balance" in body["result"]) is answered
+
+
+PROBES.update({
+    "duplicate-creates-second": _duplicate(True),
+    "duplicate-updates-amount": _duplicate(False),
+    "duplicate-new-format": _duplicate_new_format,
+    "refused-payment-created": _refused_created,
+    "balance-not-debited": _not_debited,
+    "balance-unchecked": _unchecked,
+    "payment-never-final": _never_final,
+    "lifetime-never-expires": _expiry("1", {}),
+    "lifetime-without-reason": _expiry("4", {}),
+    "commission-wrong-sum": _commission_sum,
+    "commission-other-amount": _commission_amount,
+    "cash-in-echo-wrong": _cash_in_echo,
+    "status-disagrees": _status_disagrees,
+    "balance-as-string": _balance_string,
+    "balance-any-agent": _balance_any_agent,
+})
 
 
 @pytest.fixture(scope="module")

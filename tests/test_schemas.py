@@ -151,8 +151,9 @@ def test_every_common_definition_is_used() -> None:
 
 def test_schema_names_match_the_architecture_contract() -> None:
     assert schemas.schema_names() == [
-        "user-check-request", "action-status-request", "envelope", "user-check-success",
-        "action-status-success", "error-unexpected", "error-expected-old", "error-expected-new",
+        "user-check-request", "user-check-success", "action-status-request", "action-status-success",
+        "cash-in-request", "cash-in-success", "balance-request", "balance-success", "commission-request",
+        "commission-success", "envelope", "error-unexpected", "error-expected-old", "error-expected-new",
         "info-parking", "info-finance", "info-utilities",
     ]
     # *.schema.json files describe the suite's own data documents (catalogue, errata, reports).

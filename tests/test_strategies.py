@@ -10,9 +10,12 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from jsonschema.validators import Draft202012Validator
 
 from agws_conformance import schemas, signer, strategies
+from agws_conformance.endpoints import LOOKUP_METHODS, METHODS
 from agws_conformance.plugin import generated
 
-ENDPOINTS = tuple(strategies.REQUEST_SCHEMAS)
+# The all-string request schemas (the tests below build string bases); the numeric ones are below.
+ENDPOINTS = LOOKUP_METHODS
+NUMERIC = ("action/cash-in", "calculate/upper/commission")
 FIXED = {"agent": "mock-showcase", "project": "mock-project", "service_code": "201106"}
 
 
@@ -237,3 +240,27 @@ def test_replay_command_is_shell_safe():
 def test_same_seed_same_examples():
     strategy = strategies.valid_requests("user-check-request", fixed=FIXED)
     assert _collect(strategy, 30) == _collect(strategy, 30)
+
+
+@pytest.mark.parametrize("endpoint", NUMERIC)
+def test_numeric_requests_are_valid_and_signable(endpoint):
+    """Amounts as whole tiyn and RFC 3339 datetimes: valid, signable, and Go's form for whole amounts."""
+    name = METHODS[endpoint].request_schema
+    requests = _collect(strategies.valid_requests(name, overrides={"amount": strategies.amounts(50)}))
+    for request in requests:
+        assert schemas.errors(name, request) == [], request
+        assert 0.01 <= request["amount"] <= 50 and abs(round(request["amount"] * 100) - request["amount"] * 100) < 1e-6
+        signer.go_struct_body({k: v for k, v in request.items() if isinstance(v, (str, int, float))})
+    assert _exists(strategies.amounts(50), lambda a: isinstance(a, int))  # whole amounts are written 100, never 100.0
+
+
+@pytest.mark.parametrize("endpoint", NUMERIC)
+def test_numeric_invalid_requests_are_invalid(endpoint):
+    name = METHODS[endpoint].request_schema
+    invalid = strategies.invalid_requests(name, overrides={"amount": strategies.amounts(50)})
+    for request in _collect(invalid, 100):
+        assert schemas.errors(name, request), request
+    assert _exists(invalid, lambda r: isinstance(r.get("amount"), (int, float)) and r["amount"] <= 0)
+    if endpoint == "action/cash-in":
+        assert _exists(invalid, lambda r: isinstance(r.get("datetime"), str) and schemas.errors(
+            name, {**r, "amount": 1}) != [])

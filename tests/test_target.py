@@ -179,7 +179,7 @@ service_code = "s"
     ('[payments]\nexternal_id = "1"\n',
      "staging.toml:7: payments must be an array of tables: write each entry under [[payments]]"),
     ('[extra]\nx = 1\n',
-     "staging.toml:7: extra is not a known table; allowed keys: target, accounts, payments"),
+     "staging.toml:7: extra is not a known table; allowed keys: target, accounts, payments, write"),
 ])
 def test_table_errors_name_the_line_and_the_key(extra: str, message: str) -> None:
     assert error_of(BASE + "\n" + extra) == message
@@ -468,3 +468,45 @@ def test_categories_limit_what_the_showcase_serves() -> None:
                     'category = "finance"\n') == ("staging.toml:10: accounts[0].category 'finance' is not among "
                                                   "[target] categories (parking); add it there or correct the account")
     assert parse(BASE, {}).categories is None
+
+
+# -- [write]: permission for the suites that move money -------------------------------------------
+WRITE_BASE = '[target]\nbase_url = "https://staging.example.kz"\nagent = "a"\nproject = "p"\nservice_code = "s"\n'
+
+
+def test_write_table_parsed_with_its_limits() -> None:
+    target = parse_target(WRITE_BASE + '[write]\nusername = "u1"\nmax_amount = 50\nmax_payments = 12\n'
+                          'expiring_username = "u2"\nlifetime = 30\n', source="s.toml", environ={})
+    assert target.write is not None and target.write.max_amount == 50.0 and target.write.max_payments == 12
+    assert target.write.lifetime == 30.0 and target.write.id_prefix == "agws-test"
+    off = parse_target(WRITE_BASE + '[write]\nenabled = false\nusername = "u1"\nmax_amount = 50\nmax_payments = 12\n',
+                       source="s.toml", environ={})
+    assert off.write is None
+    assert parse_target(WRITE_BASE, source="s.toml", environ={}).write is None
+
+
+@pytest.mark.parametrize("table, message", [
+    ('username = "u"\nmax_amount = 10\n', "s.toml:6: write.max_payments is missing; add max_payments = 20"),
+    ('username = "u"\nmax_amount = 0\nmax_payments = 3\n', "s.toml:8: write.max_amount must be a number above 0"),
+    ('username = "u"\nmax_amount = 1\nmax_payments = 2.5\n', "s.toml:9: write.max_payments must be an integer"),
+    ('username = "u"\nmax_amount = 1\nmax_payments = 3\nlifetime = 5\n', "write.expiring_username and write.lifetime go together"),
+    ('username = "u"\nmax_amount = 1\nmax_payments = 3\nid_prefix = "a b"\n', "write.id_prefix must be 1-24 letters"),
+    ('max_amount = 1\nmax_payments = 3\n', "write.username is missing"),
+])
+def test_write_table_errors_name_the_key(table: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_target(WRITE_BASE + "[write]\n" + table, source="s.toml", environ={})
+    assert message in str(info.value)
+
+
+def test_write_table_refused_for_production_whatever_the_route() -> None:
+    production = WRITE_BASE.replace("staging.example.kz", "agwsapi.tarlanpayments.kz")
+    with pytest.raises(ConfigError, match=r"\[write\] is refused for the production host agwsapi.tarlanpayments.kz"):
+        parse_target(production + '[write]\nusername = "u"\nmax_amount = 1\nmax_payments = 3\n', source="s.toml", environ={})
+
+
+def test_write_table_refused_when_the_command_line_points_at_production(tmp_path) -> None:
+    path = tmp_path / "staging.toml"
+    path.write_text(WRITE_BASE + '[write]\nusername = "u"\nmax_amount = 1\nmax_payments = 3\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="the production host is refused for a target file with"):
+        resolve_target(file=path, base_url="https://agwsapi.tarlanpayments.kz", environ={})

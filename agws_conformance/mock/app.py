@@ -1,4 +1,4 @@
-"""The mock gateway as an ASGI app: the two documented endpoints, answered as the documents say.
+"""The mock gateway as an ASGI app: every documented method, answered as the documents say.
 
 Starlette does the routing and request plumbing (a small, well-kept ASGI toolkit; the pipeline
 below is plain functions). Every request goes through one pipeline, in this order, and the first
@@ -13,11 +13,15 @@ check that refuses answers:
 4. UTF-8, JSON syntax (Go's rules, via the signer), top level must be an object: 400
 5. signature: 1014 "Invalid signature", HTTP 400, before anything looks at the fields, so an
    unsigned request learns nothing about which accounts exist
-6. required fields present, strings, not empty: 400 naming the field
-7. scope: project (8008), agent (9724), service_code (9721) must be the target's; these are
-   *expected* errors in the target's error format (the Error Codes page lists them beside 1407;
-   only 1014 is documented as unexpected) and never successes
-8. lookup: a configured account/payment is a success, else 1407 / 1041 as an expected error
+6. required fields present, strings (``amount`` a positive number, cash-in's ``datetime`` RFC
+   3339), not empty: 400 naming the field
+7. scope: project (8008), agent (9724), service_code (9721) must be the target's (as far as the
+   method names them); these are *expected* errors in the method's error format (the Error Codes
+   page lists them beside 1407; only 1014 is documented as unexpected) and never successes
+8. the method: a configured account/payment (or one created by cash-in) is a success, else
+   1407 / 1041 as an expected error; cash-in creates a payment (1042 for a repeated external_id,
+   1410 over the balance, both in the old format: ERRATUM-CASH-IN-ERROR-FORMAT); balance and
+   upper commission are answered from the ledger (``ledger.py``)
 
 Unexpected errors use the documented shape ``{"status": false, "status_code": N, "message": ...,
 "result": {}}``; for transport faults N is the HTTP status (400, 404, 405, 413, 415). Expected
@@ -32,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import datetime
 from dataclasses import replace
 from typing import Any, Callable, Iterable
 
@@ -42,8 +47,9 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from agws_conformance import signer
-from agws_conformance.endpoints import DOCUMENTED_MESSAGES, ENDPOINTS, LOOKUP_FIELDS, REQUEST_FIELDS, SCOPE_ERRORS
+from agws_conformance.endpoints import DOCUMENTED_MESSAGES, ENDPOINTS, METHODS, SCOPE_ERRORS
 from agws_conformance.mock.data import account_result, payment_data
+from agws_conformance.mock.ledger import DEFAULT_BALANCE, DEFAULT_SETTLE_SECONDS, Ledger, tiyn
 from agws_conformance.mock.behaviour import Behaviour, Incoming, Reply, SignatureInput, Wire
 from agws_conformance.mock.faults import behaviour_for
 from agws_conformance.mock.variations import apply_variations
@@ -67,6 +73,8 @@ NOT_FOUND: dict[str, tuple[int, str]] = {
     "action/status": (1041, DOCUMENTED_MESSAGES[1041]),
 }
 OLD_FORMAT_HTTP_STATUS = 404
+# Old-format cash-in refusals are not "not found": the mock answers them 400 (undocumented either way).
+OLD_FORMAT_HTTP_STATUS_BY_CODE = {1042: 400, 1410: 400}
 
 
 def _unexpected(endpoint: str | None, http_status: int, code: int, message: str, problem: str,
@@ -95,6 +103,35 @@ def _depth(value: Any) -> int:
             deepest = max(deepest, level)
             todo.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
     return deepest
+
+
+def _field_problem(fields: tuple[str, ...], body: dict[str, Any]) -> tuple[str, str] | None:
+    """(message, problem) for the first required field missing, mistyped or empty, else None."""
+    for name in fields:
+        if name not in body:
+            return f"field {name!r} is required", "missing-field"
+        value = body[name]
+        if name == "amount":
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                return f"field 'amount' must be a number, not {_type_name(value)}", "wrong-type"
+            if not value > 0 or tiyn(value) == 0 or value > 1e12:
+                return f"field 'amount' must be a positive amount (got {value!r})", "wrong-type"
+            continue
+        if not isinstance(value, str):
+            return f"field {name!r} must be a string, not {_type_name(value)}", "wrong-type"
+        if value == "":
+            return f"field {name!r} must not be empty", "empty-field"
+        if name == "datetime" and not _is_timestamp(value):
+            return "field 'datetime' must be an ISO 8601 timestamp such as 2024-01-01T00:00:00Z", "wrong-type"
+    return None
+
+
+def _is_timestamp(value: str) -> bool:
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return False
+    return True
 
 
 def _reject_constant(name: str) -> Any:
@@ -139,7 +176,8 @@ class _WireResponse:
 
 class _Gateway:
     def __init__(self, target: Target, behaviour: Behaviour, max_body_bytes: int,
-                 log: Callable[[str], None] | None = None) -> None:
+                 log: Callable[[str], None] | None = None, *, balance: float = DEFAULT_BALANCE,
+                 settle_seconds: float = DEFAULT_SETTLE_SECONDS) -> None:
         self.log = log
         if target.secret is None:
             raise ValueError(
@@ -153,6 +191,10 @@ class _Gateway:
         self.accounts = {a.username: a for a in target.accounts}
         self.payments = {p.external_id: p for p in target.payments}
         self.usernames = tuple(a.username for a in target.accounts if a.account_status == 1)
+        write = target.write
+        self.ledger = Ledger(balance, settle_seconds, lifetime=write.lifetime if write else None,
+                             expiring_username=write.expiring_username if write else None,
+                             rules=behaviour.payments)
 
     # -- the pipeline ---------------------------------------------------------------------
 
@@ -202,37 +244,68 @@ class _Gateway:
         except signer.SignerError as exc:
             return _bad_request(endpoint, str(exc), "malformed-json", body)
         given = SignatureInput(incoming.signature, raw, self.secret.reveal(), self.target.variant)
+        method = METHODS[endpoint]
         if not self.behaviour.signature_check(given):
-            return _unexpected(endpoint, 400, 1014, DOCUMENTED_MESSAGES[1014], "signature", body)
+            return self._refused(body, _unexpected(endpoint, 400, 1014, DOCUMENTED_MESSAGES[1014], "signature", body))
         for hook in self.behaviour.request_hooks:
             body = hook(endpoint, body, self.target)
-        for name in REQUEST_FIELDS[endpoint]:
-            if name not in body:
-                return _bad_request(endpoint, f"field {name!r} is required", "missing-field", body)
-            if not isinstance(body[name], str):
-                return _bad_request(endpoint, f"field {name!r} must be a string, not {_type_name(body[name])}",
-                                    "wrong-type", body)
-            if body[name] == "":
-                return _bad_request(endpoint, f"field {name!r} must not be empty", "empty-field", body)
+        problem = _field_problem(method.fields, body)
+        if problem is not None:
+            return self._refused(body, _bad_request(endpoint, *problem, body))
         for name in self.behaviour.scope_fields:
-            if body[name] != getattr(self.target, name):
+            if name in method.scope and body[name] != getattr(self.target, name):
                 code, message = SCOPE_ERRORS[name]
-                return self._expected(endpoint, code, message, body)
+                return self._refused(body, self._expected(endpoint, code, message, body))
         if endpoint == "user/check":
             account = self.accounts.get(body["username"])
             if account is not None:
                 return Reply("success", endpoint, 200, 0, "Success", account_result(account), request=body)
-        else:
+        elif endpoint == "action/status":
+            entry = self.ledger.find(body["external_id"])
             payment = self.payments.get(body["external_id"])
+            if entry is not None:
+                return self._payment_reply(endpoint, self.ledger.data(entry), body)
             if payment is not None:
-                result = {"error_code": 0, "message": "",
-                          "data": payment_data(payment, body, self.usernames)}
-                return Reply("success", endpoint, 200, 0, "Success", result, request=body)
+                return self._payment_reply(endpoint, payment_data(payment, body, self.usernames), body)
+        elif endpoint == "action/cash-in":
+            return self._cash_in(body)
+        elif endpoint == "showcase/balance":
+            result = {"showcase_code": body["agent"], "balance": self.ledger.balance()}
+            return Reply("success", endpoint, 200, 0, "Success", result, request=body)
+        elif endpoint == "calculate/upper/commission":
+            return Reply("success", endpoint, 200, 0, "Success", self.ledger.commission(float(body["amount"])),
+                         request=body)
         code, message = NOT_FOUND[endpoint]
         return self._expected(endpoint, code, message, body)
 
+    def _payment_reply(self, endpoint: str, data: dict[str, Any], body: dict[str, Any]) -> Reply:
+        return Reply("success", endpoint, 200, 0, "Success", {"error_code": 0, "message": "", "data": data},
+                     request=body)
+
+    def _cash_in(self, body: dict[str, Any]) -> Reply:
+        rules, ledger = self.behaviour.payments, self.ledger
+        endpoint = "action/cash-in"
+        first = ledger.find(body["external_id"])
+        if first is not None and rules.duplicate != "second":
+            if rules.duplicate == "update":
+                first.amount = float(body["amount"])
+            return self._expected(endpoint, 1042, DOCUMENTED_MESSAGES[1042], body)
+        if rules.check_balance and tiyn(float(body["amount"])) > tiyn(ledger.balance()):
+            return self._expected(endpoint, 1410, DOCUMENTED_MESSAGES[1410], body)
+        return self._payment_reply(endpoint, ledger.data(ledger.create(body)), body)
+
+    def _refused(self, body: dict[str, Any], reply: Reply) -> Reply:
+        """A refusal; under the fault that records refused payments, a cash-in is created anyway."""
+        if reply.endpoint == "action/cash-in" and self.behaviour.payments.create_refused:
+            fields = METHODS["action/cash-in"].fields
+            if all(isinstance(body.get(k), (str, int, float)) for k in fields) and self.ledger.find(
+                    str(body["external_id"])) is None:
+                self.ledger.create({k: body[k] for k in fields})
+        return reply
+
     def _expected(self, endpoint: str, code: int, message: str, body: dict[str, Any]) -> Reply:
-        return Reply("expected", endpoint, 200, code, message, error_format=self.error_format, request=body)
+        fmt = "old" if METHODS[endpoint].error_format == "old" else self.error_format
+        return Reply("expected", endpoint, 200, code, message, error_format=fmt, request=body)
 
     async def _read_body(self, request: Request) -> bytes | None:
         """The body, or None when it is larger than the limit (read incrementally, never buffered past it)."""
@@ -254,18 +327,25 @@ class _Gateway:
     # -- rendering ------------------------------------------------------------------------
 
     def respond(self, reply: Reply) -> _WireResponse:
-        if reply.request is not None and reply.endpoint in LOOKUP_FIELDS:
-            known = self.accounts if reply.endpoint == "user/check" else self.payments
-            value = reply.request.get(LOOKUP_FIELDS[reply.endpoint])
-            reply = replace(reply, known=isinstance(value, str) and value in known, out_of_scope=tuple(
-                name for name in SCOPE_ERRORS if reply.request.get(name) != getattr(self.target, name)))
+        if reply.request is not None and reply.endpoint in METHODS:
+            method = METHODS[reply.endpoint]
+            known: bool | None = None
+            if method.lookup is not None:
+                value = reply.request.get(method.lookup)
+                held: Any = self.accounts if reply.endpoint == "user/check" else self.payments
+                known = isinstance(value, str) and (value in held or (
+                    reply.endpoint == "action/status" and self.ledger.find(value) is not None))
+            reply = replace(reply, known=known, out_of_scope=tuple(
+                name for name in SCOPE_ERRORS
+                if name in method.scope and reply.request.get(name) != getattr(self.target, name)))
         # Every reply carries the format expected errors take here, so a hook turning one into an
         # expected error keeps it.
-        reply = replace(reply, error_format=reply.error_format if reply.kind == "expected" else self.error_format)
+        fmt = "old" if reply.endpoint in METHODS and METHODS[reply.endpoint].error_format == "old" else self.error_format
+        reply = replace(reply, error_format=reply.error_format if reply.kind == "expected" else fmt)
         for hook in self.behaviour.reply_hooks:
             reply = hook(reply)
         if reply.kind == "expected" and reply.error_format == "old":
-            reply = replace(reply, http_status=OLD_FORMAT_HTTP_STATUS)
+            reply = replace(reply, http_status=OLD_FORMAT_HTTP_STATUS_BY_CODE.get(reply.code, OLD_FORMAT_HTTP_STATUS))
         payload = render(reply)
         for payload_hook in self.behaviour.payload_hooks:
             payload = payload_hook(reply, payload)
@@ -342,6 +422,8 @@ def create_app(
     prefix: str = "",
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     log: Callable[[str], None] | None = None,
+    balance: float = DEFAULT_BALANCE,
+    settle_seconds: float = DEFAULT_SETTLE_SECONDS,
 ) -> Starlette:
     """The mock gateway for ``target`` (its accounts, payments, secret and error format).
 
@@ -349,11 +431,12 @@ def create_app(
     differences, applied first), ``faults`` entries of :data:`agws_conformance.mock.faults.FAULTS`
     (deviations, applied on top); an unknown name raises. ``prefix`` is a path prefix before the
     documented paths (as a base_url path). ``log`` receives one line per request (``access_line``).
+    ``balance`` is the showcase's opening balance; a payment is in progress for ``settle_seconds``.
     """
     if max_body_bytes < 1:
         raise ValueError("max_body_bytes must be positive")
     behaviour = behaviour_for(list(faults), apply_variations(Behaviour(), list(variations)))
-    gateway = _Gateway(target, behaviour, max_body_bytes, log)
+    gateway = _Gateway(target, behaviour, max_body_bytes, log, balance=balance, settle_seconds=settle_seconds)
     prefix = normalize_prefix(prefix)
     routes = [Route(prefix + path, gateway.handler(name), methods=_ROUTE_METHODS)
               for name, path in ENDPOINTS.items()]

@@ -12,7 +12,8 @@ legitimate deployment differences it must accept) that swap one strategy or appe
 ``request_hooks``     rewrite the parsed, signature-checked body before field validation;
 ``reply_hooks``       change the decision (kind, codes, HTTP status, error format);
 ``payload_hooks``     change the rendered JSON value;
-``wire_hooks``        change the bytes and headers on the wire (or stall them).
+``wire_hooks``        change the bytes and headers on the wire (or stall them);
+``payments``          how the mock's money behaves (``ledger.PaymentRules``: duplicates, balance, statuses).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Literal, Mapping
 
 from agws_conformance import signer
+from agws_conformance.mock.ledger import PaymentRules
 from agws_conformance.target import Target
 
 __all__ = ["Behaviour", "Incoming", "Kind", "Reply", "SignatureInput", "Wire", "go_signature_check",
@@ -119,6 +121,7 @@ class Behaviour:
     reply_hooks: tuple[Callable[[Reply], Reply], ...] = ()
     payload_hooks: tuple[Callable[[Reply, dict[str, Any]], dict[str, Any]], ...] = ()
     wire_hooks: tuple[Callable[[Reply, Wire], Wire], ...] = ()
+    payments: PaymentRules = PaymentRules()
 
 
 # ------------------------------------------------------------------------------------------

@@ -664,8 +664,7 @@ def _get_as_post(incoming: Incoming, target: Target) -> Incoming:
     # A "helpful" handler that serves GET by building the configured request itself.
     if incoming.method != "GET":
         return incoming
-    fields = _defaults(target)
-    body = signer.go_struct_body({f: fields[f] for f in REQUEST_FIELDS[incoming.endpoint]})
+    body = signer.go_struct_body(target.request_fields(incoming.endpoint, lambda: "agws-get"))
     secret = target.secret.reveal() if target.secret is not None else ""
     return replace(incoming, raw=body, signature=signer.sign(body, secret, target.variant).signature)
 
@@ -683,3 +682,94 @@ _fault("get-served-403", ("ROB-WRONG-METHOD",),
        "GET is served (the account's or payment's data in a success body) under HTTP 403, as if refused")(
     lambda b: replace(b, methods=b.methods | {"GET"}, incoming_hooks=b.incoming_hooks + (_get_as_post,),
                       wire_hooks=b.wire_hooks + (_forbidden_status,)))
+
+
+# ------------------------------------------------------------------------------------------
+# Payments, balance and upper commission (the mock's ledger, ``ledger.PaymentRules``).
+
+def _rules(**changes: Any) -> Callable[[Behaviour], Behaviour]:
+    return lambda b: replace(b, payments=replace(b.payments, **changes))
+
+
+_fault("duplicate-creates-second", ("PAY-DUPLICATE-1042", "PAY-DUPLICATE-NO-CHANGE"),
+       "a repeated external_id is accepted as a second payment (the balance pays twice)")(_rules(duplicate="second"))
+
+_fault("duplicate-updates-amount", ("PAY-DUPLICATE-NO-CHANGE",),
+       "a repeated external_id is refused with 1042, but the first payment takes the repeat's amount")(
+    _rules(duplicate="update"))
+
+
+def _duplicate_new_format(reply: Reply) -> Reply:
+    return replace(reply, error_format="new") if reply.kind == "expected" and reply.code == 1042 else reply
+
+
+_fault("duplicate-new-format", ("PAY-DUPLICATE-1042",),
+       "1042 comes back in the new error format, although Make a payment keeps the old one")(_reply(_duplicate_new_format))
+
+_fault("refused-payment-created", ("PAY-REFUSED-CREATES-NOTHING",),
+       "a cash-in refused for its signature, scope or fields is still recorded as a payment")(_rules(create_refused=True))
+
+_fault("balance-not-debited", ("BAL-DEBITED",), "payments do not lower the showcase balance")(_rules(debit=False))
+
+_fault("balance-unchecked", ("PAY-INSUFFICIENT-1410",),
+       "an amount over the balance is accepted (no 1410); the balance goes negative")(_rules(check_balance=False))
+
+_fault("payment-never-final", ("PAY-FINAL-STATUS",), "payments stay \"7\" (in progress) for ever")(_rules(settle=False))
+
+_fault("lifetime-never-expires", ("PAY-LIFETIME-EXPIRY",),
+       "a payment awaiting confirmation stays \"1\" past the transaction lifetime")(_rules(expire="never"))
+
+_fault("lifetime-without-reason", ("PAY-LIFETIME-EXPIRY",),
+       "an expired payment becomes \"4\" without a fail_reason")(_rules(expire="no-reason"))
+
+_fault("commission-wrong-sum", ("COM-ARITHMETIC",),
+       "amount_with_commission is one tenge more than amount + commission")(_rules(commission_skew=1.0))
+
+
+def _commission_amount(reply: Reply, payload: dict[str, Any]) -> dict[str, Any]:
+    result = payload.get("result")
+    if reply.kind == "success" and reply.endpoint == "calculate/upper/commission" and isinstance(result, dict):
+        result["amount"] = round(result["amount"] * 10, 2)
+        result["amount_with_commission"] = round(result["amount"] + result["commission"], 2)
+    return payload
+
+
+_fault("commission-other-amount", ("COM-AMOUNT",),
+       "the commission is computed for ten times the amount asked (consistently: the sum still holds)")(
+    _payload(_commission_amount))
+
+
+def _cash_in_data(reply: Reply, payload: dict[str, Any]) -> dict[str, Any] | None:
+    if reply.kind != "success" or reply.endpoint != "action/cash-in":
+        return None
+    return payload.get("result", {}).get("data")
+
+
+_fault("cash-in-echo-wrong", ("PAY-ECHO", "PAY-STATUS-AGREES"),
+       "the cash-in answer reports the amount in tiyn (100 times the amount sent)")(
+    _edit(lambda data: data.update(amount=round(data["amount"] * 100, 2)), _cash_in_data))
+
+
+def _status_of_created(reply: Reply, payload: dict[str, Any]) -> dict[str, Any] | None:
+    data = _data(reply, payload)
+    external_id = data.get("external_id") if data is not None else None
+    return data if isinstance(external_id, str) and not external_id.startswith("ext") else None
+
+
+_fault("status-disagrees", ("PAY-STATUS-AGREES",),
+       "the status method reports a created payment with another username than its cash-in answer")(
+    _edit(lambda data: data.update(username=data["username"] + "0"), _status_of_created))
+
+_fault("balance-as-string", ("SCH-BAL-SUCCESS",), "result.balance is a string (\"5000.00\")")(
+    _edit(lambda result: result.update(balance=f"{result['balance']:.2f}"),
+          lambda reply, payload: payload.get("result") if reply.kind == "success"
+          and reply.endpoint == "showcase/balance" else None))
+
+
+def _own_agent(endpoint: str, body: dict[str, Any], target: Target) -> dict[str, Any]:
+    return dict(body, agent=target.agent) if endpoint == "showcase/balance" else body
+
+
+_fault("balance-any-agent", ("BAL-UNKNOWN-AGENT",),
+       "a balance request for any agent is answered with this showcase's balance")(
+    lambda b: replace(b, request_hooks=b.request_hooks + (_own_agent,)))

@@ -370,6 +370,11 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         tr.write_line(f"{harness} test(s) hit harness trouble (an unreachable or stalling target, a setup problem, "
                       "or a bug in the suite): not conformance verdicts.", red=True)
     tr.write_line(f"requests sent: {run.request_count}; targets: {', '.join(results.targets)}")
+    payments = [p for t in document["targets"] for p in t.get("payments", ())]
+    if payments:
+        created = sum(1 for p in payments if p.get("created"))
+        tr.write_line(f"payments: {len(payments)} cash-in requests sent, {created} accepted; each external_id is "
+                      "listed in the HTML report and the JSON summary (targets[].payments)")
     colour = {"CONFORMANT": "green", "CONFORMANT WITH WARNINGS": "yellow"}.get(verdict, "red")
     mock = " (embedded mock)" if run.settings.embedded else ""
     tr.write_line(f"verdict: {verdict}{mock}", **{colour: True, "bold": True})

@@ -5,6 +5,9 @@ Suite tests never see the secret: signing (correctly, or deliberately wrongly) h
 
 from __future__ import annotations
 
+import json
+import time
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 import pytest
@@ -12,14 +15,16 @@ import pytest
 from agws_conformance import judge, signer
 from agws_conformance.catalogue import load_catalogue
 from agws_conformance.client import HarnessError
-from agws_conformance.endpoints import ENDPOINTS, LOOKUP_FIELDS, METHODS
+from agws_conformance.endpoints import ENDPOINTS, FINAL_STATUSES, LOOKUP_FIELDS, METHODS
 from agws_conformance.findings import NOT_APPLICABLE, ConformanceFailure, Finding, invariant
 from agws_conformance.state import format_note
+
+from .run import worker_count
 
 if TYPE_CHECKING:
     from agws_conformance.client import Response
     from agws_conformance.preflight import PreflightReport
-    from agws_conformance.target import Account, Payment, Secret, Target
+    from agws_conformance.target import Account, Payment, Secret, Target, Write
 
     from .run import BoundTarget, Run
 
@@ -60,6 +65,11 @@ class Agws:
     @property
     def settings(self):
         return self._run.settings
+
+    @property
+    def workers(self) -> int:
+        """How many pytest processes share this run (pytest-xdist workers; 1 without it)."""
+        return worker_count()
 
     @property
     def is_mock(self) -> bool:
@@ -115,6 +125,110 @@ class Agws:
 
     def unknown_external_id(self) -> str:
         return self._bound.fresh_id("agws")
+
+    # -- payments (side effects: only with the target file's [write] table) ----------------
+    def require_write(self) -> "Write":
+        """The [write] table; without it the test is not applicable (money moves only when asked)."""
+        __tracebackhide__ = True
+        write = self.target.write
+        if write is None:
+            self.not_applicable(f"target {self.target.name!r} has no [write] table: the suites that move money "
+                                "run only when the target file allows them (README, 'Payments')")
+        return write  # type: ignore[return-value]
+
+    def new_external_id(self) -> str:
+        """An external_id for a payment this run creates: the [write] id_prefix, the run id, a counter."""
+        return self._bound.fresh_id(self.require_write().id_prefix)
+
+    def payment_fields(self, *, amount: float, **overrides: Any) -> dict[str, Any]:
+        """A valid cash-in for the [write] account, a fresh external_id and ``amount`` (tenge)."""
+        write = self.require_write()
+        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        fields = {"username": write.username, "amount": amount, "agent": self.target.agent,
+                  "project": self.target.project, "service_code": self.target.service_code,
+                  "external_id": self.new_external_id(), "datetime": now}
+        fields.update(overrides)
+        return {k: v for k, v in fields.items() if v is not None}
+
+    def pay(self, fields: Mapping[str, Any] | None = None, *, content: bytes | None = None,
+            signature: Any = SIGN, why: str = "payment") -> "Response":
+        """Send one cash-in within the [write] limits and list it for the report.
+
+        Every cash-in counts against ``max_payments``, a refused one too (a gateway that wrongly
+        accepts it has moved money); none may exceed ``max_amount``. Past the budget the test is
+        skipped with the key to raise, which leaves the verdict INCOMPLETE.
+        """
+        __tracebackhide__ = True
+        write = self.require_write()
+        bound = self._bound
+        if len(bound.payments) >= bound.payments_allowed:
+            pytest.skip(f"not sent: the run's payment budget is spent ([write] max_payments = {write.max_payments}"
+                        + (f", {bound.payments_allowed} for this worker" if bound.payments_allowed != write.max_payments
+                           else "") + "); raise max_payments to run this check")
+        if content is None:
+            content = self.encode(fields if fields is not None else self.payment_fields(amount=0.01))
+        try:
+            parsed = json.loads(content)
+        except ValueError:
+            parsed = None
+        body = parsed if isinstance(parsed, dict) else {}
+        amount = body.get("amount")
+        invariant(not (isinstance(amount, (int, float)) and not isinstance(amount, bool) and amount > write.max_amount),
+                  f"a cash-in for {amount!r} exceeds [write] max_amount {write.max_amount:g}")
+        record: dict[str, Any] = {"external_id": str(body.get("external_id", "(none)"))[:120],
+                                  "amount": amount if isinstance(amount, (int, float)) else None,
+                                  "username": str(body.get("username", ""))[:120], "test": self.nodeid, "why": why,
+                                  "answer": "not answered", "status": None, "created": False}
+        bound.payments.append(record)
+        resp = self.send("action/cash-in", content=content, signature=signature)
+        record["answer"] = judge.describe(resp)[:200]
+        data = (resp.json.get("result") or {}).get("data") if judge.is_success(resp) else None
+        if isinstance(data, dict):
+            record["status"] = data.get("status_code")
+            record["created"] = True
+        return resp
+
+    def payments_left(self) -> int:
+        """How many more cash-ins this process may send (its share of [write] max_payments)."""
+        return max(0, self._bound.payments_allowed - len(self._bound.payments))
+
+    def created_payments(self) -> list[dict[str, Any]]:
+        """This process's cash-ins that were answered with a success (their last known status)."""
+        return [dict(r) for r in self._bound.payments if r.get("created")]
+
+    def note_payment_status(self, external_id: str, status: Any) -> None:
+        """The last status the status method reported for a payment this run sent (for the report)."""
+        for record in self._bound.payments:
+            if record["external_id"] == external_id:
+                record["status"] = status
+
+    def payment_status(self, external_id: str) -> tuple["Response", dict[str, Any] | None]:
+        """Ask the status method about a payment; (response, result.data when it is a success)."""
+        resp = self.send("action/status", self.fields("action/status", external_id=external_id))
+        result = resp.json.get("result") if judge.is_success(resp) else None
+        data = result.get("data") if isinstance(result, dict) else None
+        if isinstance(data, dict):
+            self.note_payment_status(external_id, data.get("status_code"))
+        return resp, data if isinstance(data, dict) else None
+
+    def poll_final(self, external_id: str, within: float) -> tuple[dict[str, Any] | None, list[tuple[float, Any]]]:
+        """Poll the status method until the payment is final or ``within`` seconds pass.
+
+        Returns the last result.data (None when never a success) and the history of (seconds, status).
+        """
+        write = self.require_write()
+        started = time.monotonic()
+        history: list[tuple[float, Any]] = []
+        last: dict[str, Any] | None = None
+        while True:
+            _, data = self.payment_status(external_id)
+            elapsed = time.monotonic() - started
+            status = data.get("status_code") if data is not None else None
+            history.append((round(elapsed, 2), status))
+            last = data if data is not None else last
+            if status in FINAL_STATUSES or elapsed >= within:
+                return last, history
+            time.sleep(min(write.poll_interval, max(0.0, within - elapsed)))
 
     # -- building and signing requests -----------------------------------------------------
     def fields(self, endpoint: str, **overrides: Any) -> dict[str, Any]:
@@ -285,12 +399,21 @@ class Agws:
                                  strict=self.settings.strict))
         return resp.json["result"]
 
-    def expect_expected_error(self, resp: "Response", *, code: int, requirement: str) -> None:
-        """An expected error in the declared format; with ``auto``, the format must not change within the run."""
+    def expect_expected_error(self, resp: "Response", *, code: int, requirement: str, endpoint: str | None = None) -> None:
+        """An expected error in the declared format; with ``auto``, the format must not change within the run.
+
+        ``endpoint``: a method with its own error format (Make a payment: always the old one,
+        ERRATUM-CASH-IN-ERROR-FORMAT) is judged in that format instead of the target's.
+        """
         __tracebackhide__ = True
-        checks, fmt = judge.expected_error(resp, code=code, declared=self.error_format, requirement=requirement,
+        own = METHODS[endpoint].error_format if endpoint is not None else "target"
+        declared = self.error_format if own == "target" else own
+        checks, fmt = judge.expected_error(resp, code=code, declared=declared, requirement=requirement,
                                            strict=self.settings.strict)
-        if fmt is not None:
+        if fmt is not None and own != "target" and fmt != own:
+            checks.append(judge.Check(requirement, False, f"expected error {code} in the {own} error format "
+                                                          f"{endpoint} always uses, observed the {fmt} format"))
+        if fmt is not None and own == "target":
             seen = self._bound.error_formats.setdefault(str(code), {})
             seen.setdefault(fmt, self.nodeid)
             self._bound.observations["error_format"] = format_note(self._bound.error_formats)
@@ -307,6 +430,11 @@ class Agws:
     def expect_refused(self, resp: "Response", *, requirement: str, proxy_page: bool = False) -> None:
         __tracebackhide__ = True
         self.judge(judge.refused(resp, requirement=requirement, proxy_page=proxy_page))
+
+    @property
+    def shared(self) -> dict[str, Any]:
+        """Per target and run: what one test established for others (e.g. the run's first payment)."""
+        return self._bound.shared
 
     def note(self, key: str, value: str) -> None:
         """A run-level fact for the report's identity block (e.g. the canonicalization fingerprint)."""

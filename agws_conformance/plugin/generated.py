@@ -96,10 +96,11 @@ class _Aborted(Exception):
 
 
 def explore(agws: "Agws", strategy: SearchStrategy[T], judge_case: Callable[[T], Iterable[Check]],
-            *, requirement: str) -> int:
+            *, requirement: str, max_examples: int | None = None) -> int:
     """Judge ``judge_case(example)`` on examples from ``strategy``; return how many ran.
 
     ``judge_case`` sends one request and returns its checks; it may call ``hypothesis.assume``.
+    ``max_examples`` lowers the profile's number of examples (never raises it) and turns shrinking off.
     A MUST violation is shrunk by Hypothesis and judged once, on the minimal example. Harness
     trouble and stalls (time-out, unreachable) stop the exploration at once, re-raised as they came,
     instead of being shrunk one slow request at a time.
@@ -137,7 +138,12 @@ def explore(agws: "Agws", strategy: SearchStrategy[T], judge_case: Callable[[T],
         for c in checks:
             kept.setdefault((c.requirement, c.ok), c)
 
-    run = hypothesis.seed(seed)(hypothesis_settings(agws)(given(strategy)(case)))
+    settings = hypothesis_settings(agws)
+    if max_examples is not None and max_examples < settings.max_examples:
+        # A budget (e.g. of payments) is not spent on shrinking: the first failing example is reported.
+        settings = hypothesis.settings(settings, max_examples=max(1, max_examples),
+                                       phases=tuple(p for p in settings.phases if p is not Phase.shrink))
+    run = hypothesis.seed(seed)(settings(given(strategy)(case)))
     replay = f"replay: {replay_command(agws.nodeid, seed, target_options(agws.settings))}"
     agws.observe(requirement, f"{agws.settings.examples} generated examples per run, seed {seed} ({replay})")
     failure: _Falsified | None = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import os
 import threading
 import time
 import uuid
@@ -71,6 +72,9 @@ class BoundTarget:
     served: dict[tuple[str, bytes], tuple[bool, bool, str, object]] = field(default_factory=dict)  # precondition cache
     signature_first: dict[str, tuple[bool, str]] = field(default_factory=dict)  # SIG-BEFORE-LOOKUP precondition cache
     stable_unknowns: dict[str, str] = field(default_factory=dict)  # endpoint -> one unknown identifier for the run
+    payments: list[dict[str, object]] = field(default_factory=list)  # every cash-in sent, for the report
+    payments_allowed: int = 0  # this process's share of [write] max_payments
+    shared: dict[str, object] = field(default_factory=dict)  # what one suite test established for others
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     _ids: "itertools.count[int]" = field(default_factory=lambda: itertools.count(1), repr=False)
 
@@ -163,6 +167,10 @@ class Run:
         for t in targets:
             if t.secret is None:
                 raise pytest.UsageError(target_config.missing_secret_message(t))
+            if target_config.is_production(t) and t.write is not None:
+                raise pytest.UsageError(f"target {t.name!r} is the documented production host ({t.base_url}) and its "
+                                        "file has a [write] table: the suites that move money never run against "
+                                        "production, whatever the flags; remove [write] or use a test deployment")
             if target_config.is_production(t) and not s.allow_production:
                 raise pytest.UsageError(f"target {t.name!r} is the documented production host ({t.base_url}); "
                                         "the suite sends deliberately invalid requests, so it refuses production "
@@ -197,6 +205,8 @@ class Run:
             client = GatewayClient(target.base_url, timeout=self.settings.timeout, max_rps=max_rps,
                                    redactor=self.redactor, on_exchange=self._record)
             bound = BoundTarget(name=name, target=target, client=client, mock=mock)
+            if target.write is not None:
+                bound.payments_allowed = payment_share(target.write.max_payments)
             self._bound[name] = bound
             bound.preflight = self._preflight(bound)
             return bound
@@ -258,6 +268,18 @@ class Run:
     def duration(self) -> float:
         end = self.finished or datetime.now(timezone.utc)
         return (end - self.started).total_seconds()
+
+
+def worker_count() -> int:
+    """How many pytest processes share the run (pytest-xdist sets PYTEST_XDIST_WORKER_COUNT)."""
+    workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT", "")
+    return int(workers) if workers.isdigit() and int(workers) > 0 else 1
+
+
+def payment_share(max_payments: int) -> int:
+    """This process's share of a run's payment budget: under pytest-xdist every worker pays from
+    the same showcase, so each gets an equal part and together they never exceed the limit."""
+    return max_payments // worker_count()
 
 
 def monotonic() -> float:

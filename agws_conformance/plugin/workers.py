@@ -39,6 +39,7 @@ def worker_output(run: "Run") -> dict[str, Any]:
                 "error_formats": {code: {fmt: redact(nodeid) for fmt, nodeid in formats.items()}
                                   for code, formats in b.error_formats.items()},
                 "preflight": b.preflight.to_dict() if b.preflight is not None else None,
+                "payments": [{k: redact(v) if isinstance(v, str) else v for k, v in p.items()} for p in getattr(b, "payments", ())],
             }
             for name, b in run.bound.items()
         },
@@ -70,4 +71,5 @@ def receive_from_worker(run: "Run", output: Mapping[str, Any] | None) -> None:
     run.deselected = max(run.deselected, int(output.get("deselected", 0)))  # every worker deselects the same
     for name, facts in (output.get("targets") or {}).items():
         run.remote.setdefault(name, Observed()).merge(facts.get("base_url", ""), facts.get("observations") or {},
-                                                      facts.get("error_formats") or {}, facts.get("preflight"))
+                                                      facts.get("error_formats") or {}, facts.get("preflight"),
+                                                      facts.get("payments") or ())

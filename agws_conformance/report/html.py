@@ -173,6 +173,27 @@ def identity_tables(identity: RunIdentity, test_counts: Mapping[str, int]) -> st
             out.append(f"<tr><th>{esc(label)}</th>" + "".join(f"<td>{esc(get(t))}</td>" for t in identity.targets)
                        + "</tr>")
         out.append("</table>")
+    out.append(payments_table(identity))
+    return "".join(out)
+
+
+def payments_table(identity: RunIdentity) -> str:
+    """Every cash-in the run sent, per target: what QA needs to find and reconcile test payments."""
+    rows = [(t.name, p) for t in identity.targets for p in t.payments]
+    if not rows:
+        return ""
+    created = sum(1 for _, p in rows if p.get("created"))
+    out = [f'<h2>Payments sent by this run</h2><p>{len(rows)} cash-in requests, {created} accepted as payments '
+           '(the others were refused, as the tests intended or not). Reconcile the accepted ones by external_id.</p>'
+           '<table id="agws-payments"><tr><th>Target</th><th>external_id</th><th>Amount</th><th>Username</th>'
+           '<th>Why</th><th>Answer</th><th>Last status</th><th>Test</th></tr>']
+    for name, p in rows:
+        amount = p.get("amount")
+        out.append("<tr>" + "".join(f"<td>{esc(v)}</td>" for v in (
+            name, p.get("external_id", ""), f"{amount:g}" if isinstance(amount, (int, float)) else "-",
+            p.get("username", ""), p.get("why", ""), p.get("answer", ""),
+            p.get("status") or ("-" if not p.get("created") else "unknown"), p.get("test", ""))) + "</tr>")
+    out.append("</table>")
     return "".join(out)
 
 

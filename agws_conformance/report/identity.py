@@ -44,6 +44,9 @@ class TargetIdentity:
     mock_faults: tuple[str, ...] = ()
     signing_declared: str = ""
     preflight: dict[str, Any] | None = None
+    payments: list[dict[str, Any]] = field(default_factory=list)
+    """Every cash-in the run sent (external_id, amount, username, test, answer, last status), so QA
+    can find and reconcile the test payments."""
 
 
 @dataclass(frozen=True)
@@ -167,6 +170,7 @@ def _target_identities(run: "Run") -> tuple[TargetIdentity, ...]:
             mock_faults=tuple(run.settings.mock_faults) if run.settings.embedded else (),
             signing_declared=f"signing {t.signing}, omit_empty {'auto' if t.omit_empty is None else str(t.omit_empty).lower()}",
             preflight=redact_deep(seen.preflight, redact) if seen is not None and seen.preflight else None,
+            payments=[redact_deep(p, redact) for p in seen.payments] if seen is not None else [],
         ))
     return tuple(out)
 

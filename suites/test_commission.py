@@ -1,0 +1,66 @@
+"""calculate/upper/commission: the commission on top of an amount, computed without debiting.
+
+Read-only, so it runs on every target: fixed amounts around the page's example, then generated
+ones (whole tiyn), each judged for the table's sum to the cent.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+from agws_conformance import judge, strategies
+from agws_conformance.endpoints import METHODS
+from agws_conformance.plugin.generated import explore
+
+ENDPOINT = "calculate/upper/commission"
+CENT = 0.005
+AMOUNTS = (10.42, 100, 0.01, 118.5, 250000)
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def commission_checks(resp, amount: float) -> list[judge.Check]:
+    """COM-ARITHMETIC, COM-AMOUNT and COM-AMOUNT-EXACT for one answer (nothing when not a success)."""
+    result = resp.json.get("result") if judge.is_success(resp) else None
+    if not isinstance(result, dict):
+        return []
+    got, commission, total = result.get("amount"), result.get("commission"), result.get("amount_with_commission")
+    numbers = all(_finite(v) for v in (got, commission, total))
+    return [
+        judge.Check("COM-ARITHMETIC", numbers and commission >= 0 and abs(got + commission - total) < CENT,
+                    f"expected amount + commission = amount_with_commission (to the cent, commission >= 0) for "
+                    f"{amount:g}, observed {got!r} + {commission!r} vs {total!r}"),
+        judge.Check("COM-AMOUNT", _finite(got) and abs(got - amount) < 0.1 + CENT,
+                    f"expected result.amount {amount:g} (within 0.1), observed {got!r}"),
+        judge.Check("COM-AMOUNT-EXACT", _finite(got) and abs(got - amount) < CENT,
+                    f"expected result.amount {amount:g} to the cent, observed {got!r}"),
+    ]
+
+
+@pytest.mark.requirement(*judge.success_rules("COM-ANSWERED", "SCH-COM-SUCCESS"), "COM-ARITHMETIC", "COM-AMOUNT",
+                         "COM-AMOUNT-EXACT")
+@pytest.mark.parametrize("amount", AMOUNTS)
+def test_commission_sum(agws, amount: float) -> None:
+    """A fixed amount: a schema-valid success whose three numbers add up."""
+    resp = agws.send(ENDPOINT, agws.fields(ENDPOINT, amount=amount))
+    agws.expect_success(resp, requirement="COM-ANSWERED", schema=METHODS[ENDPOINT].success_schema,
+                        schema_requirement="SCH-COM-SUCCESS")
+    agws.judge(commission_checks(resp, amount))
+
+
+@pytest.mark.requirement(*judge.success_rules("COM-ANSWERED", "SCH-COM-SUCCESS"), "COM-ARITHMETIC", "COM-AMOUNT",
+                         "COM-AMOUNT-EXACT")
+def test_generated_commission_sums(agws) -> None:
+    """Generated amounts (whole tiyn up to a million tenge): every answer adds up."""
+    def case(amount: float) -> list[judge.Check]:
+        resp = agws.send(ENDPOINT, agws.fields(ENDPOINT, amount=amount))
+        checks = judge.success(resp, requirement="COM-ANSWERED", schema=METHODS[ENDPOINT].success_schema,
+                               schema_requirement="SCH-COM-SUCCESS", strict=agws.settings.strict)
+        return checks + commission_checks(resp, amount)
+
+    explore(agws, strategies.amounts(1_000_000), case, requirement="COM-ARITHMETIC")
