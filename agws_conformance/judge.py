@@ -7,10 +7,16 @@ observed, in one sentence, because they are what a partner reads in the report.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal, NamedTuple, Protocol
 
 from agws_conformance import schemas
-from agws_conformance.endpoints import DOCUMENTED_MESSAGES, REASON_CODES, TRANSACTION_STATUSES  # noqa: F401 - re-exported for the suites
+from agws_conformance.endpoints import (  # noqa: F401 - TRANSACTION_STATUSES re-exported for the suites
+    DOCUMENTED_MESSAGES,
+    REASON_CODES,
+    SCOPE_CODES,
+    TRANSACTION_STATUSES,
+)
 
 ErrorFormat = Literal["old", "new"]
 
@@ -36,6 +42,12 @@ def expected_error_rules(requirement: str, fmt: str | None = None) -> tuple[str,
              "SCH-STRICT-EXTRA-FIELDS", "ERR-FORMAT-CONSISTENT", "ERR-FORMAT-OBSERVED")
     other = {"old": new, "new": old}.get(fmt or "", ())
     return tuple(dict.fromkeys(r for r in rules if r not in other))
+
+
+def fixed_format_error_rules(requirement: str) -> tuple[str, ...]:
+    """What ``Agws.expect_expected_error(..., endpoint=...)`` records for a method with its own error
+    format (Make a payment): either format's rules, but no run-wide format tracking."""
+    return tuple(r for r in expected_error_rules(requirement) if r not in ("ERR-FORMAT-CONSISTENT", "ERR-FORMAT-OBSERVED"))
 
 
 def unexpected_error_rules(requirement: str) -> tuple[str, ...]:
@@ -308,6 +320,48 @@ def refused(resp: ResponseLike, *, requirement: str, proxy_page: bool = False) -
         no_crash(resp),
         Check(requirement, refusal, f"expected {want}, observed {describe(resp)}"),
     ]
+
+
+CENT = 0.005
+"""Half a tiyn: two amounts in tenge are the same amount when they differ by less."""
+
+
+def is_number(value: Any) -> bool:
+    """A finite JSON number (a bool is not one, although Python says it is an int)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def same_amount(a: Any, b: Any) -> bool:
+    """Two amounts in tenge equal to the tiyn (float64 sums are never compared exactly)."""
+    return is_number(a) and is_number(b) and abs(a - b) < CENT
+
+
+def scope_code(resp: ResponseLike, scope: str) -> Check:
+    """ERR-SCOPE-CODE: a request naming an unknown project / agent / service code is refused with
+    that field's documented code (or 1014: the secret may be chosen by the named project)."""
+    codes = {code for code, (name, _) in SCOPE_CODES.items() if name == scope}
+    return Check("ERR-SCOPE-CODE", error_code(resp) in codes | {SIGNATURE_ERROR},
+                 f"expected error {' or '.join(map(str, sorted(codes)))} (or 1014) for an unknown {scope}, "
+                 f"observed {describe(resp)}")
+
+
+def status_checks(data: dict[str, Any], requirement: str, expected: str | None = None) -> list[Check]:
+    """A payment's data.status_code is one of "1".."7" (``expected`` where known) under
+    ``requirement``, and its status_message has the status table's wording (STS-STATUS-MESSAGE)."""
+    code = data.get("status_code", "no status_code field")
+    message = data.get("status_message", "no status_message field")
+    known = isinstance(code, str) and code in TRANSACTION_STATUSES
+    want = f"status_code {expected!r} (a string, one of \"1\"..\"7\")" if expected is not None \
+        else "status_code to be one of \"1\"..\"7\" (a string)"
+    checks = [Check(requirement, known and (expected is None or code == expected), f"expected {want}, observed {code!r}")]
+    if known:
+        wording = TRANSACTION_STATUSES[code]
+        checks.append(Check("STS-STATUS-MESSAGE", message == wording,
+                            f"expected status_message {wording!r} for status {code}, observed {message!r}"))
+    else:
+        checks.append(Check("STS-STATUS-MESSAGE", None,
+                            f"status_message {message!r} not compared: status_code {code!r} is not in the table"))
+    return checks
 
 
 def has_reason(reason: Any) -> bool:

@@ -238,7 +238,6 @@ class _Prober:
     def declared_data(self) -> None:
         """Every declared account and payment exists (the first account was checked by reach())."""
         t = self.target
-        variant = self.report.variant
         reached = "user/check" if t.accounts else "action/status"
         for endpoint, items, key in (("user/check", t.accounts, "username"),
                                      ("action/status", t.payments, "external_id")):
@@ -246,13 +245,39 @@ class _Prober:
                 if endpoint == reached and index == 0:
                     continue
                 ident = getattr(item, key)
-                content = self.body(endpoint, variant, **{key: ident})
-                try:
-                    resp = self.send(endpoint, content, self.sign(content, variant))
-                except HarnessError as exc:
-                    self.report.notes.append(f"could not check {key} {ident!r}: {exc.kind}")
-                    continue
-                self.check_declared(endpoint, resp, ident, index)
+                resp = self.ask(endpoint, key, ident)
+                if resp is not None:
+                    self.check_declared(endpoint, resp, ident, index)
+
+    def ask(self, endpoint: str, key: str, ident: str) -> Response | None:
+        """The answer to a correctly signed request naming ``ident`` (None, noted, when there is none)."""
+        variant = self.report.variant
+        content = self.body(endpoint, variant, **{key: ident})
+        try:
+            return self.send(endpoint, content, self.sign(content, variant))
+        except HarnessError as exc:
+            self.report.notes.append(f"could not check {key} {ident!r}: {exc.kind}")
+            return None
+
+    def write_accounts(self) -> None:
+        """The [write] table's accounts exist and the payee can be topped up: a payment refused for
+        a missing account is a setup mistake, not a gateway defect (only user/check is sent)."""
+        write = self.target.write
+        if write is None:
+            return
+        for key, username in (("username", write.username), ("expiring_username", write.expiring_username)):
+            resp = self.ask("user/check", "username", username) if username is not None else None
+            if resp is None:
+                continue
+            result = resp.json.get("result") if judge.is_success(resp) else None
+            fix = f"correct write.{key}{self.where()}, or create the account on the target"
+            if judge.error_code(resp) == METHODS["user/check"].missing_code:
+                self.stop("write", f"[write] {key} {username!r} was answered 1407 "
+                                   f"{judge.DOCUMENTED_MESSAGES[1407]!r}: it does not exist on this target", fix, resp)
+            if key == "username" and isinstance(result, dict) and result.get("account_status") == 0:
+                self.stop("write", f"[write] username {username!r} cannot be topped up (account_status 0): "
+                                   "every payment to it would be refused", fix.replace("create the account",
+                                                                                       "use an active account"), resp)
 
     # -- signing probes ----------------------------------------------------------------------
     def probe(self, dimension: str, labels: tuple[str, str], variants: tuple[Variant, Variant],
@@ -369,6 +394,7 @@ def run_preflight(target: Target, send: Sender, sign: Callable[[bytes, Variant],
     try:
         prober.reach()
         prober.signing()
+        prober.write_accounts()  # before the other declared data: a missing payee is found in a few requests
         prober.declared_data()
     except _Stop:
         pass

@@ -78,6 +78,13 @@ def qa_target_file(url: str, mock: Target) -> str:
         lines += [f"username = {q(p.username)}"] if p.username else []
         lines += [f"amount = {p.amount}"] if p.amount is not None else []
         lines += [f"fail_reason = {p.fail_reason}"] if p.fail_reason is not None else []
+    w = mock.write
+    if w is not None:  # a QA engineer allowed to pay on staging: the payment suites run under every variation
+        lines += ["", "[write]", f"username = {q(w.username)}", f"max_amount = {w.max_amount:g}",
+                  f"max_payments = {w.max_payments}", f"final_within = {w.final_within:g}",
+                  f"poll_interval = {w.poll_interval:g}", f"balance_exclusive = {str(w.balance_exclusive).lower()}"]
+        if w.expiring_username is not None and w.lifetime is not None:
+            lines += [f"expiring_username = {q(w.expiring_username)}", f"lifetime = {w.lifetime:g}"]
     return "\n".join(lines) + "\n"
 
 
@@ -159,17 +166,20 @@ def false_failure_matrix(configs: Sequence[Config] = CONFIGS, seeds: Sequence[st
     pool = Pool(jobs)
     try:
         with tempfile.TemporaryDirectory(prefix="agws-ff-") as tmp:
-            files: dict[str, Path] = {}
+            # One mock per run: the payment suites hold the showcase balance to the cent
+            # (balance_exclusive), which two runs sharing one mock would make untrue.
+            files: dict[tuple[str, str], Path] = {}
             for config in configs:
-                server = MockServer(dataclasses.replace(mock, error_format=config.error_format),
-                                    variations=config.variations, prefix=config.prefix)
-                servers.append(server)
-                path = Path(tmp) / f"{config.name}.toml"
-                path.write_text(qa_target_file(server.start(), mock), encoding="utf-8")
-                files[config.name] = path
+                for seed in seeds:
+                    server = MockServer(dataclasses.replace(mock, error_format=config.error_format),
+                                        variations=config.variations, prefix=config.prefix)
+                    servers.append(server)
+                    path = Path(tmp) / f"{config.name}-{seed}.toml"
+                    path.write_text(qa_target_file(server.start(), mock), encoding="utf-8")
+                    files[config.name, seed] = path
             jobs_list = [(c, s) for c in configs for s in seeds]
             results = pool.map(lambda job: _result(job[0], job[1], pool.run(
-                ["--agws-target", str(files[job[0].name])], seed=job[1])), jobs_list)
+                ["--agws-target", str(files[job[0].name, job[1]])], seed=job[1])), jobs_list)
     finally:
         pool.close()
         for server in servers:

@@ -607,11 +607,13 @@ def _duplicate(expect_second):
     return probe
 
 
-def _duplicate_new_format(clean, faulty):
+def _cash_in_new_format(clean, faulty):
     for client, new in ((clean, False), (faulty, True)):
         fields, _ = cash_in(client)
         body = cash_in(client, external_id=fields["external_id"])[1].json()
         assert (body["result"].get("error_code") == 1042) is new and (body["status_code"] == 1042) is not new
+        body = cash_in(client, amount=9000)[1].json()
+        assert (body["result"].get("error_code") == 1410) is new and (body["status_code"] == 1410) is not new
 
 
 def _refused_created(clean, faulty):
@@ -690,7 +692,7 @@ def _balance_any_agent(clean, faulty):
 PROBES.update({
     "duplicate-creates-second": _duplicate(True),
     "duplicate-updates-amount": _duplicate(False),
-    "duplicate-new-format": _duplicate_new_format,
+    "cash-in-errors-new-format": _cash_in_new_format,
     "refused-payment-created": _refused_created,
     "balance-not-debited": _not_debited,
     "balance-unchecked": _unchecked,

@@ -69,8 +69,8 @@ def test_the_signing_variant_is_detected(mock_url: str, legacy: bool, omit: bool
                      "empty-fields": "empty-fields-omitted" if omit else "empty-fields-included",
                      "html": "html-escaped"}
     assert report.undetermined == ()
-    # reach 1 + escapes 2 + empty fields 2 + html 2 + the other 4 declared entries
-    assert report.requests == 11
+    # reach 1 + escapes 2 + empty fields 2 + html 2 + the 2 [write] accounts + the other 4 declared entries
+    assert report.requests == 13
 
 
 @pytest.mark.parametrize("mock_url", [{"faults": ["extra-fields-500"]}], indirect=True)

@@ -61,6 +61,9 @@ MISTAKES = {
                     "agent 'other-agent' was answered 9724"),
     "missing-account": (lambda url: qa_file(url).replace('username = "77019876543"', 'username = "no-such-001"'),
                         SECRET, "account", "declared account 'no-such-001' (accounts[1]) was answered 1407"),
+    "missing-write-account": (lambda url: qa_file(url).replace('[write]\nusername = "77011234567"',
+                                                               '[write]\nusername = "no-such-payee"'),
+                              SECRET, "write", "[write] username 'no-such-payee' was answered 1407"),
     "wrong-signing": (lambda url: qa_file(url, signing='"go1.21"'), SECRET, "signing",
                       'the target file declares signing = "go1.21", but the target accepted only the go1.22'),
 }

@@ -699,12 +699,13 @@ _fault("duplicate-updates-amount", ("PAY-DUPLICATE-NO-CHANGE",),
     _rules(duplicate="update"))
 
 
-def _duplicate_new_format(reply: Reply) -> Reply:
-    return replace(reply, error_format="new") if reply.kind == "expected" and reply.code == 1042 else reply
+def _cash_in_new_format(reply: Reply) -> Reply:
+    return replace(reply, error_format="new") if reply.kind == "expected" and reply.endpoint == "action/cash-in" else reply
 
 
-_fault("duplicate-new-format", ("PAY-DUPLICATE-1042",),
-       "1042 comes back in the new error format, although Make a payment keeps the old one")(_reply(_duplicate_new_format))
+_fault("cash-in-errors-new-format", ("PAY-DUPLICATE-1042", "PAY-INSUFFICIENT-1410"),
+       "cash-in's expected errors (1042, 1410) come back in the new error format, although Make a payment keeps "
+       "the old one")(_reply(_cash_in_new_format))
 
 _fault("refused-payment-created", ("PAY-REFUSED-CREATES-NOTHING",),
        "a cash-in refused for its signature, scope or fields is still recorded as a payment")(_rules(create_refused=True))

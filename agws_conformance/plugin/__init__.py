@@ -37,7 +37,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "requirement(*ids): catalogue requirement IDs that this test judges")
-    config.stash[RUN_KEY] = Run(settings_from(config))
+    # Under pytest-xdist a worker knows how many share the run; a child pytest inherits only env vars.
+    workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
+    config.stash[RUN_KEY] = Run(settings_from(config), workers=workers)
     config.stash[RESULTS_KEY] = Results()
     config.pluginmanager.register(_ResultCollector(config.stash[RESULTS_KEY]), "agws-results")
     register_report(config)  # HTML report, JSON summary

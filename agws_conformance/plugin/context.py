@@ -19,7 +19,6 @@ from agws_conformance.endpoints import ENDPOINTS, FINAL_STATUSES, LOOKUP_FIELDS,
 from agws_conformance.findings import NOT_APPLICABLE, ConformanceFailure, Finding, invariant
 from agws_conformance.state import format_note
 
-from .run import worker_count
 
 if TYPE_CHECKING:
     from agws_conformance.client import Response
@@ -69,7 +68,7 @@ class Agws:
     @property
     def workers(self) -> int:
         """How many pytest processes share this run (pytest-xdist workers; 1 without it)."""
-        return worker_count()
+        return self._run.workers
 
     @property
     def is_mock(self) -> bool:
@@ -142,13 +141,9 @@ class Agws:
 
     def payment_fields(self, *, amount: float, **overrides: Any) -> dict[str, Any]:
         """A valid cash-in for the [write] account, a fresh external_id and ``amount`` (tenge)."""
-        write = self.require_write()
         now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        fields = {"username": write.username, "amount": amount, "agent": self.target.agent,
-                  "project": self.target.project, "service_code": self.target.service_code,
-                  "external_id": self.new_external_id(), "datetime": now}
-        fields.update(overrides)
-        return {k: v for k, v in fields.items() if v is not None}
+        return self.fields("action/cash-in", **{"amount": amount, "external_id": self.new_external_id(),
+                                                "datetime": now, **overrides})
 
     def pay(self, fields: Mapping[str, Any] | None = None, *, content: bytes | None = None,
             signature: Any = SIGN, why: str = "payment") -> "Response":

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import os
 import threading
 import time
 import uuid
@@ -114,8 +113,9 @@ class BoundTarget:
 class Run:
     """Everything one pytest process knows about the conformance run."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, workers: int = 1) -> None:
         self.settings = settings
+        self.workers = max(1, workers)  # pytest processes sharing the run (xdist workers)
         self.started = datetime.now(timezone.utc)
         self.finished: datetime | None = None
         self._bound: dict[str, BoundTarget] = {}
@@ -206,7 +206,8 @@ class Run:
                                    redactor=self.redactor, on_exchange=self._record)
             bound = BoundTarget(name=name, target=target, client=client, mock=mock)
             if target.write is not None:
-                bound.payments_allowed = payment_share(target.write.max_payments)
+                # Every worker pays from the same showcase: each gets an equal share of the budget.
+                bound.payments_allowed = target.write.max_payments // self.workers
             self._bound[name] = bound
             bound.preflight = self._preflight(bound)
             return bound
@@ -268,18 +269,6 @@ class Run:
     def duration(self) -> float:
         end = self.finished or datetime.now(timezone.utc)
         return (end - self.started).total_seconds()
-
-
-def worker_count() -> int:
-    """How many pytest processes share the run (pytest-xdist sets PYTEST_XDIST_WORKER_COUNT)."""
-    workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT", "")
-    return int(workers) if workers.isdigit() and int(workers) > 0 else 1
-
-
-def payment_share(max_payments: int) -> int:
-    """This process's share of a run's payment budget: under pytest-xdist every worker pays from
-    the same showcase, so each gets an equal part and together they never exceed the limit."""
-    return max_payments // worker_count()
 
 
 def monotonic() -> float:
