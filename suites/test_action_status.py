@@ -6,7 +6,6 @@ and echo what the request named (external_id, project, service_code).
 
 from __future__ import annotations
 
-import math
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -48,20 +47,7 @@ def test_payment_found(agws, payment) -> None:
 def test_status_code_and_message(agws, payment) -> None:
     """data.status_code is the configured "1".."7"; status_message has the status table's wording."""
     data = payment_data(agws, agws.fields(ENDPOINT, external_id=payment.external_id))
-    code = data.get("status_code", "no status_code field")
-    message = data.get("status_message", "no status_message field")
-    known = isinstance(code, str) and code in judge.TRANSACTION_STATUSES
-    checks = [judge.Check("STS-STATUS-CODE", known and code == payment.status_code,
-                          f"expected status_code {payment.status_code!r} (a string, one of \"1\"..\"7\") for "
-                          f"{payment.external_id!r}, observed {code!r}")]
-    if known:
-        wording = judge.TRANSACTION_STATUSES[code]
-        checks.append(judge.Check("STS-STATUS-MESSAGE", message == wording,
-                                  f"expected status_message {wording!r} for status {code}, observed {message!r}"))
-    else:
-        checks.append(judge.Check("STS-STATUS-MESSAGE", None,
-                                  f"status_message {message!r} not compared: status_code {code!r} is not in the table"))
-    agws.judge(checks)
+    agws.judge(judge.status_checks(data, "STS-STATUS-CODE", payment.status_code))
 
 
 @pytest.mark.requirement("STS-ECHO-EXTERNAL-ID", "STS-ECHO-PROJECT", "STS-ECHO-SERVICE-CODE", "STS-PAYMENT-FOUND")
@@ -125,7 +111,7 @@ def test_payment_details(agws, payment) -> None:
     target file declares where it declares them."""
     data = payment_data(agws, agws.fields(ENDPOINT, external_id=payment.external_id))
     username, amount, when = data.get("username"), data.get("amount"), data.get("datetime")
-    number = isinstance(amount, (int, float)) and not isinstance(amount, bool) and math.isfinite(amount)
+    number = judge.is_number(amount)
     moment = _moment(when)
     now = datetime.now(timezone.utc)
     agws.judge([
@@ -134,7 +120,7 @@ def test_payment_details(agws, payment) -> None:
                     (f"expected data.username {payment.username!r}" if payment.username is not None else
                      "expected a non-empty data.username") + f" for {payment.external_id!r}, observed {username!r}"),
         judge.Check("STS-AMOUNT", number and amount > 0 and (
-                        payment.amount is None or math.isclose(amount, payment.amount, abs_tol=0.005)),
+                        payment.amount is None or judge.same_amount(amount, payment.amount)),
                     (f"expected data.amount {payment.amount:g}" if payment.amount is not None else
                      "expected a positive number in data.amount") + f" for {payment.external_id!r}, observed {amount!r}"),
         judge.Check("STS-DATETIME", moment is not None and EARLIEST <= moment <= now + CLOCK_SKEW,

@@ -6,9 +6,6 @@ ones (whole tiyn), each judged for the table's sum to the cent.
 
 from __future__ import annotations
 
-import math
-from typing import Any
-
 import pytest
 
 from agws_conformance import judge, strategies
@@ -16,12 +13,7 @@ from agws_conformance.endpoints import METHODS
 from agws_conformance.plugin.generated import explore
 
 ENDPOINT = "calculate/upper/commission"
-CENT = 0.005
 AMOUNTS = (10.42, 100, 0.01, 118.5, 250000)
-
-
-def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def commission_checks(resp, amount: float) -> list[judge.Check]:
@@ -30,14 +22,14 @@ def commission_checks(resp, amount: float) -> list[judge.Check]:
     if not isinstance(result, dict):
         return []
     got, commission, total = result.get("amount"), result.get("commission"), result.get("amount_with_commission")
-    numbers = all(_finite(v) for v in (got, commission, total))
+    numbers = all(judge.is_number(v) for v in (got, commission, total))
     return [
-        judge.Check("COM-ARITHMETIC", numbers and commission >= 0 and abs(got + commission - total) < CENT,
+        judge.Check("COM-ARITHMETIC", numbers and commission >= 0 and abs(got + commission - total) < judge.CENT,
                     f"expected amount + commission = amount_with_commission (to the cent, commission >= 0) for "
                     f"{amount:g}, observed {got!r} + {commission!r} vs {total!r}"),
-        judge.Check("COM-AMOUNT", _finite(got) and abs(got - amount) < 0.1 + CENT,
+        judge.Check("COM-AMOUNT", judge.is_number(got) and abs(got - amount) < 0.1 + judge.CENT,
                     f"expected result.amount {amount:g} (within 0.1), observed {got!r}"),
-        judge.Check("COM-AMOUNT-EXACT", _finite(got) and abs(got - amount) < CENT,
+        judge.Check("COM-AMOUNT-EXACT", judge.is_number(got) and abs(got - amount) < judge.CENT,
                     f"expected result.amount {amount:g} to the cent, observed {got!r}"),
     ]
 

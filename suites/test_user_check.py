@@ -7,7 +7,6 @@ skip and say so, rather than pass without evidence.
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any
 
@@ -34,10 +33,6 @@ def check_account(agws, username: str) -> dict[str, Any]:
     agws.check(judge.is_success(resp) and isinstance(resp.json.get("result"), dict), "CHK-ACCOUNT-FOUND",
                f"precondition: expected a success for configured account {username!r}, observed {judge.describe(resp)}")
     return resp.json["result"]
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @pytest.mark.requirement(*judge.success_rules("CHK-ACCOUNT-FOUND", "SCH-CHECK-SUCCESS"))
@@ -189,7 +184,7 @@ def test_finance_contract_min_not_above_max(agws) -> None:
         contracts = finance.get("contracts") if isinstance(finance, dict) else None
         for i, contract in enumerate(contracts if isinstance(contracts, list) else ()):
             low, high = (contract.get("min"), contract.get("max")) if isinstance(contract, dict) else (None, None)
-            if _number(low) and _number(high):
+            if judge.is_number(low) and judge.is_number(high):
                 judged += 1
                 agws.check(low <= high, "CHK-FINANCE-MIN-MAX", f"expected min <= max in contract {i} of "
                            f"{account.username!r}, observed min {low!r} and max {high!r}")
@@ -207,7 +202,7 @@ def test_parking_coordinates_in_range(agws) -> None:
         info = check_account(agws, account.username).get("info")
         parking = info.get("parking") if isinstance(info, dict) else None
         where = parking.get("coordinates") if isinstance(parking, dict) else None
-        if not isinstance(where, dict) or not (_number(where.get("latitude")) and _number(where.get("longitude"))):
+        if not isinstance(where, dict) or not (judge.is_number(where.get("latitude")) and judge.is_number(where.get("longitude"))):
             continue  # optional in the examples; its type is the info-parking schema's business
         judged += 1
         lat, lon = where["latitude"], where["longitude"]
