@@ -67,6 +67,11 @@ def test_the_example_target_filled_in_is_conformant(gateway: str, tmp_path: Path
     summary = done.summary
     not_applicable = {r["id"] for r in summary["requirements"] if r["results"]["staging"]["status"] == "n/a"}
     assert {"SCH-INFO-FINANCE", "SCH-INFO-UTILITIES"} <= not_applicable  # not served, so n/a, not skipped
+    # No [write] table: the suites that move money are n/a (not skipped MUSTs), and nothing was paid.
+    assert {"PAY-SUCCESS", "PAY-DUPLICATE-1042", "PAY-LIFETIME-EXPIRY", "BAL-DEBITED"} <= not_applicable
+    payments = [t for t in summary["tests"] if t["nodeid"].startswith("suites/test_payments.py")]
+    assert payments and all(t["outcome"] == "n/a" or "not applicable" in (t["message"] or "") for t in payments)
+    assert summary["targets"][0]["payments"] == []
 
 
 def test_a_missing_account_names_the_skipped_requirement_and_the_key_to_add(gateway: str, tmp_path: Path) -> None:
