@@ -30,6 +30,7 @@ BASE_URI = "https://agws-conformance.dev/schemas/"
 # requirements/errata schemas describe the catalogue, not the API, so neither is listed.
 _MESSAGE_SCHEMAS = (
     *(name for method in METHODS.values() for name in (method.request_schema, method.success_schema)),
+    "callback",
     "envelope",
     "error-unexpected",
     "error-expected-old",

@@ -30,6 +30,7 @@ __all__ = [
     "Payment",
     "Secret",
     "Target",
+    "Callbacks",
     "Write",
     "check_path_prefix",
     "is_production",
@@ -62,7 +63,7 @@ ENV_KEYS: dict[str, str] = {
 }
 TARGET_FILE_ENV = "AGWS_TARGET"
 
-_TOP_KEYS = ("target", "accounts", "payments", "write")
+_TOP_KEYS = ("target", "accounts", "payments", "write", "callbacks")
 _TARGET_KEYS = (
     "name",
     "base_url",
@@ -80,6 +81,7 @@ _ACCOUNT_KEYS = ("username", "account_status", "category", "fail_reason")
 _PAYMENT_KEYS = ("external_id", "status_code", "username", "amount", "fail_reason")
 _WRITE_KEYS = ("enabled", "username", "max_amount", "max_payments", "final_within", "poll_interval",
                "balance_exclusive", "expiring_username", "lifetime", "id_prefix")
+_CALLBACK_KEYS = ("listen", "url", "within", "observe", "time_scale")
 _ID_PREFIX = re.compile(r"[A-Za-z0-9_-]{1,24}\Z")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
@@ -183,6 +185,18 @@ class Write:
 
 
 @dataclass(frozen=True)
+class Callbacks:
+    """The ``[callbacks]`` table: the run starts a receiver and its payments name it as callback_url."""
+
+    host: str = "127.0.0.1"  # where the receiver listens
+    port: int = 0  # 0: any free port
+    url: str | None = None  # what the gateway must call (a tunnel, a CI service name); None: the listening address
+    within: float = 30.0  # seconds after a payment is final for its callback to arrive
+    observe: float = 5.0  # seconds to watch for more deliveries after the receiver answered 200
+    time_scale: float = 1.0  # the gateway's backoff timings times this (1 for a real gateway)
+
+
+@dataclass(frozen=True)
 class Target:
     """Everything the suite needs to talk to one gateway deployment."""
 
@@ -204,6 +218,8 @@ class Target:
     """The service categories the showcase serves; None: all three. The others' rules are n/a."""
     write: Write | None = None
     """The ``[write]`` table when present and enabled: what the payment suites may do."""
+    callbacks: Callbacks | None = None
+    """The ``[callbacks]`` table: the receiver the payments' callback_url names."""
     source: str | None = None  # the file it came from, for messages; None when built from flags
     file_keys: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
     """The [target] keys the file set itself (the environment fills only the others)."""
@@ -471,6 +487,10 @@ def parse_target(text: str, *, source: str, environ: Mapping[str, str] = os.envi
                       f"[write] is refused for the production host {urlsplit(values['base_url']).hostname}: "
                       "the suites that move money run only against staging or a mock; remove [write] or "
                       "point base_url at a test deployment")
+    callbacks = _callbacks(v, data.get("callbacks"))
+    if callbacks is not None and write is None:
+        raise v.error("callbacks", None, None, "[callbacks] needs a [write] table: callbacks come from the payments "
+                                               "the suite makes; add [write] or remove [callbacks]")
     accounts = tuple(_accounts(v, data.get("accounts", [])))
     payments = tuple(_payments(v, data.get("payments", [])))
     if categories is not None:
@@ -494,6 +514,7 @@ def parse_target(text: str, *, source: str, environ: Mapping[str, str] = os.envi
         omit_empty=omit_empty,
         categories=categories,
         write=write,
+        callbacks=callbacks,
         source=source,
         file_keys=frozenset(table),
     )
@@ -605,7 +626,7 @@ def _payments(v: _Validator, items: object) -> list[Payment]:
 
 
 def _number(v: _Validator, table: dict, key: str, *, low: float, high: float, integer: bool = False,
-            default: float | None = None, example: str) -> float | None:
+            default: float | None = None, example: str, where: str = "write") -> float | None:
     """A number in ``(low, high]`` (an integer when ``integer``), or ``default`` when absent."""
     if key not in table:
         return default
@@ -614,8 +635,8 @@ def _number(v: _Validator, table: dict, key: str, *, low: float, high: float, in
         and low < value <= high and (not integer or isinstance(value, int))
     if not ok:
         kind = "an integer" if integer else "a number"
-        raise v.error("write", None, key, f"write.{key} must be {kind} above {low:g} and at most {high:g}, "
-                                          f"such as {key} = {example} (got {_describe(value)})")
+        raise v.error(where, None, key, f"{where}.{key} must be {kind} above {low:g} and at most {high:g}, "
+                                        f"such as {key} = {example} (got {_describe(value)})")
     return value
 
 
@@ -659,6 +680,28 @@ def _write(v: _Validator, table: object) -> Write | None:
                  final_within=float(final_within or 60.0), poll_interval=float(poll_interval or 1.0),
                  balance_exclusive=exclusive, expiring_username=expiring,
                  lifetime=float(lifetime) if lifetime is not None else None, id_prefix=prefix)
+
+
+def _callbacks(v: _Validator, table: object) -> Callbacks | None:
+    """``[callbacks]``: where the receiver listens, the URL the gateway must call, and the timings."""
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise v.error("", None, "callbacks", "callbacks must be a table: write [callbacks] on its own line")
+    v.check_keys("callbacks", None, table, _CALLBACK_KEYS)
+    listen = v.string("callbacks", None, table, "listen", required=False) or "127.0.0.1:0"
+    host, _, port = listen.rpartition(":")
+    host = host.strip("[]")
+    if not host or not port.isdigit() or int(port) > 65535:
+        raise v.error("callbacks", None, "listen", f"callbacks.listen must be host:port such as \"0.0.0.0:8099\" "
+                                                   f"(port 0: any free port; got {listen[:60]!r})")
+    url = v.string("callbacks", None, table, "url", required=False)
+    if url is not None and (_check_base_url(url) is not None):
+        raise v.error("callbacks", None, "url", f"callbacks.url {_check_base_url(url)}")
+    numbers = {key: _number(v, table, key, low=0, high=high, default=default, example=example, where="callbacks")
+               for key, high, default, example in (("within", 3600, 30.0, "30"), ("observe", 600, 5.0, "5"),
+                                                    ("time_scale", 10, 1.0, "1"))}
+    return Callbacks(host=host, port=int(port), url=url, **{k: float(n) for k, n in numbers.items() if n is not None})
 
 
 def _syntax_message(source: str, text: str, exc: tomllib.TOMLDecodeError) -> str:

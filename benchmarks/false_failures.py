@@ -85,6 +85,10 @@ def qa_target_file(url: str, mock: Target) -> str:
                   f"poll_interval = {w.poll_interval:g}", f"balance_exclusive = {str(w.balance_exclusive).lower()}"]
         if w.expiring_username is not None and w.lifetime is not None:
             lines += [f"expiring_username = {q(w.expiring_username)}", f"lifetime = {w.lifetime:g}"]
+    c = mock.callbacks
+    if c is not None:  # the run's receiver on a free port; the mock calls back at its own time_scale
+        lines += ["", "[callbacks]", 'listen = "127.0.0.1:0"', f"within = {c.within:g}", f"observe = {c.observe:g}",
+                  f"time_scale = {c.time_scale:g}"]
     return "\n".join(lines) + "\n"
 
 

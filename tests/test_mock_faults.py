@@ -15,6 +15,7 @@ from agws_conformance.endpoints import (ACTION_STATUS_PATH, BALANCE_PATH, CASH_I
                                         REQUEST_FIELDS, USER_CHECK_PATH)
 from agws_conformance.mock import FAULTS, MockServer, UnknownFaultError, create_app, embedded_target
 from agws_conformance.mock.faults import behaviour_for
+from agws_conformance.receiver import CallbackReceiver
 
 PATHS = {"user/check": USER_CHECK_PATH, "action/status": ACTION_STATUS_PATH}
 TARGET = embedded_target()
@@ -705,6 +706,55 @@ PROBES.update({
     "status-disagrees": _status_disagrees,
     "balance-as-string": _balance_string,
     "balance-any-agent": _balance_any_agent,
+})
+
+
+# -- Payment System Callback ----------------------------------------------------------------------
+def called_back(client, *, answers=(), username=None, wait=lambda ds: any(d.answered == 200 for d in ds), extra=0.0):
+    """Pay with a callback_url on a fresh receiver; the deliveries once ``wait`` holds (+ ``extra`` s)."""
+    with CallbackReceiver() as receiver:
+        external_id = f"probe-cb-{next(_IDS)}"
+        receiver.plan(external_id, list(answers))
+        cash_in(client, external_id=external_id, username=username, callback_url=receiver.url)
+        receiver.wait_for(external_id, wait, 5)
+        time.sleep(extra)
+        return receiver.deliveries(external_id)
+
+
+def _callback_signature(clean, faulty):
+    for client, good in ((clean, True), (faulty, False)):
+        delivery = called_back(client)[0]
+        assert (delivery.signature == signer.sign(delivery.body, SECRET).signature) is good
+
+
+def _callback_no_retry(clean, faulty):
+    assert [d.answered for d in called_back(clean, answers=[500])] == [500, 200]
+    assert [d.answered for d in called_back(faulty, answers=[500], extra=0.5)] == [500]
+
+
+def _callback_after_200(clean, faulty):
+    assert len(called_back(clean, extra=0.5)) == 1
+    assert len(called_back(faulty, extra=0.5)) == 3
+
+
+def _callback_status(clean, faulty):
+    assert called_back(clean)[0].json()["status_code"] == "2"
+    assert called_back(faulty)[0].json()["status_code"] == "3"
+
+
+def _callback_expiry(clean, faulty):
+    expired = called_back(clean, username=WRITE.expiring_username)
+    assert expired[0].json()["status_code"] == "4" and expired[0].json()["fail_reason"]["code"] == 401
+    assert called_back(faulty, username=WRITE.expiring_username, wait=lambda ds: False and ds) == []
+
+
+PROBES.update({
+    "callback-wrong-signature": _callback_signature,
+    "callback-signed-other-body": _callback_signature,
+    "callback-no-retry": _callback_no_retry,
+    "callback-retries-after-200": _callback_after_200,
+    "callback-status-disagrees": _callback_status,
+    "callback-missing-on-expiry": _callback_expiry,
 })
 
 

@@ -179,7 +179,7 @@ service_code = "s"
     ('[payments]\nexternal_id = "1"\n',
      "staging.toml:7: payments must be an array of tables: write each entry under [[payments]]"),
     ('[extra]\nx = 1\n',
-     "staging.toml:7: extra is not a known table; allowed keys: target, accounts, payments, write"),
+     "staging.toml:7: extra is not a known table; allowed keys: target, accounts, payments, write, callbacks"),
 ])
 def test_table_errors_name_the_line_and_the_key(extra: str, message: str) -> None:
     assert error_of(BASE + "\n" + extra) == message
@@ -510,3 +510,29 @@ def test_write_table_refused_when_the_command_line_points_at_production(tmp_path
     path.write_text(WRITE_BASE + '[write]\nusername = "u"\nmax_amount = 1\nmax_payments = 3\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="the production host is refused for a target file with"):
         resolve_target(file=path, base_url="https://agwsapi.tarlanpayments.kz", environ={})
+
+
+# -- [callbacks]: the run's receiver ----------------------------------------------------------------
+WRITE_TABLE = '[write]\nusername = "u"\nmax_amount = 1\nmax_payments = 3\n'
+
+
+def test_callbacks_table_parsed() -> None:
+    target = parse_target(WRITE_BASE + WRITE_TABLE + '[callbacks]\nlisten = "0.0.0.0:8099"\n'
+                          'url = "https://tunnel.example.kz/agws-callback"\nwithin = 60\n', source="s.toml", environ={})
+    assert target.callbacks is not None and (target.callbacks.host, target.callbacks.port) == ("0.0.0.0", 8099)
+    assert target.callbacks.url == "https://tunnel.example.kz/agws-callback" and target.callbacks.within == 60.0
+    assert target.callbacks.time_scale == 1.0 and target.callbacks.observe == 5.0
+
+
+@pytest.mark.parametrize("table, message", [
+    ('[callbacks]\n', "[callbacks] needs a [write] table"),
+    (WRITE_TABLE + '[callbacks]\nlisten = "8099"\n', 'callbacks.listen must be host:port such as "0.0.0.0:8099"'),
+    (WRITE_TABLE + '[callbacks]\nlisten = "h:99999"\n', "callbacks.listen must be host:port"),
+    (WRITE_TABLE + '[callbacks]\nurl = "ftp://x"\n', "callbacks.url must start with http:// or https://"),
+    (WRITE_TABLE + '[callbacks]\nwithin = 0\n', "callbacks.within must be a number above 0"),
+    (WRITE_TABLE + '[callbacks]\nsecret = "x"\n', "callbacks.secret is not a known key"),
+])
+def test_callbacks_table_errors_name_the_key(table: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_target(WRITE_BASE + table, source="s.toml", environ={})
+    assert message in str(info.value) and str(info.value).startswith("s.toml:")

@@ -49,6 +49,7 @@ from starlette.types import Receive, Scope, Send
 from agws_conformance import signer
 from agws_conformance.endpoints import DOCUMENTED_MESSAGES, ENDPOINTS, METHODS, SCOPE_ERRORS
 from agws_conformance.mock.data import account_result, payment_data
+from agws_conformance.mock.callbacks import CallbackSender
 from agws_conformance.mock.ledger import DEFAULT_BALANCE, DEFAULT_SETTLE_SECONDS, Ledger, tiyn
 from agws_conformance.mock.behaviour import Behaviour, Incoming, Reply, SignatureInput, Wire
 from agws_conformance.mock.faults import behaviour_for
@@ -177,7 +178,7 @@ class _WireResponse:
 class _Gateway:
     def __init__(self, target: Target, behaviour: Behaviour, max_body_bytes: int,
                  log: Callable[[str], None] | None = None, *, balance: float = DEFAULT_BALANCE,
-                 settle_seconds: float = DEFAULT_SETTLE_SECONDS) -> None:
+                 settle_seconds: float = DEFAULT_SETTLE_SECONDS, callback_time_scale: float = 1.0) -> None:
         self.log = log
         if target.secret is None:
             raise ValueError(
@@ -195,6 +196,8 @@ class _Gateway:
         self.ledger = Ledger(balance, settle_seconds, lifetime=write.lifetime if write else None,
                              expiring_username=write.expiring_username if write else None,
                              rules=behaviour.payments)
+        self.callbacks = CallbackSender(self.ledger, self.secret.reveal(), target.variant, behaviour.callbacks,
+                                        callback_time_scale)
 
     # -- the pipeline ---------------------------------------------------------------------
 
@@ -292,7 +295,11 @@ class _Gateway:
             return self._expected(endpoint, 1042, DOCUMENTED_MESSAGES[1042], body)
         if rules.check_balance and tiyn(float(body["amount"])) > tiyn(ledger.balance()):
             return self._expected(endpoint, 1410, DOCUMENTED_MESSAGES[1410], body)
-        return self._payment_reply(endpoint, ledger.data(ledger.create(body)), body)
+        entry = ledger.create(body)
+        url = body.get("callback_url")
+        if isinstance(url, str) and url.startswith(("http://", "https://")):
+            self.callbacks.schedule(entry, url)
+        return self._payment_reply(endpoint, ledger.data(entry), body)
 
     def _refused(self, body: dict[str, Any], reply: Reply) -> Reply:
         """A refusal; under the fault that records refused payments, a cash-in is created anyway."""
@@ -424,6 +431,7 @@ def create_app(
     log: Callable[[str], None] | None = None,
     balance: float = DEFAULT_BALANCE,
     settle_seconds: float = DEFAULT_SETTLE_SECONDS,
+    callback_time_scale: float = 1.0,
 ) -> Starlette:
     """The mock gateway for ``target`` (its accounts, payments, secret and error format).
 
@@ -432,11 +440,14 @@ def create_app(
     (deviations, applied on top); an unknown name raises. ``prefix`` is a path prefix before the
     documented paths (as a base_url path). ``log`` receives one line per request (``access_line``).
     ``balance`` is the showcase's opening balance; a payment is in progress for ``settle_seconds``.
+    A payment that names a callback_url is called back once final, with the documented backoff
+    times ``callback_time_scale`` (``callbacks.py``).
     """
     if max_body_bytes < 1:
         raise ValueError("max_body_bytes must be positive")
     behaviour = behaviour_for(list(faults), apply_variations(Behaviour(), list(variations)))
-    gateway = _Gateway(target, behaviour, max_body_bytes, log, balance=balance, settle_seconds=settle_seconds)
+    gateway = _Gateway(target, behaviour, max_body_bytes, log, balance=balance, settle_seconds=settle_seconds,
+                       callback_time_scale=callback_time_scale)
     prefix = normalize_prefix(prefix)
     routes = [Route(prefix + path, gateway.handler(name), methods=_ROUTE_METHODS)
               for name, path in ENDPOINTS.items()]

@@ -13,7 +13,8 @@ legitimate deployment differences it must accept) that swap one strategy or appe
 ``reply_hooks``       change the decision (kind, codes, HTTP status, error format);
 ``payload_hooks``     change the rendered JSON value;
 ``wire_hooks``        change the bytes and headers on the wire (or stall them);
-``payments``          how the mock's money behaves (``ledger.PaymentRules``: duplicates, balance, statuses).
+``payments``          how the mock's money behaves (``ledger.PaymentRules``: duplicates, balance, statuses);
+``callbacks``         how it calls back (``callbacks.CallbackRules``: signing, retries, expiry).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Literal, Mapping
 
 from agws_conformance import signer
+from agws_conformance.mock.callbacks import CallbackRules
 from agws_conformance.mock.ledger import PaymentRules
 from agws_conformance.target import Target
 
@@ -122,6 +124,7 @@ class Behaviour:
     payload_hooks: tuple[Callable[[Reply, dict[str, Any]], dict[str, Any]], ...] = ()
     wire_hooks: tuple[Callable[[Reply, Wire], Wire], ...] = ()
     payments: PaymentRules = PaymentRules()
+    callbacks: CallbackRules = CallbackRules()
 
 
 # ------------------------------------------------------------------------------------------

@@ -774,3 +774,30 @@ def _own_agent(endpoint: str, body: dict[str, Any], target: Target) -> dict[str,
 _fault("balance-any-agent", ("BAL-UNKNOWN-AGENT",),
        "a balance request for any agent is answered with this showcase's balance")(
     lambda b: replace(b, request_hooks=b.request_hooks + (_own_agent,)))
+
+
+# ------------------------------------------------------------------------------------------
+# Payment System Callback (``callbacks.CallbackRules``).
+
+def _callbacks(**changes: Any) -> Callable[[Behaviour], Behaviour]:
+    return lambda b: replace(b, callbacks=replace(b.callbacks, **changes))
+
+
+_fault("callback-wrong-signature", ("CB-SIGNATURE",),
+       "callbacks are signed with another key than the project secret")(_callbacks(signing="other-secret"))
+
+_fault("callback-signed-other-body", ("CB-SIGNATURE",),
+       "a callback's X-Signature is over another body than the one sent (its amount plus one)")(
+    _callbacks(signing="other-body"))
+
+_fault("callback-no-retry", ("CB-RETRY",), "a callback answered with anything but 200 is never retried")(
+    _callbacks(retry=False))
+
+_fault("callback-retries-after-200", ("CB-STOPS-AFTER-200",),
+       "callbacks keep coming twice more after the receiver answered 200")(_callbacks(stop_after_200=False))
+
+_fault("callback-status-disagrees", ("CB-AGREES",),
+       "the callback reports status \"3\" (canceled) whatever the status method says")(_callbacks(status_override="3"))
+
+_fault("callback-missing-on-expiry", ("CB-EXPIRY",),
+       "no callback when a payment's lifetime expires")(_callbacks(on_expiry=False))

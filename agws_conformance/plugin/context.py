@@ -23,6 +23,7 @@ from agws_conformance.state import format_note
 if TYPE_CHECKING:
     from agws_conformance.client import Response
     from agws_conformance.preflight import PreflightReport
+    from agws_conformance.receiver import CallbackReceiver
     from agws_conformance.target import Account, Payment, Secret, Target, Write
 
     from .run import BoundTarget, Run
@@ -142,8 +143,11 @@ class Agws:
     def payment_fields(self, *, amount: float, **overrides: Any) -> dict[str, Any]:
         """A valid cash-in for the [write] account, a fresh external_id and ``amount`` (tenge)."""
         now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return self.fields("action/cash-in", **{"amount": amount, "external_id": self.new_external_id(),
-                                                "datetime": now, **overrides})
+        fields = self.fields("action/cash-in", **{"amount": amount, "external_id": self.new_external_id(),
+                                                  "datetime": now, **overrides})
+        if self._bound.receiver is not None and "callback_url" not in overrides:
+            fields["callback_url"] = self._bound.receiver.url  # the documented optional field, last as in its table
+        return fields
 
     def pay(self, fields: Mapping[str, Any] | None = None, *, content: bytes | None = None,
             signature: Any = SIGN, why: str = "payment") -> "Response":
@@ -173,15 +177,27 @@ class Agws:
         record: dict[str, Any] = {"external_id": str(body.get("external_id", "(none)"))[:120],
                                   "amount": amount if isinstance(amount, (int, float)) else None,
                                   "username": str(body.get("username", ""))[:120], "test": self.nodeid, "why": why,
-                                  "answer": "not answered", "status": None, "created": False}
+                                  "answer": "not answered", "status": None, "created": False, "timeline": []}
         bound.payments.append(record)
+        bound.payment_started[record["external_id"]] = time.monotonic()
         resp = self.send("action/cash-in", content=content, signature=signature)
         record["answer"] = judge.describe(resp)[:200]
+        self._timeline(record["external_id"], f"cash-in answered: {record['answer'][:80]}")
         data = (resp.json.get("result") or {}).get("data") if judge.is_success(resp) else None
         if isinstance(data, dict):
             record["status"] = data.get("status_code")
             record["created"] = True
         return resp
+
+    @property
+    def receiver(self) -> "CallbackReceiver":
+        """The run's callback receiver; without a [callbacks] table the test is not applicable."""
+        __tracebackhide__ = True
+        self.require_write()
+        if self._bound.receiver is None:
+            self.not_applicable(f"target {self.target.name!r} has no [callbacks] table: the suite receives no "
+                                "callbacks (README, 'Callbacks')")
+        return self._bound.receiver  # type: ignore[return-value]
 
     def payments_left(self) -> int:
         """How many more cash-ins this process may send (its share of [write] max_payments)."""
@@ -191,11 +207,37 @@ class Agws:
         """This process's cash-ins that were answered with a success (their last known status)."""
         return [dict(r) for r in self._bound.payments if r.get("created")]
 
+    def _timeline(self, external_id: str, what: str, at: float | None = None) -> None:
+        """One event of a payment this run sent, in seconds after its cash-in (the partner report's timeline)."""
+        started = self._bound.payment_started.get(external_id)
+        if started is None:
+            return
+        for record in self._bound.payments:
+            timeline = record["timeline"]
+            if record["external_id"] == external_id and isinstance(timeline, list) and len(timeline) < 40:
+                moment = (at if at is not None else time.monotonic()) - started
+                timeline.append([round(moment, 3), what[:120]])
+                timeline.sort()
+
+    def note_callbacks(self, external_id: str, deliveries: Iterable[Any]) -> None:
+        """A payment's callback deliveries (``receiver.Delivery``) on its timeline, with their intervals
+        and the receiver's answers."""
+        previous = None
+        for n, d in enumerate(deliveries, 1):
+            gap = f", {d.at - previous:.2f} s after the previous" if previous is not None else ""
+            body = d.json()
+            status = f"status {body.get('status_code')!r}, " if isinstance(body, dict) else ""
+            self._timeline(external_id, f"callback #{n}: {status}receiver answered {d.answered}{gap}", at=d.at)
+            previous = d.at
+
     def note_payment_status(self, external_id: str, status: Any) -> None:
-        """The last status the status method reported for a payment this run sent (for the report)."""
+        """The last status the status method reported for a payment this run sent (for the report);
+        a status poll joins the timeline when the status changes."""
         for record in self._bound.payments:
             if record["external_id"] == external_id:
-                record["status"] = status
+                if self._bound.payment_polled.get(external_id, "none") != status:
+                    self._timeline(external_id, f"status method: {status!r}")
+                record["status"] = self._bound.payment_polled[external_id] = status
 
     def payment_status(self, external_id: str) -> tuple["Response", dict[str, Any] | None]:
         """Ask the status method about a payment; (response, result.data when it is a success)."""

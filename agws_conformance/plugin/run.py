@@ -32,6 +32,7 @@ from .options import Settings, target_options
 if TYPE_CHECKING:
     from agws_conformance.client import Response
     from agws_conformance.mock.server import MockServer
+    from agws_conformance.receiver import CallbackReceiver
     from agws_conformance.signer import Variant
     from agws_conformance.target import Target
     from agws_conformance.transcript import Exchange
@@ -59,6 +60,7 @@ class BoundTarget:
     target: "Target"
     client: GatewayClient
     mock: "MockServer | None" = None
+    receiver: "CallbackReceiver | None" = None  # with a [callbacks] table: the URL payments name
     preflight: "PreflightReport | None" = None
     answered: bool = False  # has the target ever answered? (a timeout before that is a harness error)
     failures_in_row: int = 0  # requests in a row without a complete answer (the circuit breaker)
@@ -72,6 +74,8 @@ class BoundTarget:
     signature_first: dict[str, tuple[bool, str]] = field(default_factory=dict)  # SIG-BEFORE-LOOKUP precondition cache
     stable_unknowns: dict[str, str] = field(default_factory=dict)  # endpoint -> one unknown identifier for the run
     payments: list[dict[str, object]] = field(default_factory=list)  # every cash-in sent, for the report
+    payment_started: dict[str, float] = field(default_factory=dict)  # external_id -> monotonic time of its cash-in
+    payment_polled: dict[str, object] = field(default_factory=dict)  # external_id -> last status polled
     payments_allowed: int = 0  # this process's share of [write] max_payments
     shared: dict[str, object] = field(default_factory=dict)  # what one suite test established for others
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
@@ -204,13 +208,30 @@ class Run:
                 max_rps = 10.0
             client = GatewayClient(target.base_url, timeout=self.settings.timeout, max_rps=max_rps,
                                    redactor=self.redactor, on_exchange=self._record)
-            bound = BoundTarget(name=name, target=target, client=client, mock=mock)
+            bound = BoundTarget(name=name, target=target, client=client, mock=mock,
+                                receiver=self._receiver(target))
             if target.write is not None:
                 # Every worker pays from the same showcase: each gets an equal share of the budget.
                 bound.payments_allowed = target.write.max_payments // self.workers
             self._bound[name] = bound
             bound.preflight = self._preflight(bound)
             return bound
+
+    @staticmethod
+    def _receiver(target: "Target") -> "CallbackReceiver | None":
+        """Start the callback receiver of a target with a [callbacks] table (a clear error when it cannot listen)."""
+        callbacks = target.callbacks
+        if callbacks is None:
+            return None
+        from agws_conformance.receiver import CallbackReceiver
+
+        receiver = CallbackReceiver(host=callbacks.host, port=callbacks.port, url=callbacks.url)
+        try:
+            receiver.start()
+        except (OSError, RuntimeError) as exc:
+            raise pytest.UsageError(f"target {target.name!r}: the callback receiver {exc} ([callbacks] listen in "
+                                    f"{target.source}; port 0 picks a free one)") from None
+        return receiver
 
     def _preflight(self, bound: BoundTarget) -> PreflightReport:
         """Diagnose the setup and detect the signing variant before any test of ``bound`` runs.
@@ -260,6 +281,8 @@ class Run:
             finally:
                 if bound.mock is not None:
                     bound.mock.stop()
+                if bound.receiver is not None:
+                    bound.receiver.stop()
 
     def target_options(self) -> list[str]:
         """The command-line options selecting this run's target and judging (re-run and replay commands)."""

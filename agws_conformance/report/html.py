@@ -186,13 +186,15 @@ def payments_table(identity: RunIdentity) -> str:
     out = [f'<h2>Payments sent by this run</h2><p>{len(rows)} cash-in requests, {created} accepted as payments '
            '(the others were refused, as the tests intended or not). Reconcile the accepted ones by external_id.</p>'
            '<table id="agws-payments"><tr><th>Target</th><th>external_id</th><th>Amount</th><th>Username</th>'
-           '<th>Why</th><th>Answer</th><th>Last status</th><th>Test</th></tr>']
+           '<th>Why</th><th>Answer</th><th>Last status</th><th>Timeline (s after the cash-in)</th>'
+           '<th>Test</th></tr>']
     for name, p in rows:
         amount = p.get("amount")
         out.append("<tr>" + "".join(f"<td>{esc(v)}</td>" for v in (
             name, p.get("external_id", ""), f"{amount:g}" if isinstance(amount, (int, float)) else "-",
             p.get("username", ""), p.get("why", ""), p.get("answer", ""),
-            p.get("status") or ("-" if not p.get("created") else "unknown"), p.get("test", ""))) + "</tr>")
+            p.get("status") or ("-" if not p.get("created") else "unknown"),
+            "; ".join(f"+{t:g} s {what}" for t, what in p.get("timeline", ())) or "-", p.get("test", ""))) + "</tr>")
     out.append("</table>")
     return "".join(out)
 

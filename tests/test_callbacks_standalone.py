@@ -1,0 +1,69 @@
+"""Callbacks over real sockets: the standalone mock (``agws-conformance mock``) calls back the run's
+receiver at the callback URL a QA target file declares, and the callback suite passes.
+
+The declared URL names the receiver by another host spelling than its listening address
+(``localhost`` vs ``127.0.0.1``), as a tunnel or a CI service name would.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agws_conformance.mock import embedded_target, mock_target_path
+from suite_runs import run_suites
+
+try:
+    from benchmark_scripts import load_benchmark
+except ImportError:  # run from the repository root as a package
+    from tests.benchmark_scripts import load_benchmark
+
+false_failures = load_benchmark("false_failures")
+SECRET = "callbacks-over-real-sockets-0123456"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def standalone_mock():
+    mock = embedded_target()
+    env = {**os.environ, mock.secret_env: SECRET}
+    process = subprocess.Popen([sys.executable, "-m", "agws_conformance.cli", "mock", "--target", str(mock_target_path()),
+                                "--port", "0", "--quiet"], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline()
+        assert "listening on " in line, line
+        yield line.split("listening on ")[1].split(" ")[0]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(10)
+
+
+@pytest.mark.slow
+def test_callbacks_pass_over_real_sockets_with_a_declared_url(standalone_mock: str, tmp_path: Path) -> None:
+    mock = embedded_target()
+    port = free_port()
+    text = false_failures.qa_target_file(standalone_mock, mock).replace(
+        'listen = "127.0.0.1:0"', f'listen = "127.0.0.1:{port}"\nurl = "http://localhost:{port}/agws-callback"')
+    assert f"localhost:{port}" in text
+    target = tmp_path / "qa.toml"
+    target.write_text(text, encoding="utf-8")
+    done = run_suites(tmp_path, "--agws-target", target, "--hypothesis-seed=0", paths=("suites/test_callbacks.py",),
+                      env={false_failures.SECRET_ENV: SECRET})
+    assert done.returncode in (0, 10), done.output[-3000:]  # 10: the other suites' requirements were not run
+    tests = {t["nodeid"].split("::")[1]: t["outcome"] for t in done.summary["tests"]}
+    assert tests == {"test_callback_for_a_final_payment": "passed", "test_callback_retried_until_200": "passed",
+                     "test_callback_on_lifetime_expiry": "passed"}, done.output[-3000:]
+    assert done.summary["counts"]["tests"]["failed"] == 0
+    timelines = [p["timeline"] for p in done.summary["targets"][0]["payments"]]
+    assert any("callback #3" in what for timeline in timelines for _, what in timeline)
