@@ -11,6 +11,8 @@ ACTION_STATUS_PATH = "/showcase-gateway/api/v1/action/status"
 CASH_IN_PATH = "/showcase-gateway/api/v1/action/cash-in"
 BALANCE_PATH = "/showcase-gateway/api/v1/showcase/balance"
 COMMISSION_PATH = "/showcase-gateway/api/v1/calculate/upper/commission"
+CONFIRM_PATH = "/showcase-gateway/api/v1/action/confirm/invoice"
+LINK_PATH = "/showcase-gateway/api/v1/action/link"
 
 # The documents' production origin; the suite refuses it unless --agws-allow-production, and the
 # write suites refuse it always.
@@ -77,6 +79,12 @@ METHODS: dict[str, Method] = {m.name: m for m in (
            "Calculation of the upper commission (public-pages.md §2.16)",
            ("agent", "project", "service_code", "amount"), "commission-request", "commission-success",
            "SCH-COM-SUCCESS", ("project", "agent", "service_code"), found="COM-ANSWERED"),
+    Method("action/confirm/invoice", CONFIRM_PATH, "Confirmation of funds debit (public-pages.md §2.11)",
+           ("agent", "external_id"), "confirm-request", "confirm-success", "SCH-CNF-SUCCESS", ("agent",),
+           writes=True, optional=("confirm_code",), found="CNF-CONFIRMED"),
+    Method("action/link", LINK_PATH, "Creating a payment link (public-pages.md §2.12)",
+           ("agent", "username", "amount", "service", "refer_host"), "link-request", "link-success",
+           "SCH-LINK-SUCCESS", ("agent",), writes=True, optional=("return_url",), found="LNK-CREATED"),
 )}
 
 ENDPOINTS: dict[str, str] = {name: m.path for name, m in METHODS.items()}
@@ -97,6 +105,8 @@ DOCUMENTED_MESSAGES: dict[int, str] = {
     1042: "duplicate external id",
     1407: "Cache: item not found",
     1410: "not enough balance",
+    5103: "transaction not found",
+    5413: "transaction already finished",
     8015: "account doesn't exist",
 }
 

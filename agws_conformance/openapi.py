@@ -26,6 +26,8 @@ _OPERATIONS: dict[str, tuple[str, str]] = {
     "action/cash-in": ("makePayment", "Make a payment (top-up) for an account"),
     "showcase/balance": ("getShowcaseBalance", "The showcase's remaining balance"),
     "calculate/upper/commission": ("calculateUpperCommission", "The commission on top of an amount"),
+    "action/confirm/invoice": ("confirmDebit", "Confirm a funds debit with its confirmation code"),
+    "action/link": ("createPaymentLink", "Create a payment link for a user"),
 }
 _FILE_REF = re.compile(r"^(?P<file>[a-z][a-z0-9-]*)\.json(?:#(?P<pointer>.*))?$")
 

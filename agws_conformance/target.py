@@ -80,7 +80,7 @@ _REQUIRED_TARGET_KEYS = ("base_url", "agent", "project", "service_code")
 _ACCOUNT_KEYS = ("username", "account_status", "category", "fail_reason")
 _PAYMENT_KEYS = ("external_id", "status_code", "username", "amount", "fail_reason")
 _WRITE_KEYS = ("enabled", "username", "max_amount", "max_payments", "final_within", "poll_interval",
-               "balance_exclusive", "expiring_username", "lifetime", "id_prefix")
+               "balance_exclusive", "expiring_username", "lifetime", "id_prefix", "confirm_code")
 _CALLBACK_KEYS = ("listen", "url", "within", "observe", "time_scale")
 _ID_PREFIX = re.compile(r"[A-Za-z0-9_-]{1,24}\Z")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -182,6 +182,7 @@ class Write:
     expiring_username: str | None = None  # an account whose payments stay "1" until the lifetime ends
     lifetime: float | None = None  # seconds: the merchant's transaction lifetime (with expiring_username)
     id_prefix: str = "agws-test"  # every external_id the suite creates starts with it and the run id
+    confirm_code: str | None = None  # the code that confirms a debit awaiting confirmation (issuance is undocumented)
 
 
 @dataclass(frozen=True)
@@ -248,10 +249,15 @@ class Target:
             base["username"] = self.accounts[0].username if self.accounts else unknown()
         elif endpoint == "action/status":
             base["external_id"] = self.payments[0].external_id if self.payments else unknown()
-        elif endpoint == "action/cash-in":
+        elif endpoint in ("action/cash-in", "action/link"):
             base["username"] = self.write.username if self.write else unknown()
             base["external_id"] = unknown()
             base["amount"] = min(1, self.write.max_amount) if self.write else 1
+            # The link page names a "service" (a service name) and the payer's domain; neither is
+            # target data the documents define, so the service code and a test host stand in.
+            base["service"], base["refer_host"] = self.service_code, "agws-conformance.test"
+        elif endpoint == "action/confirm/invoice":
+            base["external_id"] = unknown()
         return {k: base[k] for k in REQUEST_FIELDS[endpoint]}
 
 
@@ -669,6 +675,7 @@ def _write(v: _Validator, table: object) -> Write | None:
         missing = "lifetime" if lifetime is None else "expiring_username"
         raise v.error("write", None, "expiring_username" if expiring else "lifetime",
                       f"write.expiring_username and write.lifetime go together; add {missing} to [write]")
+    confirm_code = v.string("write", None, table, "confirm_code", required=False, allow_int_hint=True)
     prefix = v.string("write", None, table, "id_prefix", required=False) or "agws-test"
     if not _ID_PREFIX.match(prefix):
         raise v.error("write", None, "id_prefix", f"write.id_prefix must be 1-24 letters, digits, '-' or '_' "
@@ -679,7 +686,8 @@ def _write(v: _Validator, table: object) -> Write | None:
     return Write(username=username, max_amount=float(max_amount), max_payments=int(max_payments),
                  final_within=float(final_within or 60.0), poll_interval=float(poll_interval or 1.0),
                  balance_exclusive=exclusive, expiring_username=expiring,
-                 lifetime=float(lifetime) if lifetime is not None else None, id_prefix=prefix)
+                 lifetime=float(lifetime) if lifetime is not None else None, id_prefix=prefix,
+                 confirm_code=confirm_code)
 
 
 def _callbacks(v: _Validator, table: object) -> Callbacks | None:

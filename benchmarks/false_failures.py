@@ -85,6 +85,7 @@ def qa_target_file(url: str, mock: Target) -> str:
                   f"poll_interval = {w.poll_interval:g}", f"balance_exclusive = {str(w.balance_exclusive).lower()}"]
         if w.expiring_username is not None and w.lifetime is not None:
             lines += [f"expiring_username = {q(w.expiring_username)}", f"lifetime = {w.lifetime:g}"]
+        lines += [f"confirm_code = {q(w.confirm_code)}"] if w.confirm_code is not None else []
     c = mock.callbacks
     if c is not None:  # the run's receiver on a free port; the mock calls back at its own time_scale
         lines += ["", "[callbacks]", 'listen = "127.0.0.1:0"', f"within = {c.within:g}", f"observe = {c.observe:g}",

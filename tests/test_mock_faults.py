@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from agws_conformance import schemas, signer
-from agws_conformance.endpoints import (ACTION_STATUS_PATH, BALANCE_PATH, CASH_IN_PATH, COMMISSION_PATH,
+from agws_conformance.endpoints import (ACTION_STATUS_PATH, BALANCE_PATH, CASH_IN_PATH, COMMISSION_PATH, CONFIRM_PATH,
+                                        LINK_PATH,
                                         REQUEST_FIELDS, USER_CHECK_PATH)
 from agws_conformance.mock import FAULTS, MockServer, UnknownFaultError, create_app, embedded_target
 from agws_conformance.mock.faults import behaviour_for
@@ -755,6 +756,46 @@ PROBES.update({
     "callback-retries-after-200": _callback_after_200,
     "callback-status-disagrees": _callback_status,
     "callback-missing-on-expiry": _callback_expiry,
+})
+
+
+# -- confirmation of funds debit and payment links -------------------------------------------------
+def confirm(client, external_id, code):
+    return signed(client, CONFIRM_PATH, {"agent": TARGET.agent, "confirm_code": code, "external_id": external_id}).json()
+
+
+def link(client, agent=None):
+    return signed(client, LINK_PATH, {"agent": agent or TARGET.agent, "username": WRITE.username, "amount": 1,
+                                      "service": TARGET.service_code, "refer_host": "agws-conformance.test"}).json()
+
+
+def _confirm_any_code(clean, faulty):
+    for client, confirms in ((clean, False), (faulty, True)):
+        fields, _ = cash_in(client, username=WRITE.expiring_username)
+        assert confirm(client, fields["external_id"], "wrong")["result"]["is_success"] is confirms
+        fields, _ = cash_in(client, username=WRITE.expiring_username)
+        assert confirm(client, fields["external_id"], WRITE.confirm_code)["result"]["is_success"] is True
+
+
+def _confirm_unknown(clean, faulty):
+    assert confirm(clean, "never-seen", "x")["result"]["error_code"] == 5103
+    assert confirm(faulty, "never-seen", "x")["result"]["is_success"] is True
+
+
+def _link_without_url(clean, faulty):
+    assert link(clean)["result"]["redirect_url"].startswith("https://") and link(faulty)["result"]["redirect_url"] == ""
+
+
+def _link_any_agent(clean, faulty):
+    assert link(clean, "someone-else")["result"]["error_code"] == 9724
+    assert link(faulty, "someone-else")["result"]["redirect_url"]
+
+
+PROBES.update({
+    "confirm-any-code": _confirm_any_code,
+    "confirm-unknown-succeeds": _confirm_unknown,
+    "link-without-url": _link_without_url,
+    "link-any-agent": _link_any_agent,
 })
 
 

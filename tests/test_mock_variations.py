@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from agws_conformance import signer
+from agws_conformance.endpoints import CASH_IN_PATH, CONFIRM_PATH, LINK_PATH
 from agws_conformance.mock import VARIATIONS, MockServer, UnknownVariationError, create_app
 from agws_conformance.signer import Variant
 
@@ -72,7 +73,26 @@ def _server_error(clean, varied):
                                                            "message": "Unknown error", "result": {}}
 
 
+def _thin_page_shapes(clean, varied):
+    fields = {"agent": TARGET.agent, "username": TARGET.write.username, "amount": 1, "service": TARGET.service_code,
+              "refer_host": "agws-conformance.test"}
+    body = signer.go_struct_body(fields)
+    headers = {"X-Signature": signer.sign(body, SECRET).signature}
+    assert set(clean.post(LINK_PATH, content=body, headers=headers).json()) == {"status", "status_code", "message", "result"}
+    link = varied.post(LINK_PATH, content=body, headers=headers).json()
+    assert set(link) == {"result"} and link["result"]["code"] == 0
+    confirm = signer.go_struct_body({"agent": TARGET.agent, "confirm_code": "x", "external_id": "ext-0001"})
+    cash = signer.go_struct_body({"username": TARGET.write.expiring_username, "amount": 1, "agent": TARGET.agent,
+                                  "project": TARGET.project, "service_code": TARGET.service_code,
+                                  "external_id": "thin-1", "datetime": "2026-12-01T10:00:00Z"})
+    varied.post(CASH_IN_PATH, content=cash, headers={"X-Signature": signer.sign(cash, SECRET).signature})
+    confirm = signer.go_struct_body({"agent": TARGET.agent, "confirm_code": "wrong", "external_id": "thin-1"})
+    answer = varied.post(CONFIRM_PATH, content=confirm, headers={"X-Signature": signer.sign(confirm, SECRET).signature})
+    assert answer.json()["result"]["is_success"] == "false"
+
+
 PROBES = {
+    "thin-page-shapes": _thin_page_shapes,
     "go1.21-escapes": _escapes,
     "omit-empty-signer": _omit_empty,
     "proxy-html-errors": _proxy,

@@ -153,7 +153,8 @@ def test_schema_names_match_the_architecture_contract() -> None:
     assert schemas.schema_names() == [
         "user-check-request", "user-check-success", "action-status-request", "action-status-success",
         "cash-in-request", "cash-in-success", "balance-request", "balance-success", "commission-request",
-        "commission-success", "callback", "envelope", "error-unexpected", "error-expected-old", "error-expected-new",
+        "commission-success", "confirm-request", "confirm-success", "link-request", "link-success", "callback",
+        "envelope", "error-unexpected", "error-expected-old", "error-expected-new",
         "info-parking", "info-finance", "info-utilities",
     ]
     # *.schema.json files describe the suite's own data documents (catalogue, errata, reports).

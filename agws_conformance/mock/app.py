@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from datetime import datetime
 from dataclasses import replace
 from typing import Any, Callable, Iterable
@@ -47,7 +48,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from agws_conformance import signer
-from agws_conformance.endpoints import DOCUMENTED_MESSAGES, ENDPOINTS, METHODS, SCOPE_ERRORS
+from agws_conformance.endpoints import DOCUMENTED_MESSAGES, ENDPOINTS, FINAL_STATUSES, METHODS, SCOPE_ERRORS
 from agws_conformance.mock.data import account_result, payment_data
 from agws_conformance.mock.callbacks import CallbackSender
 from agws_conformance.mock.ledger import DEFAULT_BALANCE, DEFAULT_SETTLE_SECONDS, Ledger, tiyn
@@ -75,7 +76,7 @@ NOT_FOUND: dict[str, tuple[int, str]] = {
 }
 OLD_FORMAT_HTTP_STATUS = 404
 # Old-format cash-in refusals are not "not found": the mock answers them 400 (undocumented either way).
-OLD_FORMAT_HTTP_STATUS_BY_CODE = {1042: 400, 1410: 400}
+OLD_FORMAT_HTTP_STATUS_BY_CODE = {1042: 400, 1410: 400, 5413: 400}
 
 
 def _unexpected(endpoint: str | None, http_status: int, code: int, message: str, problem: str,
@@ -278,6 +279,18 @@ class _Gateway:
         elif endpoint == "calculate/upper/commission":
             return Reply("success", endpoint, 200, 0, "Success", self.ledger.commission(float(body["amount"])),
                          request=body)
+        elif endpoint == "action/confirm/invoice":
+            entry = self.ledger.find(body["external_id"])
+            if entry is None:
+                return self._expected(endpoint, 5103, DOCUMENTED_MESSAGES[5103], body)
+            if self.ledger.status(entry)[0] in FINAL_STATUSES and not entry.confirmed:
+                return self._expected(endpoint, 5413, DOCUMENTED_MESSAGES[5413], body)
+            return Reply("success", endpoint, 200, 0, "Success", self.ledger.confirm(entry, body.get("confirm_code")),
+                         request=body)
+        elif endpoint == "action/link":
+            link = {"code": 0, "redirect_url": f"https://pay.mock.invalid/quickpayment?quick_pay_id={uuid.uuid4()}",
+                    "message": "Успешно обработано", "qr_code_image": ""}
+            return Reply("success", endpoint, 200, 0, "Success", link, request=body)
         code, message = NOT_FOUND[endpoint]
         return self._expected(endpoint, code, message, body)
 

@@ -801,3 +801,35 @@ _fault("callback-status-disagrees", ("CB-AGREES",),
 
 _fault("callback-missing-on-expiry", ("CB-EXPIRY",),
        "no callback when a payment's lifetime expires")(_callbacks(on_expiry=False))
+
+
+# ------------------------------------------------------------------------------------------
+# Confirmation of funds debit and payment links.
+
+_fault("confirm-any-code", ("CNF-WRONG-CODE",), "any confirmation code confirms a debit awaiting confirmation")(
+    _rules(confirm_any_code=True))
+
+
+def _unknown_confirmed(reply: Reply) -> Reply:
+    if reply.endpoint == "action/confirm/invoice" and reply.kind == "expected" and reply.code == 5103:
+        external_id = (reply.request or {}).get("external_id", "")
+        return replace(reply, kind="success", code=0, message="Success", result={
+            "is_success": True, "transaction_status_id": "2", "external_id": external_id, "otp_status": True})
+    return reply
+
+
+_fault("confirm-unknown-succeeds", ("CNF-UNKNOWN",),
+       "a confirmation for an external_id the gateway never saw is answered is_success true")(_reply(_unknown_confirmed))
+
+_fault("link-without-url", ("LNK-CREATED", "SCH-LINK-SUCCESS"), "a created link has an empty redirect_url")(
+    _edit(lambda result: result.update(redirect_url=""),
+          lambda reply, payload: payload.get("result") if reply.kind == "success" and reply.endpoint == "action/link"
+          else None))
+
+
+def _link_any_agent(endpoint: str, body: dict[str, Any], target: Target) -> dict[str, Any]:
+    return dict(body, agent=target.agent) if endpoint == "action/link" else body
+
+
+_fault("link-any-agent", ("SIG-SCOPE-AGENT",), "a payment link is created for any agent the request names")(
+    lambda b: replace(b, request_hooks=b.request_hooks + (_link_any_agent,)))

@@ -17,6 +17,8 @@ from typing import Any, Callable
 from agws_conformance.endpoints import REASON_CODES, TRANSACTION_STATUSES
 
 LIFETIME_REASON = 401
+# The confirmation page's curl example code; the mock's "OTP" for every payment awaiting confirmation.
+CONFIRM_CODE = "104000"
 DEFAULT_BALANCE = 5000.0
 DEFAULT_SETTLE_SECONDS = 0.3
 
@@ -38,6 +40,7 @@ class Entry:
     service_code: str
     created: float
     expiring: bool = False
+    confirmed: bool = False  # a payment awaiting confirmation, confirmed with the right code
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class PaymentRules:
     debit: bool = True  # payments lower the balance
     settle: bool = True  # payments in progress reach "2"
     expire: str = "reason"  # lifetime expiry: "reason" ("4" + fail_reason), "no-reason" ("4" without), "never"
+    confirm_any_code: bool = False  # a wrong confirmation code confirms too (a fault)
     commission_rate: float = 0.025  # the account-check example: 119 -> 122
     commission_skew: float = 0.0  # added to amount_with_commission (a fault)
 
@@ -81,6 +85,8 @@ class Ledger:
     def status(self, entry: Entry) -> tuple[str, dict[str, Any]]:
         """(status_code, fail_reason) of a payment now."""
         age = self.clock() - entry.created
+        if entry.confirmed:
+            return "2", {}
         if entry.expiring:
             if self.lifetime is None or age < self.lifetime or self.rules.expire == "never":
                 return "1", {}
@@ -114,6 +120,17 @@ class Ledger:
         if code == "4":
             data["fail_reason"] = reason
         return data
+
+    def confirm(self, entry: Entry, code: object) -> dict[str, Any]:
+        """``result`` of action/confirm/invoice for a payment: the right code confirms one awaiting
+        confirmation ("1"); anything else confirms nothing (is_success false, otp_status false)."""
+        status, _ = self.status(entry)
+        right = code == CONFIRM_CODE or (self.rules.confirm_any_code and isinstance(code, str))
+        if status == "1" and right:
+            entry.confirmed = True
+            status = "2"
+        return {"is_success": entry.confirmed and right, "transaction_status_id": status,
+                "external_id": entry.external_id, "otp_status": right, "message": ""}
 
     def commission(self, amount: float) -> dict[str, float]:
         """``result`` of calculate/upper/commission: the commission rounded to the tiyn."""

@@ -130,6 +130,23 @@ _variation(
     "successes carry undocumented fields (result.additional_data, result.provider_reference, data.commission)",
 )(on_payload(_extra_fields))
 
+def _thin_page_shapes(reply: Reply, payload: dict[str, Any]) -> dict[str, Any]:
+    if reply.kind != "success":
+        return payload
+    if reply.endpoint == "action/link":
+        return {"result": payload["result"]}  # the example has no envelope
+    if reply.endpoint == "action/confirm/invoice" and isinstance(payload["result"].get("is_success"), bool):
+        return {**payload, "result": {**payload["result"], "is_success": str(payload["result"]["is_success"]).lower()}}
+    return payload
+
+
+_variation(
+    "thin-page-shapes",
+    "public-pages.md §2.12 link example (no envelope) and §2.11 table (is_success typed String)",
+    "payment links answered as the page's example, without status/status_code/message; confirmations with "
+    "is_success as the string \"true\"/\"false\"",
+)(on_payload(_thin_page_shapes))
+
 # ------------------------------------------------------------------------------------------
 # Unexpected errors with the Error Codes page's own codes and HTTP statuses.
 

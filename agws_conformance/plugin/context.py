@@ -150,10 +150,11 @@ class Agws:
         return fields
 
     def pay(self, fields: Mapping[str, Any] | None = None, *, content: bytes | None = None,
-            signature: Any = SIGN, why: str = "payment") -> "Response":
-        """Send one cash-in within the [write] limits and list it for the report.
+            signature: Any = SIGN, why: str = "payment", endpoint: str = "action/cash-in") -> "Response":
+        """Send one cash-in (or another request that may move money: ``endpoint``, e.g. a payment
+        link) within the [write] limits and list it for the report.
 
-        Every cash-in counts against ``max_payments``, a refused one too (a gateway that wrongly
+        Every one counts against ``max_payments``, a refused one too (a gateway that wrongly
         accepts it has moved money); none may exceed ``max_amount``. Past the budget the test is
         skipped with the key to raise, which leaves the verdict INCOMPLETE.
         """
@@ -180,7 +181,7 @@ class Agws:
                                   "answer": "not answered", "status": None, "created": False, "timeline": []}
         bound.payments.append(record)
         bound.payment_started[record["external_id"]] = time.monotonic()
-        resp = self.send("action/cash-in", content=content, signature=signature)
+        resp = self.send(endpoint, content=content, signature=signature)
         record["answer"] = judge.describe(resp)[:200]
         self._timeline(record["external_id"], f"cash-in answered: {record['answer'][:80]}")
         data = (resp.json.get("result") or {}).get("data") if judge.is_success(resp) else None

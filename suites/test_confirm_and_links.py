@@ -1,0 +1,177 @@
+"""Confirmation of funds debit (action/confirm/invoice) and payment links (action/link).
+
+Both pages are thin (ERRATUM-CONFIRM-FLOW, ERRATUM-LINK-SHAPE): the suite judges what they
+support (signature, scope, the success shape, that nothing is confirmed without the right code)
+and says in the catalogue what it does not invent. Both have side effects, so like the payment
+suites they run only with a ``[write]`` table; every link request counts against max_payments
+and is listed in the report.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from agws_conformance import judge, schemas
+
+CONFIRM = "action/confirm/invoice"
+LINK = "action/link"
+WRONG_CODE = "000000-not-the-code"
+
+
+def confirmed(resp) -> bool:
+    """A success saying the debit is confirmed (is_success true, or "true": ERRATUM-CONFIRM-IS-SUCCESS)."""
+    result = resp.json.get("result") if judge.success_body(resp) and isinstance(resp.json, dict) else None
+    return isinstance(result, dict) and result.get("is_success") in (True, "true")
+
+
+def confirm_fields(agws, external_id: str, code: str | None) -> dict[str, Any]:
+    """In the page's table order: agent, confirm_code, external_id."""
+    fields = {"agent": agws.target.agent, "confirm_code": code, "external_id": external_id}
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def awaiting_confirmation(agws) -> str:
+    """A payment of this run that waits for confirmation ("1"): one to write.expiring_username."""
+    __tracebackhide__ = True
+    write = agws.require_write()
+    if write.expiring_username is None:
+        agws.not_applicable("the [write] table declares no expiring_username (an account whose payments wait in "
+                            "\"1\" for confirmation)")
+    fields = agws.payment_fields(amount=min(1.09, write.max_amount), username=write.expiring_username)
+    resp = agws.pay(fields, why="to confirm")
+    result = resp.json.get("result") if judge.is_success(resp) else None
+    status = ((result or {}).get("data") or {}).get("status_code") if isinstance(result, dict) else None
+    agws.check(status == "1", "PAY-SUCCESS", f"precondition: expected a payment to {write.expiring_username!r} "
+                                             f"accepted and awaiting confirmation (\"1\"), observed {judge.describe(resp)}"
+                                             f", status {status!r}")
+    return fields["external_id"]
+
+
+@pytest.mark.requirement("CNF-UNKNOWN", "ROB-NO-CRASH")
+def test_unknown_payment_is_not_confirmed(agws) -> None:
+    """An external_id this gateway never saw, with a code: confirms nothing, crashes nothing."""
+    agws.require_write()
+    resp = agws.send(CONFIRM, confirm_fields(agws, agws.unknown_external_id(), WRONG_CODE))
+    agws.judge([judge.no_crash(resp, "a confirmation for an unknown payment"),
+                judge.Check("CNF-UNKNOWN", not confirmed(resp),
+                            f"expected no confirmation for an unknown external_id, observed {judge.describe(resp)}")])
+
+
+@pytest.mark.requirement("CNF-WRONG-CODE", "PAY-SUCCESS")
+def test_wrong_code_confirms_nothing(agws) -> None:
+    """A payment awaiting confirmation, sent a wrong code: not confirmed, and still unconfirmed
+    according to the status method."""
+    external_id = awaiting_confirmation(agws)
+    resp = agws.send(CONFIRM, confirm_fields(agws, external_id, WRONG_CODE))
+    _, data = agws.payment_status(external_id)
+    status = (data or {}).get("status_code")
+    agws.judge([
+        judge.Check("CNF-WRONG-CODE", not confirmed(resp),
+                    f"expected a wrong confirmation code to confirm nothing for {external_id!r}, observed "
+                    f"{judge.describe(resp)}"),
+        judge.Check("CNF-WRONG-CODE", status == "1",
+                    f"expected {external_id!r} still awaiting confirmation (\"1\") after a wrong code, observed {status!r}"),
+    ])
+
+
+@pytest.mark.requirement(*judge.success_rules("CNF-CONFIRMED", "SCH-CNF-SUCCESS"), "PAY-SUCCESS")
+def test_declared_code_confirms(agws) -> None:
+    """A payment awaiting confirmation, sent the code the target file declares: a schema-valid
+    success, is_success true, naming the payment."""
+    write = agws.require_write()
+    if write.confirm_code is None:
+        agws.not_applicable("the [write] table declares no confirm_code (how the code is issued is undocumented)")
+    external_id = awaiting_confirmation(agws)
+    resp = agws.send(CONFIRM, confirm_fields(agws, external_id, write.confirm_code))
+    result = agws.expect_success(resp, requirement="CNF-CONFIRMED", schema="confirm-success",
+                                 schema_requirement="SCH-CNF-SUCCESS")
+    _, data = agws.payment_status(external_id)
+    agws.judge([
+        judge.Check("CNF-CONFIRMED", result.get("is_success") in (True, "true"),
+                    f"expected is_success true for {external_id!r} confirmed with the declared code, observed "
+                    f"{result.get('is_success')!r} (transaction_status_id {result.get('transaction_status_id')!r}, "
+                    f"status method afterwards {(data or {}).get('status_code')!r})"),
+        judge.Check("CNF-CONFIRMED", result.get("external_id") == external_id,
+                    f"expected result.external_id {external_id!r}, observed {result.get('external_id')!r}"),
+    ])
+
+
+@pytest.mark.requirement("SIG-ACCEPT-GO-BODY", *judge.unexpected_error_rules("SIG-REJECT-FORMAT"))
+@pytest.mark.parametrize("how", [pytest.param("missing", marks=pytest.mark.requirement("SIG-REJECT-MISSING")),
+                                 pytest.param("wrong-secret", marks=pytest.mark.requirement("SIG-REJECT-WRONG-SECRET"))])
+def test_badly_signed_confirmation_refused(agws, how: str) -> None:
+    """No signature, or another key's: 1014, whatever the payment."""
+    agws.require_write()
+    fields = confirm_fields(agws, agws.stable_unknown(CONFIRM), WRONG_CODE)
+    agws.require_served(CONFIRM, fields)
+    content = agws.encode(fields)
+    signature = None if how == "missing" else agws.sign_with_secret(content, secrets.token_urlsafe(24))
+    resp = agws.send(CONFIRM, content=content, signature=signature)
+    agws.judge([judge.signature_rejected(resp, requirement="SIG-REJECT-MISSING" if how == "missing"
+                                         else "SIG-REJECT-WRONG-SECRET")])
+    agws.expect_unexpected_error(resp, code=1014, requirement="SIG-REJECT-FORMAT")
+
+
+def link_checks(resp) -> list[judge.Check]:
+    """LNK-CREATED and SCH-LINK-SUCCESS: result.code 0 with an absolute http(s) redirect_url."""
+    body = resp.json if isinstance(resp.json, dict) else {}
+    result = body.get("result") if isinstance(body.get("result"), dict) else {}
+    url = result.get("redirect_url")
+    parts = urlsplit(url) if isinstance(url, str) else None
+    problems = schemas.errors("link-success", resp.json) if resp.json is not None else ["the body is not JSON"]
+    return [
+        judge.Check("LNK-CREATED", resp.status == 200 and result.get("code") == 0 and parts is not None
+                    and parts.scheme in ("http", "https") and bool(parts.netloc),
+                    f"expected HTTP 200, result.code 0 and an absolute http(s) redirect_url, observed HTTP {resp.status}, "
+                    f"code {result.get('code', 'absent')!r}, redirect_url {url!r}"),
+        judge.Check("SCH-LINK-SUCCESS", not problems,
+                    "expected a body valid against link-success, observed: " + ("; ".join(problems[:3]) or "valid")),
+    ]
+
+
+def first_link(agws) -> None:
+    """The run's first link, created once: the precondition of the refusal tests (LNK-CREATED)."""
+    __tracebackhide__ = True
+    if "first-link" not in agws.shared:
+        resp = agws.pay(agws.fields(LINK), endpoint=LINK, why="payment link")
+        agws.shared["first-link"] = (all(c.ok for c in link_checks(resp)), judge.describe(resp))
+    ok, observed = agws.shared["first-link"]
+    agws.check(ok, "LNK-CREATED", f"precondition: expected a correct link request to create a link, observed {observed}")
+
+
+@pytest.mark.requirement("LNK-CREATED", "SCH-LINK-SUCCESS")
+def test_link_created(agws) -> None:
+    """The [write] account, an amount within the limit: a link to pay at."""
+    agws.require_write()
+    resp = agws.pay(agws.fields(LINK), endpoint=LINK, why="payment link")
+    agws.judge(link_checks(resp))
+
+
+@pytest.mark.requirement("LNK-CREATED", "SIG-SCOPE-AGENT", "ERR-SCOPE-CODE", "ROB-NO-CRASH")
+def test_link_for_another_agent_refused(agws) -> None:
+    """Another agent, signed with this project's secret: a documented error, no link."""
+    first_link(agws)
+    fields = agws.fields(LINK, agent=agws.target.agent + "-not-this-target")
+    resp = agws.pay(fields, endpoint=LINK, why="payment link for another agent")
+    result = resp.json.get("result") if isinstance(resp.json, dict) else None
+    link = isinstance(result, dict) and bool(result.get("redirect_url"))
+    agws.judge([
+        judge.no_crash(resp, "a link request naming another agent"),
+        judge.Check("SIG-SCOPE-AGENT", not link and not judge.success_body(resp) and judge.observed_error_format(resp) is not None,
+                    f"expected a documented error and no redirect_url for agent {fields['agent']!r}, observed "
+                    f"{judge.describe(resp)}"),
+        judge.scope_code(resp, "agent"),
+    ])
+
+
+@pytest.mark.requirement("LNK-CREATED", "SIG-REJECT-MISSING", *judge.unexpected_error_rules("SIG-REJECT-FORMAT"))
+def test_unsigned_link_refused(agws) -> None:
+    """No signature: 1014, no link."""
+    first_link(agws)
+    resp = agws.pay(agws.fields(LINK), endpoint=LINK, signature=None, why="payment link, unsigned")
+    agws.judge([judge.signature_rejected(resp, requirement="SIG-REJECT-MISSING")])
+    agws.expect_unexpected_error(resp, code=1014, requirement="SIG-REJECT-FORMAT")
