@@ -52,6 +52,17 @@ def signature_checks(agws, deliveries: list[Any]) -> list[judge.Check]:
             for d in deliveries if isinstance(d.json(), dict)]
 
 
+def require_reachable(agws, receiver: Any) -> None:
+    """A receiver that got no request at all in this run says nothing about the gateway's
+    callbacks: most likely the gateway cannot reach it. Reported as a setup problem (the MUST is
+    skipped, the run INCOMPLETE with the fix), never as NOT CONFORMANT."""
+    __tracebackhide__ = True
+    if not receiver.deliveries():
+        pytest.skip(f"not judged: the callback receiver at {receiver.url} got no request at all in this run; the "
+                    "gateway cannot reach it or sends no callbacks: check [callbacks] url and listen (a tunnel or "
+                    "firewall between the gateway and this runner?)")
+
+
 def record_deliveries(agws, external_id: str, deliveries: list[Any]) -> None:
     first = deliveries[0].at if deliveries else 0.0
     trail = ", ".join(f"+{d.at - first:.2f} s -> {d.answered}" for d in deliveries[:12])
@@ -69,6 +80,7 @@ def test_callback_for_a_final_payment(agws) -> None:
     external_id = fields["external_id"]
     deliveries = receiver.wait_for(external_id, final_delivery, callbacks.within)
     record_deliveries(agws, external_id, deliveries)
+    require_reachable(agws, receiver)
     agws.check(final_delivery(deliveries), "CB-DELIVERED",
                f"expected a callback with the final status for {external_id!r} at {receiver.url} within "
                f"{callbacks.within:g} s ([callbacks] within), observed {len(deliveries)} deliveries"
@@ -97,6 +109,7 @@ def test_callback_retried_until_200(agws) -> None:
     receiver.plan(external_id, [500, 500])
     pay_and_settle(agws, fields=fields)
     deliveries = receiver.wait_for(external_id, lambda ds: any(d.answered == 200 for d in ds), callbacks.within)
+    require_reachable(agws, receiver)
     agws.check(len(deliveries) >= 3, "CB-RETRY",
                f"expected the callback for {external_id!r} delivered again after each 500 (3 deliveries, the third "
                f"answered 200) within {callbacks.within:g} s, observed {len(deliveries)}: "
@@ -130,6 +143,7 @@ def test_callback_on_lifetime_expiry(agws) -> None:
     external_id = fields["external_id"]
     deliveries = receiver.wait_for(external_id, final_delivery, callbacks.within)
     record_deliveries(agws, external_id, deliveries)
+    require_reachable(agws, receiver)
     bodies = [d.json() for d in deliveries if isinstance(d.json(), dict)]
     expired = [b for b in bodies if b.get("status_code") == "4"]
     agws.judge([

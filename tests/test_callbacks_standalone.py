@@ -67,3 +67,20 @@ def test_callbacks_pass_over_real_sockets_with_a_declared_url(standalone_mock: s
     assert done.summary["counts"]["tests"]["failed"] == 0
     timelines = [p["timeline"] for p in done.summary["targets"][0]["payments"]]
     assert any("callback #3" in what for timeline in timelines for _, what in timeline)
+
+
+@pytest.mark.slow
+def test_an_unreachable_callback_url_is_a_setup_problem(standalone_mock: str, tmp_path: Path) -> None:
+    """A declared URL nothing listens on: the receiver gets nothing, which is INCOMPLETE with the
+    fix, never NOT CONFORMANT."""
+    mock = embedded_target()
+    text = false_failures.qa_target_file(standalone_mock, mock).replace(
+        'listen = "127.0.0.1:0"', f'listen = "127.0.0.1:0"\nurl = "http://127.0.0.1:{free_port()}/agws-callback"')
+    target = tmp_path / "qa.toml"
+    target.write_text(text, encoding="utf-8")
+    done = run_suites(tmp_path, "--agws-target", target, "--hypothesis-seed=0", paths=("suites/test_callbacks.py",),
+                      env={false_failures.SECRET_ENV: SECRET})
+    assert done.returncode == 10, done.output[-3000:]
+    assert done.summary["verdict"] == "INCOMPLETE" and done.summary["counts"]["tests"]["failed"] == 0
+    messages = [t["message"] or "" for t in done.summary["tests"]]
+    assert all("got no request at all" in m and "check [callbacks] url" in m for m in messages), messages

@@ -2,7 +2,7 @@
 
 Each configuration (a variation alone, and combinations) is served standalone and judged with a
 target file declaring only what a QA engineer knows, on five Hypothesis seeds; every run must be
-CONFORMANT or CONFORMANT WITH WARNINGS. About a minute on 2 cores.
+CONFORMANT or CONFORMANT WITH WARNINGS. About four minutes on 2 cores (three seeds; the benchmark runs five).
 """
 
 from __future__ import annotations
@@ -32,9 +32,14 @@ def test_the_qa_target_file_declares_no_signing_and_no_error_format() -> None:
     assert 'base_url = "http://127.0.0.1:9/gw"' in text and "[[accounts]]" in text and "[[payments]]" in text
 
 
+# Three of the benchmark's five seeds: the whole matrix (benchmarks/README.md, 75/75) takes about
+# 7 minutes since the payment and callback suites joined it, too long for every CI run.
+CI_SEEDS = ("0", "1", "2")
+
+
 @pytest.mark.slow
-def test_no_legitimate_variation_fails_on_five_seeds() -> None:
-    matrix = false_failures.false_failure_matrix(jobs=2)
-    assert len(matrix.results) == len(false_failures.CONFIGS) * 5
+def test_no_legitimate_variation_fails_on_three_seeds() -> None:
+    matrix = false_failures.false_failure_matrix(seeds=CI_SEEDS, jobs=2)
+    assert len(matrix.results) == len(false_failures.CONFIGS) * len(CI_SEEDS)
     bad = [(r.config, r.seed, r.verdict, r.exit_code, r.failing[:2], r.problem) for r in matrix.results if not r.ok]
     assert not bad, bad
