@@ -1,8 +1,8 @@
 """No false failures: the mock with every legitimate variation passes (benchmarks/false_failures.py).
 
 Each configuration (a variation alone, and combinations) is served standalone and judged with a
-target file declaring only what a QA engineer knows, on five Hypothesis seeds; every run must be
-CONFORMANT or CONFORMANT WITH WARNINGS. About four minutes on 2 cores (three seeds; the benchmark runs five).
+target file declaring only what a QA engineer knows, on Hypothesis seeds 0-2 (the benchmark: 0-4); every run must be
+CONFORMANT or CONFORMANT WITH WARNINGS. About four minutes on 2 cores.
 """
 
 from __future__ import annotations
