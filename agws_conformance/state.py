@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from agws_conformance.plugin.context import Agws
     from agws_conformance.plugin.run import Run
 
-__all__ = ["CONTEXTS_KEY", "EXCHANGES_KEY", "FROZE_KEY", "HARNESS_PHASE", "Observed", "Payload", "RESULTS_KEY",
+__all__ = ["CONTEXTS_KEY", "EXCHANGES_KEY", "FROZE_KEY", "GENERATED_KEY", "HARNESS_PHASE", "Observed", "Payload", "RESULTS_KEY",
            "RUN_KEY", "build_payload", "format_note", "observed_targets"]
 
 RUN_KEY: pytest.StashKey[Run] = pytest.StashKey()
@@ -30,6 +30,7 @@ RESULTS_KEY: pytest.StashKey[Results] = pytest.StashKey()
 CONTEXTS_KEY: pytest.StashKey[list[Agws]] = pytest.StashKey()  # per test item
 EXCHANGES_KEY: pytest.StashKey[ExchangeLog] = pytest.StashKey()  # per test item
 FROZE_KEY: pytest.StashKey[bool] = pytest.StashKey()
+GENERATED_KEY: pytest.StashKey[dict[str, int]] = pytest.StashKey()  # nodeid -> generated tests left from it
 
 HARNESS_PHASE = "harness"
 """Report phase given to harness trouble: counted as an error (JUnit <error>), never as a failure."""

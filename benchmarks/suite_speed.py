@@ -1,22 +1,42 @@
-"""Suite speed, side by side: the suite's request rate against a bare httpx loop, and profile times.
+"""Suite speed, side by side: the marginal rate of generated requests against a bare httpx loop.
 
-One pytest process runs the whole suite against its embedded mock; at session end, before the
-mock stops, this file (loaded as a pytest plugin) replays every request the suite recorded (the
-same bytes, headers and signatures) to the same mock instance with a bare ``httpx.Client``
-keep-alive loop. Both rates share the process, the GIL and the mock, so their ratio is the
-suite's own overhead (judging, schema validation, Hypothesis, pytest per-test work).
+    python benchmarks/suite_speed.py [--rounds 3] [--requests 1000]
 
-    python benchmarks/suite_speed.py [--rounds 3]
+Each round, on fresh mock gateways and in an order that alternates from round to round:
 
-Then the quick and thorough profiles are run whole, each timed with its request count.
+* **bare loop**: ``--requests`` signed requests (user/check and action/status bodies with the
+  characters generated requests carry, signed before the clock starts) sent back to back on one
+  ``httpx.Client`` keep-alive connection: the speed of the wire, with nothing of ours around it;
+* **quick** and **thorough**: ``pytest suites`` in each profile, the generated tests alone and the
+  whole suite, with the run's own duration and request count from its JSON summary.
+
+The **marginal rate** is what the thorough profile adds over the quick one: extra requests over
+extra seconds, compared with the bare loop's rate (ratio; median over the rounds). It is measured
+on the tests marked ``generated`` (``-m generated``: start-up and preflight cancel out) and, for
+the record, on the whole suite, where the fixed tests cancel out too but their noise (the payment
+suites wait for statuses and callbacks) does not.
+
+Two gateways, as users meet them:
+
+* ``standalone``: the mock in its own process (``agws-conformance mock``), as a gateway is: the
+  suite, the mock and the bare loop are three processes;
+* ``embedded``: the mock inside the process that sends (the suite's embedded mock; the bare loop
+  against a mock in its own process), so the mock's own work competes with the sender's for one
+  interpreter lock, the suite's included.
+
+Also printed: the quick profile's wall time (process start to exit, the README's quick start).
+Writes ``build/suite-speed.json``; exits 1 if the standalone median ratio is below 0.5.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
+import dataclasses
 import json
 import os
+import random
+import secrets
+import socket
 import statistics
 import subprocess
 import sys
@@ -24,191 +44,187 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any, Iterator, Sequence
-
-import pytest
+from contextlib import contextmanager
 
 REPO = Path(__file__).resolve().parents[1]
-RESULT_ENV = "AGWS_SUITE_SPEED_OUT"
-_SKIP_HEADERS = {"host", "content-length", "transfer-encoding"}
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from false_failures import SECRET_ENV, qa_target_file  # noqa: E402
+
+from agws_conformance import signer  # noqa: E402
+from agws_conformance.endpoints import ENDPOINTS  # noqa: E402
+from agws_conformance.mock import MockServer, embedded_target  # noqa: E402
+from agws_conformance.strategies import HARD_CHARACTERS  # noqa: E402
+from agws_conformance.target import Secret  # noqa: E402
+
+TARGET = 0.5
 
 
-class SpeedPlugin:
-    """Times the test loop, keeps every recorded request, and replays them at session end."""
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
-    def __init__(self) -> None:
-        self.loop_seconds = 0.0
-        self.requests: list[dict[str, Any]] = []
-        self.timers = {"send": 0.0, "generated": 0.0, "generated_send": 0.0}
-        self._timing()
 
-    def _timing(self) -> None:
-        """Attribute loop time by wrapping two functions (before the suites import them): every
-        Agws.send (signing, the client, the round trip) and every generated test's explore()."""
-        from agws_conformance.plugin import context, generated
-
-        timers, inside = self.timers, [False]
-        send, explore = context.Agws.send, generated.explore
-
-        def timed_send(*args: Any, **kwargs: Any) -> Any:
-            start = time.perf_counter()
+@contextmanager
+def standalone_mock(tmp: Path) -> Iterator[tuple[str, Path]]:
+    """``agws-conformance mock`` in its own process; yields (base URL, the QA target file naming it)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    mock = dataclasses.replace(embedded_target(), secret=Secret(os.environ[SECRET_ENV]))
+    path = tmp / f"qa-{port}.toml"
+    path.write_text(qa_target_file(url, mock), encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "agws_conformance.cli", "mock", "--target", str(path),
+                             "--port", str(port), "--quiet"], cwd=REPO, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
             try:
-                return send(*args, **kwargs)
-            finally:
-                spent = time.perf_counter() - start
-                timers["send"] += spent
-                if inside[0]:
-                    timers["generated_send"] += spent
-
-        def timed_explore(*args: Any, **kwargs: Any) -> Any:
-            start, inside[0] = time.perf_counter(), True
-            try:
-                return explore(*args, **kwargs)
-            finally:
-                timers["generated"] += time.perf_counter() - start
-                inside[0] = False
-
-        context.Agws.send = timed_send  # type: ignore[method-assign]
-        generated.explore = timed_explore
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtestloop(self, session: pytest.Session) -> Iterator[None]:
-        start = time.perf_counter()
-        try:
-            return (yield)
-        finally:
-            self.loop_seconds = time.perf_counter() - start
-
-    def pytest_sessionstart(self, session: pytest.Session) -> None:
-        """Tap every exchange the run records (before any target is bound), serialized later."""
-        from agws_conformance.state import RUN_KEY
-
-        run = session.config.stash[RUN_KEY]
-        record = run._record
-
-        def tap(exchange: Any) -> None:
-            self.requests.append(exchange)
-            record(exchange)
-
-        run._record = tap  # type: ignore[method-assign]
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        from agws_conformance.state import RUN_KEY
-
-        run = session.config.stash[RUN_KEY]
-        bound = next(iter(run.bound.values()))  # the embedded mock, still running
-        replayable = [d for d in (e.to_dict() for e in self.requests)
-                      if not d["error"] and not d["request"]["truncated"] and d["response"]["status"]]
-        seconds, sent = bare_loop(bound.target.base_url, replayable)
-        out = {"suite_requests": run.request_count, "suite_loop_seconds": self.loop_seconds,
-               "replayed": sent, "bare_seconds": seconds, "send_seconds": self.timers["send"],
-               "generation_seconds": self.timers["generated"] - self.timers["generated_send"]}
-        Path(os.environ[RESULT_ENV]).write_text(json.dumps(out), encoding="utf-8")
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError(f"the standalone mock did not start on port {port}") from None
+                time.sleep(0.1)
+        yield url, path
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    """Loaded with ``-p suite_speed``: measure only when asked to (``AGWS_SUITE_SPEED_OUT``)."""
-    if os.environ.get(RESULT_ENV):
-        config.pluginmanager.register(SpeedPlugin(), "agws-suite-speed")
+def bodies(n: int, secret: str, seed: int = 0) -> list[tuple[str, bytes, str]]:
+    """``n`` signed (path, body, signature): identifiers of 1-20 characters, half of them hard ones."""
+    rnd = random.Random(seed)
+    mock = embedded_target()
+    alphabet = list(HARD_CHARACTERS) + [chr(c) for c in range(0x21, 0x7f)]
+    out = []
+    for i in range(n):
+        identifier = "".join(rnd.choice(alphabet) for _ in range(rnd.randrange(1, 21)))
+        endpoint = ("user/check", "action/status")[i % 2]
+        fields = {"username": identifier} if endpoint == "user/check" else {}
+        fields |= {"agent": mock.agent, "project": mock.project, "service_code": mock.service_code}
+        if endpoint == "action/status":
+            fields["external_id"] = identifier
+        body = signer.go_struct_body(fields)
+        out.append((ENDPOINTS[endpoint], body, signer.sign(body, secret).signature))
+    return out
 
 
-def bare_loop(base_url: str, exchanges: list[dict[str, Any]]) -> tuple[float, int]:
-    """Send the recorded requests back to back on one keep-alive client; (seconds, requests)."""
+def bare_loop(base_url: str, secret: str, n: int) -> dict[str, float]:
+    """Send ``n`` pre-signed requests back to back on one keep-alive client."""
     import httpx
 
-    prepared = []
-    for e in exchanges:
-        req = e["request"]
-        body = base64.b64decode(req["body"]) if req["body_encoding"] == "base64" else req["body"].encode("utf-8")
-        headers = [(k, v) for k, v in req["headers"] if k.lower() not in _SKIP_HEADERS]
-        path = e["url"].split("://", 1)[1].split("/", 1)[1] if "/" in e["url"].split("://", 1)[1] else ""
-        prepared.append((e["method"], "/" + path, headers, body))
+    prepared = bodies(n, secret)
     with httpx.Client(base_url=base_url, timeout=10) as client:
+        client.post(prepared[0][0], content=prepared[0][1],
+                    headers={"Content-Type": "application/json", "X-Signature": prepared[0][2]}).read()  # connect
         start = time.perf_counter()
-        for method, path, headers, body in prepared:
-            client.request(method, path, headers=headers, content=body).read()
-        return time.perf_counter() - start, len(prepared)
+        for path, body, signature in prepared:
+            client.post(path, content=body, headers={"Content-Type": "application/json", "X-Signature": signature}).read()
+        seconds = time.perf_counter() - start
+    return {"requests": n, "seconds": seconds, "rps": n / seconds}
 
 
-FLOOR_TESTS = 274
-FLOOR_FILE = '''
-import pytest
-
-@pytest.mark.requirement("ENV-SHAPE")
-@pytest.mark.parametrize("i", range({n}))
-def test_floor(agws, i):
-    agws.check(True, "ENV-SHAPE", "no request: the per-test floor of pytest and the plugin")
-'''
-
-
-def _speed_run(args: list[str], cwd: Path) -> dict[str, Any]:
+def suite_run(profile: str, target: Path | None, generated_only: bool = False) -> dict[str, Any]:
+    """``pytest suites`` in ``profile`` (the embedded mock without ``target``); with ``generated_only``
+    just the tests marked ``generated`` (``-m generated``)."""
     with tempfile.TemporaryDirectory(prefix="agws-speed-") as tmp:
-        out = Path(tmp) / "speed.json"
-        env = dict(os.environ, **{RESULT_ENV: str(out)},
-                   PYTHONPATH=os.pathsep.join(filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")])))
-        subprocess.run([sys.executable, "-m", "pytest", *args, "-q", "-p", "no:cacheprovider", "-p", "suite_speed",
-                        "--hypothesis-seed=0", f"--rootdir={cwd}"], cwd=cwd, env=env, capture_output=True, check=False)
-        return json.loads(out.read_text(encoding="utf-8"))
-
-
-def floor_round(tests: int = FLOOR_TESTS) -> float:
-    """Seconds pytest and the plugin need for ``tests`` tests that send nothing (same process setup)."""
-    with tempfile.TemporaryDirectory(prefix="agws-floor-") as tmp:
-        (Path(tmp) / "test_floor.py").write_text(FLOOR_FILE.format(n=tests), encoding="utf-8")
-        (Path(tmp) / "conftest.py").write_text("", encoding="utf-8")
-        return float(_speed_run(["test_floor.py"], Path(tmp))["suite_loop_seconds"])
-
-
-def suite_round() -> dict[str, Any]:
-    """One whole-suite run with the replay at its end (a fresh process), and the floor run beside it."""
-    data = _speed_run(["suites"], REPO)
-    data["floor_seconds"] = floor_round()
-    data["suite_rps"] = data["suite_requests"] / data["suite_loop_seconds"]
-    data["bare_rps"] = data["replayed"] / data["bare_seconds"]
-    data["ratio"] = data["suite_rps"] / data["bare_rps"]
-    # The best ratio any pytest suite of this many tests could reach: floor + pure request time.
-    data["ceiling"] = data["bare_seconds"] / (data["floor_seconds"] + data["bare_seconds"])
-    return data
-
-
-def profile_run(profile: str) -> dict[str, Any]:
-    """The whole suite in one profile: wall time (process start to exit) and request count."""
-    with tempfile.TemporaryDirectory(prefix="agws-speed-") as tmp:
-        summary = Path(tmp) / "s.json"
+        summary = Path(tmp) / "summary.json"
+        options = ["--agws-target", str(target)] if target is not None else []
+        options += ["-m", "generated"] if generated_only else []
         start = time.perf_counter()
         done = subprocess.run([sys.executable, "-m", "pytest", "suites", "-q", "-p", "no:cacheprovider",
-                               "--agws-profile", profile, f"--agws-json={summary}"], cwd=REPO,
-                              capture_output=True, check=False)
+                               "--hypothesis-seed=0", "--agws-profile", profile, f"--agws-json={summary}", *options],
+                              cwd=REPO, capture_output=True, text=True, check=False)
         wall = time.perf_counter() - start
+        if not summary.is_file():
+            raise RuntimeError(f"pytest wrote no summary (exit {done.returncode}):\n{done.stdout[-2000:]}{done.stderr}")
         doc = json.loads(summary.read_text(encoding="utf-8"))
-    return {"profile": profile, "wall_seconds": wall, "requests": doc["run"]["request_count"],
-            "tests": doc["counts"]["tests"]["total"], "verdict": doc["verdict"], "exit": done.returncode}
+    return {"profile": profile, "wall_seconds": wall, "seconds": doc["run"]["duration_seconds"],
+            "requests": doc["run"]["request_count"], "tests": doc["counts"]["tests"]["total"],
+            "verdict": doc["verdict"], "exit": done.returncode}
+
+
+def one_round(index: int, requests: int, tmp: Path) -> dict[str, Any]:
+    """Both gateways: the bare loop, the generated tests in both profiles (the marginal rate) and the
+    whole suite in both profiles (wall times); the order reversed on odd rounds."""
+    out: dict[str, Any] = {}
+    secret = os.environ[SECRET_ENV]
+    gateways = ["standalone", "embedded"] if index % 2 == 0 else ["embedded", "standalone"]
+    for gateway in gateways:
+        steps = ["bare", "quick", "thorough", "quick-suite", "thorough-suite"]
+        if index % 2:
+            steps.reverse()
+        cell: dict[str, Any] = {}
+        for step in steps:
+            profile, whole = step.split("-")[0], step.endswith("-suite")
+            if gateway == "standalone":
+                # A fresh gateway per run: the payment suites hold the showcase balance to the cent.
+                with standalone_mock(tmp) as (url, target):
+                    cell[step] = (bare_loop(url, secret, requests) if step == "bare"
+                                  else suite_run(profile, target, generated_only=not whole))
+            elif step == "bare":
+                server = MockServer(dataclasses.replace(embedded_target(), secret=Secret(secret)))
+                try:
+                    cell[step] = bare_loop(server.start(), secret, requests)
+                finally:
+                    server.stop()
+            else:
+                cell[step] = suite_run(profile, None, generated_only=not whole)
+        for prefix, a, b in (("", "quick", "thorough"), ("suite_", "quick-suite", "thorough-suite")):
+            extra_requests = cell[b]["requests"] - cell[a]["requests"]
+            extra_seconds = cell[b]["seconds"] - cell[a]["seconds"]
+            cell[prefix + "marginal_rps"] = extra_requests / extra_seconds if extra_seconds > 0 else float("nan")
+            cell[prefix + "ratio"] = cell[prefix + "marginal_rps"] / cell["bare"]["rps"]
+        out[gateway] = cell
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--requests", type=int, default=1000, help="requests in each bare loop")
+    parser.add_argument("--out", default=str(REPO / "build" / "suite-speed.json"))
     args = parser.parse_args(argv)
-    rounds = [suite_round() for _ in range(args.rounds)]
-    for r in rounds:
-        print(f"suite {r['suite_requests']} req / {r['suite_loop_seconds']:.2f} s = {r['suite_rps']:.0f} req/s; "
-              f"bare loop {r['replayed']} req / {r['bare_seconds']:.2f} s = {r['bare_rps']:.0f} req/s; "
-              f"ratio {r['ratio']:.2f}; floor {FLOOR_TESTS} empty tests {r['floor_seconds']:.2f} s, "
-              f"best possible ratio {r['ceiling']:.2f}")
-        rest = r["suite_loop_seconds"] - r["send_seconds"] - r["generation_seconds"]
-        print(f"  where the suite's {r['suite_loop_seconds']:.2f} s went: {r['send_seconds']:.2f} s in Agws.send "
-              f"(sign, client, round trip; the bare loop needs {r['bare_seconds']:.2f} s), "
-              f"{r['generation_seconds']:.2f} s generating and judging the Hypothesis examples, "
-              f"{rest:.2f} s everything else (pytest per test, fixtures, judging, report hooks)")
-    ratio = statistics.median(r["ratio"] for r in rounds)
-    ceiling = statistics.median(r["ceiling"] for r in rounds)
-    print(f"median ratio suite/bare: {ratio:.2f} (target >= 0.5); pytest's own per-test floor caps it at {ceiling:.2f}; "
-          f"the suite reaches {ratio / ceiling:.0%} of that cap")
-    for profile in ("quick", "thorough"):
-        p = profile_run(profile)
-        print(f"profile {profile}: {p['wall_seconds']:.1f} s wall, {p['requests']} requests, {p['tests']} tests, "
-              f"{p['verdict']} (exit {p['exit']})")
-    return 0 if ratio >= 0.5 else 1
+    os.environ.setdefault(SECRET_ENV, secrets.token_urlsafe(24))
+    rounds = []
+    with tempfile.TemporaryDirectory(prefix="agws-speed-") as tmp:
+        for i in range(args.rounds):
+            r = one_round(i, args.requests, Path(tmp))
+            rounds.append(r)
+            for gateway, c in r.items():
+                q, t, b = c["quick"], c["thorough"], c["bare"]
+                print(f"round {i + 1} {gateway:10}: bare {b['rps']:.0f} req/s; generated tests: quick {q['requests']} "
+                      f"req in {q['seconds']:.2f} s, thorough {t['requests']} req in {t['seconds']:.2f} s, marginal "
+                      f"{c['marginal_rps']:.0f} req/s = {c['ratio']:.2f} of bare; whole suite: quick "
+                      f"{c['quick-suite']['wall_seconds']:.1f} s wall ({c['quick-suite']['verdict']}), thorough "
+                      f"{c['thorough-suite']['wall_seconds']:.1f} s, marginal {c['suite_ratio']:.2f} of bare", flush=True)
+    summary: dict[str, Any] = {"rounds": rounds}
+    for gateway in ("standalone", "embedded"):
+        cells = [r[gateway] for r in rounds]
+        summary[gateway] = {
+            "ratio_median": statistics.median(c["ratio"] for c in cells),
+            "ratios": [round(c["ratio"], 3) for c in cells],
+            "suite_ratio_median": statistics.median(c["suite_ratio"] for c in cells),
+            "suite_ratios": [round(c["suite_ratio"], 3) for c in cells],
+            "bare_rps_median": statistics.median(c["bare"]["rps"] for c in cells),
+            "marginal_rps_median": statistics.median(c["marginal_rps"] for c in cells),
+            "quick_wall_median": statistics.median(c["quick-suite"]["wall_seconds"] for c in cells),
+            "thorough_wall_median": statistics.median(c["thorough-suite"]["wall_seconds"] for c in cells),
+            "quick_requests": cells[0]["quick-suite"]["requests"], "quick_tests": cells[0]["quick-suite"]["tests"],
+            "thorough_requests": cells[0]["thorough-suite"]["requests"],
+        }
+        s = summary[gateway]
+        print(f"{gateway:10}: generated requests at {s['ratio_median']:.2f} of the bare loop (median; rounds "
+              f"{s['ratios']}; target >= {TARGET}); whole-suite difference {s['suite_ratio_median']:.2f} "
+              f"(rounds {s['suite_ratios']}); bare {s['bare_rps_median']:.0f} req/s, marginal "
+              f"{s['marginal_rps_median']:.0f} req/s; quick wall {s['quick_wall_median']:.1f} s "
+              f"({s['quick_tests']} tests, {s['quick_requests']} requests), thorough wall "
+              f"{s['thorough_wall_median']:.1f} s ({s['thorough_requests']} requests)")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    return 0 if summary["standalone"]["ratio_median"] >= TARGET else 1
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ def test_commission_sum(agws, amount: float) -> None:
     agws.judge(commission_checks(resp, amount))
 
 
+@pytest.mark.generated
 @pytest.mark.requirement(*judge.success_rules("COM-ANSWERED", "SCH-COM-SUCCESS"), "COM-ARITHMETIC", "COM-AMOUNT",
                          "COM-AMOUNT-EXACT")
 def test_generated_commission_sums(agws) -> None:
@@ -55,4 +56,4 @@ def test_generated_commission_sums(agws) -> None:
                                schema_requirement="SCH-COM-SUCCESS", strict=agws.settings.strict)
         return checks + commission_checks(resp, amount)
 
-    explore(agws, strategies.amounts(1_000_000), case, requirement="COM-ARITHMETIC")
+    explore(agws, strategies.amounts(1_000_000), case, requirement="COM-ARITHMETIC", pipelined=True)

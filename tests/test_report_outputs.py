@@ -97,6 +97,33 @@ def test_summary_golden_and_schema() -> None:
     check_golden("report-summary.json", json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
 
 
+def test_a_partial_run_is_never_conformant_and_says_why(tmp_path: Path) -> None:
+    """Ctrl-C: whatever passed before it, the summary is INCOMPLETE, its first reason is the
+    interruption, the HTML says PARTIAL, and the gate finds the summary consistent."""
+    import dataclasses
+
+    passing = Results()
+    passing.add(TestResult("suites/test_signature_rejected.py::test_missing", "staging", ["SIG-REJECT-MISSING"],
+                           "passed", findings=[{"requirement": "SIG-REJECT-MISSING", "level": "MUST", "ok": True,
+                                                "outcome": "pass", "message": "expected error 1014, observed 1014"}]))
+    full = catalogue()
+    tiny = dataclasses.replace(full, requirements={"SIG-REJECT-MISSING": full.requirements["SIG-REJECT-MISSING"]},
+                               errata={})
+    assert build_summary(passing, identity(), tiny)["verdict"] == "CONFORMANT"
+    partial = dataclasses.replace(identity(), partial="interrupted by the user (Ctrl-C)")
+    summary = build_summary(passing, partial, tiny)
+    assert summary_errors(summary) == []
+    assert (summary["verdict"], summary["exit_status"], summary["run"]["partial"]) == (
+        "INCOMPLETE", 10, "interrupted by the user (Ctrl-C)")
+    assert summary["reasons"][0]["kind"] == "interrupted" and "after 1 test;" in summary["reasons"][0]["text"]
+    path = tmp_path / "summary.json"
+    write_summary(str(path), summary)
+    code, line = gate(path)
+    assert code == 10 and "interrupted: partial report" in line, line
+    assert "PARTIAL REPORT: interrupted by the user (Ctrl-C) after 1 tests" in fragments.summary_block(
+        passing, partial, tiny)
+
+
 @pytest.mark.parametrize("failing,expected", [(True, "NOT CONFORMANT"), (False, "INCOMPLETE")])
 def test_summary_verdicts(failing: bool, expected: str) -> None:
     # Not failing still leaves a MUST requirement skipped: INCOMPLETE, never CONFORMANT.

@@ -1,7 +1,16 @@
-"""benchmarks/suite_speed.py measures what it says: the replay sends what the suite sent, and the
-loop split accounts for every send (no figure is asserted: speed lives in benchmarks/ only)."""
+"""benchmarks/suite_speed.py measures what it says: its bare loop sends correctly signed requests
+the gateway serves (not 1014 refusals, which would flatter the loop), to a standalone mock that it
+starts and stops. No figure is asserted: speed lives in benchmarks/ only."""
 
 from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+import httpx
+import pytest
 
 try:
     from benchmark_scripts import load_benchmark
@@ -11,11 +20,18 @@ except ImportError:  # run from the repository root as a package
 suite_speed = load_benchmark("suite_speed")
 
 
-def test_one_round_replays_the_suite_and_splits_its_loop() -> None:
-    r = suite_speed.suite_round()
-    assert r["suite_requests"] >= 400
-    # Only requests without a complete answer are left out of the replay (the oversized bodies).
-    assert r["suite_requests"] - 5 <= r["replayed"] <= r["suite_requests"]
-    assert 0 < r["send_seconds"] < r["suite_loop_seconds"]
-    assert 0 < r["generation_seconds"] < r["suite_loop_seconds"] - r["send_seconds"]
-    assert r["floor_seconds"] > 0 and r["bare_seconds"] > 0 and 0 < r["ceiling"] < 1
+def test_the_bare_loop_sends_served_requests_to_a_standalone_mock(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = secrets.token_urlsafe(24)
+    monkeypatch.setenv(suite_speed.SECRET_ENV, secret)
+    prepared = suite_speed.bodies(40, secret)
+    assert len({body for _, body, _ in prepared}) == 40
+    with suite_speed.standalone_mock(tmp_path) as (url, target):
+        assert target.is_file() and url in target.read_text(encoding="utf-8")
+        with httpx.Client(base_url=url) as client:
+            codes = {json.loads(client.post(path, content=body, headers={"X-Signature": signature}).content)
+                     .get("status_code") for path, body, signature in prepared}
+        assert 1014 not in codes and codes <= {0, 1407, 1041}, codes
+        result = suite_speed.bare_loop(url, secret, 40)
+    assert result["requests"] == 40 and result["seconds"] > 0
+    assert os.environ[suite_speed.SECRET_ENV] == secret

@@ -7,7 +7,7 @@ The plugin is inert in a session that collects no suite test: nothing is resolve
 from __future__ import annotations
 
 import gc
-from typing import Any, Generator, Iterator
+from typing import Any, Callable, Generator, Iterator
 
 import pytest
 
@@ -16,8 +16,8 @@ from agws_conformance.findings import ConformanceFailure
 from agws_conformance.preflight import preflight_evidence
 from agws_conformance.report import register_report
 from agws_conformance.results import EXIT_INCOMPLETE, Outcome, Results, TestResult, classify, result_of
-from agws_conformance.state import (CONTEXTS_KEY, EXCHANGES_KEY, FROZE_KEY, HARNESS_PHASE, RESULTS_KEY, RUN_KEY,
-                                    build_payload, observed_targets)
+from agws_conformance.state import (CONTEXTS_KEY, EXCHANGES_KEY, FROZE_KEY, GENERATED_KEY, HARNESS_PHASE, RESULTS_KEY,
+                                    RUN_KEY, build_payload, observed_targets)
 from agws_conformance.transcript import ExchangeLog
 
 from .context import SIGN, Agws
@@ -37,10 +37,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "requirement(*ids): catalogue requirement IDs that this test judges")
+    config.addinivalue_line("markers", "generated: explores Hypothesis-generated requests without side effects; "
+                                       "under --agws-profile soak these tests run last and share the time budget")
     # Under pytest-xdist a worker knows how many share the run; a child pytest inherits only env vars.
     workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
-    config.stash[RUN_KEY] = Run(settings_from(config), workers=workers)
+    settings = settings_from(config)
+    if settings.profile == "soak" and (workers > 1 or getattr(config.option, "numprocesses", None)):
+        raise pytest.UsageError("--agws-profile soak runs in one process (its generated tests share one time "
+                                "budget, one after the other): drop -n/--numprocesses")
+    config.stash[RUN_KEY] = Run(settings, workers=workers)
     config.stash[RESULTS_KEY] = Results()
+    config.pluginmanager.register(_Interruption(config.stash[RUN_KEY]), "agws-interruption")
     config.pluginmanager.register(_ResultCollector(config.stash[RESULTS_KEY]), "agws-results")
     register_report(config)  # HTML report, JSON summary
 
@@ -96,6 +103,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             item.add_marker(pytest.mark.requirement(*IMPLICIT_REQUIREMENTS))
     try:
         _select_requirements(config, items)
+        _order_generated(config, items)
         if any("agws" in getattr(item, "fixturenames", ()) for item in items):
             _run(config).targets()  # raises UsageError with one clear line for a bad target config
     except pytest.UsageError as exc:
@@ -127,6 +135,12 @@ def _select_requirements(config: pytest.Config, items: list[pytest.Item]) -> Non
         items[:] = keep
 
 
+def _order_generated(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Soak: the generated tests run last (the fixed tests first, then the budget is spent generating)."""
+    if _run(config).soak is not None:
+        items.sort(key=lambda item: item.get_closest_marker("generated") is not None)  # stable
+
+
 def pytest_deselected(items: list[pytest.Item]) -> None:
     if items:
         _run(items[0].config).deselected += sum("agws" in getattr(i, "fixturenames", ()) for i in items)
@@ -136,6 +150,31 @@ def pytest_deselected(items: list[pytest.Item]) -> None:
 def pytest_collection_finish(session: pytest.Session) -> None:
     if any("agws" in getattr(item, "fixturenames", ()) for item in session.items):
         freeze_heap(session.config)
+    run = _run(session.config)
+    run.collected = sum("agws" in getattr(item, "fixturenames", ()) for item in session.items)
+    generated = [item for item in session.items if item.get_closest_marker("generated") is not None]
+    session.config.stash[GENERATED_KEY] = {item.nodeid: len(generated) - i for i, item in enumerate(generated)}
+    if run.soak is not None:
+        run.soak.failures = lambda: session.config.stash[RESULTS_KEY].counts()["failed"]
+        run.soak.write = _terminal_line(session.config)
+        run.soak.restart()  # the budget counts from the first test, not from collection
+
+
+def _terminal_line(config: pytest.Config) -> Callable[[str], None]:
+    """Write a line to the terminal from inside a test (capture suspended), as pytest's live logs do."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+
+    def write(line: str) -> None:
+        if reporter is None:
+            return
+        if capture is None:
+            reporter.write(f"\n{line}\n")
+            return
+        with capture.global_and_fixture_disabled():
+            reporter.write(f"\n{line}\n")  # after the progress dots of the current line
+
+    return write
 
 
 def freeze_heap(config: pytest.Config) -> None:
@@ -153,6 +192,17 @@ def freeze_heap(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     if config.stash.get(FROZE_KEY, False):
         gc.unfreeze()
+
+
+class _Interruption:
+    """Ctrl-C: the reports are still written, marked partial (``Run.interrupted``; see report.summary)."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        if self.run.interrupted is None:
+            self.run.interrupted = "interrupted by the user (Ctrl-C)"
 
 
 @pytest.fixture(scope="session")
@@ -190,6 +240,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     run = _run(item.config)
     log = item.stash[EXCHANGES_KEY] = ExchangeLog()
     run.current_sink = log.add
+    run.generated_left = item.config.stash.get(GENERATED_KEY, {}).get(item.nodeid, 1)
     try:
         return (yield)
     finally:
@@ -328,7 +379,6 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
     catalogue = load_catalogue()
     tr = terminalreporter
-    verdict = results.verdict(catalogue)
     tr.section("AGWS conformance")
     run = _run(config)
     for name, observed in sorted(observed_targets(run).items()):
@@ -362,9 +412,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
     document = build_summary(redacted_results(results, run.redactor.redact), run_identity(run, config, catalogue),
                              catalogue)
+    verdict = document["verdict"]
     found = [r for r in document["reasons"] if r["kind"] != "setup"]  # setup problems are printed above
     for reason in found[:TERMINAL_REASONS]:
-        tr.write_line(reason_line(reason)[:400], red=reason["kind"] in ("failed", "harness"))
+        tr.write_line(reason_line(reason)[:400], red=reason["kind"] in ("failed", "harness", "interrupted"))
     if len(found) > TERMINAL_REASONS:
         tr.write_line(f"... and {len(found) - TERMINAL_REASONS} more reasons (see the JSON summary and the HTML report)")
     harness = sum(t.outcome == "error" for t in results.tests.values())
@@ -372,6 +423,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         tr.write_line(f"{harness} test(s) hit harness trouble (an unreachable or stalling target, a setup problem, "
                       "or a bug in the suite): not conformance verdicts.", red=True)
     tr.write_line(f"requests sent: {run.request_count}; targets: {', '.join(results.targets)}")
+    if run.soak is not None:
+        tr.write_line(run.soak.line("partial: interrupted" if run.interrupted else "done"))
     payments = [p for t in document["targets"] for p in t.get("payments", ())]
     if payments:
         created = sum(1 for p in payments if p.get("created"))

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from agws_conformance.target import Account, Payment, Secret, Target, Write
 
     from .run import BoundTarget, Run
+    from .soak import Soak
 
 
 _NOT_THE_SECRET = "agws-conformance-not-the-secret"
@@ -70,6 +71,16 @@ class Agws:
     def workers(self) -> int:
         """How many pytest processes share this run (pytest-xdist workers; 1 without it)."""
         return self._run.workers
+
+    @property
+    def soak(self) -> "Soak | None":
+        """The soak profile's budget (None in the other profiles)."""
+        return self._run.soak
+
+    @property
+    def generated_left(self) -> int:
+        """Generated tests still to run in this process, this one included (the soak's shares)."""
+        return self._run.generated_left
 
     @property
     def is_mock(self) -> bool:

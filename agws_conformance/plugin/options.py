@@ -12,8 +12,29 @@ from typing import Literal, Mapping
 
 import pytest
 
-PROFILES: dict[str, int] = {"quick": 25, "thorough": 300}
-"""Hypothesis examples per generated test in each profile."""
+PROFILES: dict[str, int] = {"quick": 25, "thorough": 300, "soak": 25}
+"""Hypothesis examples per generated test in each profile. The soak profile's figure is a floor:
+each generated test then goes on, in thorough-sized runs, until its share of ``--agws-budget``
+is spent (agws_conformance.plugin.generated)."""
+
+DEFAULT_SOAK_BUDGET = 600.0
+"""Seconds a soak run generates for when no ``--agws-budget`` is given (10 minutes)."""
+
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600}
+
+
+def parse_duration(text: str, name: str = "--agws-budget") -> float:
+    """``90``, ``90s``, ``10m``, ``1.5h`` -> seconds; a UsageError naming ``name`` otherwise."""
+    raw = text.strip().lower()
+    unit = raw[-1:] if raw[-1:] in _DURATION_UNITS else "s"
+    number = raw[:-1] if raw[-1:] in _DURATION_UNITS else raw
+    try:
+        seconds = float(number) * _DURATION_UNITS[unit]
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise pytest.UsageError(f"{name} {text!r}: give a positive duration such as 90s, 10m or 1h")
+    return seconds
 
 
 @dataclass(frozen=True)
@@ -24,7 +45,7 @@ class Settings:
     project: str | None
     service_code: str | None
     error_format: str | None
-    profile: Literal["quick", "thorough"]
+    profile: Literal["quick", "thorough", "soak"]
     timeout: float
     max_rps: float | None
     strict: bool
@@ -36,6 +57,8 @@ class Settings:
     """--agws-requirement: run only the suite tests judging these IDs (fnmatch patterns); () runs all."""
     hypothesis_seed: str | None = None
     """Hypothesis' own ``--hypothesis-seed`` (its pytest plugin's public option), as typed."""
+    budget: float | None = None
+    """--agws-budget in seconds: how long a soak run generates (set only for the soak profile)."""
 
     @property
     def embedded(self) -> bool:
@@ -58,7 +81,10 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--agws-error-format", choices=("old", "new", "auto"),
                     help="error format the target uses [env AGWS_ERROR_FORMAT; default auto]")
     group.addoption("--agws-profile", choices=tuple(PROFILES),
-                    help="number of generated cases: quick (default, CI) or thorough [env AGWS_PROFILE]")
+                    help="how many generated cases: quick (default, CI: 25 per generated test), thorough "
+                         "(300), or soak (generate until --agws-budget is spent) [env AGWS_PROFILE]")
+    group.addoption("--agws-budget", metavar="DURATION",
+                    help="soak profile: how long to generate, e.g. 90s, 10m, 1h (default 10m) [env AGWS_BUDGET]")
     group.addoption("--agws-timeout", type=float, metavar="SECONDS",
                     help="per-request deadline (default 10) [env AGWS_TIMEOUT]")
     group.addoption("--agws-max-rps", type=float, metavar="N",
@@ -122,6 +148,11 @@ def settings_from(config: pytest.Config, environ: Mapping[str, str] = os.environ
     profile = opt.agws_profile or environ.get("AGWS_PROFILE", "").strip() or "quick"
     if profile not in PROFILES:
         raise pytest.UsageError(f"AGWS_PROFILE={profile!r}: choose one of {', '.join(PROFILES)}")
+    budget_text = getattr(opt, "agws_budget", None) or environ.get("AGWS_BUDGET", "").strip() or None
+    if budget_text is not None and profile != "soak":
+        raise pytest.UsageError(f"--agws-budget {budget_text!r} applies to the soak profile only: add "
+                                "--agws-profile soak (or drop the budget)")
+    budget = parse_duration(budget_text) if budget_text is not None else DEFAULT_SOAK_BUDGET if profile == "soak" else None
     faults = list(opt.agws_mock_fault or ())
     faults += [f.strip() for f in environ.get("AGWS_MOCK_FAULTS", "").split(",") if f.strip()]
     return Settings(
@@ -141,6 +172,7 @@ def settings_from(config: pytest.Config, environ: Mapping[str, str] = os.environ
         transcripts=opt.agws_transcripts or "failures",
         requirements=tuple(dict.fromkeys(getattr(opt, "agws_requirement", None) or ())),
         hypothesis_seed=getattr(opt, "hypothesis_seed", None),
+        budget=budget,
     )
 
 
@@ -159,6 +191,8 @@ def target_options(settings: Settings) -> list[str]:
         opts += ["--agws-mock-fault", fault]
     if settings.profile != "quick":
         opts += ["--agws-profile", settings.profile]
+    if settings.profile == "soak" and settings.budget is not None:
+        opts += ["--agws-budget", f"{settings.budget:g}s"]
     if settings.strict:
         opts.append("--agws-strict")
     return opts

@@ -28,6 +28,7 @@ from agws_conformance.preflight import PreflightReport, run_preflight
 from agws_conformance.transcript import Redactor
 
 from .options import Settings, target_options
+from .soak import Soak
 
 if TYPE_CHECKING:
     from agws_conformance.client import Response
@@ -131,6 +132,11 @@ class Run:
         self.remote: dict[str, "Observed"] = {}  # under xdist, in the controller: what the workers observed
         self.secrets: list[str] = []
         self.redactor = Redactor(())
+        self.soak: Soak | None = Soak(settings.budget, requests=lambda: self.request_count) \
+            if settings.profile == "soak" and settings.budget else None
+        self.generated_left = 1  # generated tests still to run, the current one included (the soak's shares)
+        self.interrupted: str | None = None  # why the run stopped early (Ctrl-C): the reports are partial
+        self.collected = 0  # suite tests collected (selected) in this process
 
     # -- configuration -------------------------------------------------------------------
     def targets(self) -> list["Target"]:

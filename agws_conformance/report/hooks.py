@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 from . import html as fragments
 from .identity import run_identity
-from .summary import build_summary, write_summary
+from .summary import build_summary, run_verdict, write_summary
 
 REPORTED_METADATA = frozenset({"Python", "Packages", "Plugins"})
 """pytest-metadata entries the HTML report keeps by default (no platform, host or CI details)."""
@@ -192,7 +192,8 @@ class ReportHooks:
         if self.budget.refused:
             prefix.insert(1, f'<p class="agws-note">{self.budget.refused} transcript(s) omitted to keep the report small.</p>')
         if self._html_data is not None:
-            self._html_data.title = f"AGWS conformance report: {results.verdict(catalogue)}"
+            verdict = run_verdict(results, catalogue, run.interrupted)
+            self._html_data.title = f"AGWS conformance report: {verdict}" + (" (partial)" if run.interrupted else "")
         self._sanitize_environment(session.config, run.redactor.redact)
 
     def _sanitize_environment(self, config: pytest.Config, redact: Any) -> None:

@@ -248,7 +248,7 @@ def errata_section(catalogue: Catalogue) -> str:
     return "".join(out)
 
 
-REASON_HEADINGS = {"failed": "Failed", "harness": "Harness error", "skipped": "Skipped", "not run": "Not run",
+REASON_HEADINGS = {"interrupted": "Interrupted", "failed": "Failed", "harness": "Harness error", "skipped": "Skipped", "not run": "Not run",
                    "deselected": "Deselected"}
 
 
@@ -296,7 +296,9 @@ def summary_block(results: Results, identity: RunIdentity, catalogue: Catalogue)
     matrix (targets side by side), the errata."""
     from .summary import build_summary
 
-    verdict = results.verdict(catalogue)
+    from .summary import run_verdict
+
+    verdict = run_verdict(results, catalogue, identity.partial)
     level_counts = results.level_counts(catalogue)
     ordered = {lvl: dict(sorted(level_counts[lvl].items())) for lvl in ("MUST", "SHOULD", "MAY", "INFO")
                if lvl in level_counts}
@@ -304,6 +306,9 @@ def summary_block(results: Results, identity: RunIdentity, catalogue: Catalogue)
     setup = [f"Setup problem on target {t.name!r} (not a conformance verdict): {t.preflight['problem']}. "
              f"Fix: {t.preflight['fix']}." for t in identity.targets
              if t.preflight is not None and t.preflight.get("status") == "failed"]
+    if identity.partial:
+        setup.insert(0, f"PARTIAL REPORT: {identity.partial} after {len(results.tests)} tests; the tests that had not "
+                        "finished are not in this report.")
     mock = any(t.embedded_mock for t in identity.targets)
     document = build_summary(results, identity, catalogue)
     warned = [{"kind": "failed", "requirement": r["id"], "target": target, "text": _first_message(cell["messages"]),

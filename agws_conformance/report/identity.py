@@ -66,6 +66,10 @@ class RunIdentity:
     request_count: int
     targets: tuple[TargetIdentity, ...] = field(default_factory=tuple)
     deselected: int = 0
+    partial: str | None = None
+    """Why the run stopped before every test ran (Ctrl-C), or None: a partial report is never CONFORMANT."""
+    budget_seconds: float | None = None
+    """The soak profile's time budget."""
 
     @property
     def duration(self) -> float:
@@ -184,4 +188,5 @@ def run_identity(run: "Run", config: "pytest.Config", catalogue: "Catalogue") ->
         hypothesis_seed=hypothesis_seed(config), profile=run.settings.profile, strict=run.settings.strict,
         started=run.started, finished=run.finished or datetime.now(timezone.utc),
         request_count=run.request_count, targets=_target_identities(run), deselected=run.deselected,
+        partial=run.interrupted, budget_seconds=run.settings.budget,
     )

@@ -42,9 +42,17 @@ def results_for(results: Results, target: str) -> Results:
     return subset
 
 
+def run_verdict(results: Results, catalogue: Catalogue, partial: str | None) -> Verdict:
+    """The run's verdict: the results', except that a partial run (interrupted) is never CONFORMANT."""
+    verdict: Verdict = results.verdict(catalogue)
+    if partial and verdict in ("CONFORMANT", "CONFORMANT WITH WARNINGS"):
+        return "INCOMPLETE"
+    return verdict
+
+
 def build_summary(results: Results, identity: RunIdentity, catalogue: Catalogue) -> dict[str, Any]:
     """The summary document: verdict, counts, targets, per-requirement and per-test results."""
-    verdict: Verdict = results.verdict(catalogue)
+    verdict = run_verdict(results, catalogue, identity.partial)
     matrix = results.matrix(catalogue)
     targets = results.targets or [t.name for t in identity.targets] or [""]
     run = identity.to_dict()
@@ -52,7 +60,8 @@ def build_summary(results: Results, identity: RunIdentity, catalogue: Catalogue)
     target_docs = []
     for name in targets:
         doc: dict[str, Any] = dict(by_name.get(name) or {"name": name})
-        doc["verdict"] = results_for(results, name).verdict(catalogue) if results.tests else verdict
+        doc["verdict"] = run_verdict(results_for(results, name), catalogue, identity.partial) if results.tests \
+            else verdict
         target_docs.append(doc)
     requirements = []
     for req in catalogue.requirements.values():
@@ -120,6 +129,13 @@ def reasons(document: dict[str, Any]) -> list[dict[str, Any]]:
     kind (with the first evidence), skipped MUST requirements (with the fix), MUST requirements not
     run, and a deselection. Failed and errored requirements are separate entries, never one list."""
     out: list[dict[str, Any]] = []
+    partial = document["run"].get("partial")
+    if partial:
+        total = document["counts"]["tests"]["total"]
+        out.append({"kind": "interrupted", "requirement": None, "target": None,
+                    "text": f"partial report: {partial} after {total} test{'s' if total != 1 else ''}; the tests "
+                            "that had not finished are not in it, and the verdict cannot be CONFORMANT",
+                    "fix": "run again to the end for a verdict", "tests": total})
     for t in document["targets"]:
         preflight = t.get("preflight") or {}
         if preflight.get("status") == "failed":
@@ -154,7 +170,7 @@ def reasons(document: dict[str, Any]) -> list[dict[str, Any]]:
                 message = _first(cell["messages"])
                 out.append({"kind": "skipped", "requirement": r["id"], "target": target, "text": message,
                             "fix": skip_fix(message), "tests": len(cell["tests"])})
-            elif cell["status"] == "not run" and not deselected:
+            elif cell["status"] == "not run" and not deselected and not partial:
                 out.append({"kind": "not run", "requirement": r["id"], "target": target,
                             "text": "no test that judges it ran", "fix": None, "tests": 0})
     if deselected:
@@ -167,7 +183,7 @@ def reasons(document: dict[str, Any]) -> list[dict[str, Any]]:
 
 def reason_line(reason: dict[str, Any]) -> str:
     """One reason as the terminal and the gate show it."""
-    head = {"setup": "setup problem", "failed": "failed", "harness": "harness error",
+    head = {"interrupted": "interrupted", "setup": "setup problem", "failed": "failed", "harness": "harness error",
             "skipped": "skipped MUST", "not run": "not run MUST", "deselected": "deselected"}[reason["kind"]]
     where = f" on {reason['target']!r}" if reason.get("target") else ""
     subject = f" {reason['requirement']}" if reason.get("requirement") else ""
@@ -212,6 +228,8 @@ def derive_verdict(document: dict[str, Any]) -> str:
     cells = [(r["level"], c["status"]) for r in document["requirements"] for c in r["results"].values()]
     if tests["failed"] or any(status == "fail" for _, status in cells):
         return "NOT CONFORMANT"
+    if document["run"].get("partial"):
+        return "INCOMPLETE"
     if tests["error"] or any(level == "MUST" and status in ("skipped", "not run", "error") for level, status in cells):
         return "INCOMPLETE"
     if tests["warn"] or any(status == "warn" for _, status in cells):
