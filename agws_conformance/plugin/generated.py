@@ -41,6 +41,7 @@ import shlex
 import signal
 import sys
 import threading
+import warnings
 import zlib
 from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, Mapping, Sequence, TypeVar
 
@@ -265,7 +266,13 @@ class _Explorer(Generic[T]):
         reader, writer = context.Pipe(duplex=False)
         child = context.Process(target=_generate, args=(self.strategy, self.accept, seed, settings, writer),
                                 name="agws-generator", daemon=True)
-        child.start()
+        with warnings.catch_warnings():
+            # Python 3.12+ warns on fork() beside other threads (the embedded mock's, the callback
+            # receiver's): a lock one of them held would stay held in the child. The child touches
+            # none of theirs: it runs Hypothesis, the strategy and ``accept``, and writes to the pipe only.
+            warnings.filterwarnings("ignore", message=r".*use of fork\(\) may lead to deadlocks",
+                                    category=DeprecationWarning)
+            child.start()
         writer.close()
         try:
             while not (stop is not None and stop()):
