@@ -36,6 +36,7 @@ def _runs_slow(config: pytest.Config) -> bool:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if _runs_slow(config):
+        items.sort(key=expected_seconds, reverse=True)  # stable: the rest keeps its order
         return
     slow = [item for item in items if item.get_closest_marker("slow")]
     if slow:
@@ -45,6 +46,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 _SLOW_DESELECTED = pytest.StashKey[int]()
+
+
+def expected_seconds(item: pytest.Item) -> float:
+    """``@pytest.mark.slow(seconds=N)``: roughly how long the test takes; 0 when unmarked.
+
+    The longest go first, so under pytest-xdist (whose load scheduling hands the first items out
+    one per worker) the matrices start at once on different workers and the short tests fill in
+    around them, instead of one matrix starting last and running alone."""
+    mark = item.get_closest_marker("slow")
+    return float(mark.kwargs.get("seconds", 1)) if mark is not None else 0.0
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:

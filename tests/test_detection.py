@@ -16,9 +16,9 @@ from agws_conformance.catalogue import load_catalogue
 from agws_conformance.mock.faults import FAULTS
 
 try:
-    from benchmark_scripts import load_benchmark
+    from benchmark_scripts import MATRIX_JOBS, load_benchmark
 except ImportError:  # run from the repository root as a package
-    from tests.benchmark_scripts import load_benchmark
+    from tests.benchmark_scripts import MATRIX_JOBS, load_benchmark
 
 detection = load_benchmark("detection")
 
@@ -75,9 +75,9 @@ def test_attribution_finds_undeclared_and_never_judged_requirements() -> None:
     assert never == ["t1: B"]
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=120)
 def test_detection_matrix_is_complete_with_no_false_failures(tmp_path: Path) -> None:
-    matrix = detection.detection_matrix(jobs=2)
+    matrix = detection.detection_matrix(jobs=MATRIX_JOBS)
     (tmp_path / "detection.json").write_text(json.dumps(matrix.to_dict(), indent=2))
     for clean in matrix.clean:
         assert clean.clean, f"false failures on the clean mock ({clean.error_format}): " \

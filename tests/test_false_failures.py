@@ -12,9 +12,9 @@ import pytest
 from agws_conformance.mock import VARIATIONS
 
 try:
-    from benchmark_scripts import load_benchmark
+    from benchmark_scripts import MATRIX_JOBS, load_benchmark
 except ImportError:  # run from the repository root as a package
-    from tests.benchmark_scripts import load_benchmark
+    from tests.benchmark_scripts import MATRIX_JOBS, load_benchmark
 
 false_failures = load_benchmark("false_failures")
 
@@ -37,9 +37,9 @@ def test_the_qa_target_file_declares_no_signing_and_no_error_format() -> None:
 CI_SEEDS = ("0", "1", "2")
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=120)
 def test_no_legitimate_variation_fails_on_three_seeds() -> None:
-    matrix = false_failures.false_failure_matrix(seeds=CI_SEEDS, jobs=2)
+    matrix = false_failures.false_failure_matrix(seeds=CI_SEEDS, jobs=MATRIX_JOBS)
     assert len(matrix.results) == len(false_failures.CONFIGS) * len(CI_SEEDS)
     bad = [(r.config, r.seed, r.verdict, r.exit_code, r.failing[:2], r.problem) for r in matrix.results if not r.ok]
     assert not bad, bad

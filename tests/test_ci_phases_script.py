@@ -1,0 +1,32 @@
+"""benchmarks/ci_phases.py reads what .ci/run prints and what pytest's JUnit file holds. No figure
+is asserted: timings live in benchmarks/README.md."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+try:
+    from benchmark_scripts import load_benchmark
+except ImportError:  # run from the repository root as a package
+    from tests.benchmark_scripts import load_benchmark
+
+ci_phases = load_benchmark("ci_phases")
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_every_phase_line_of_ci_run_is_read() -> None:
+    script = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    output = "== quick start\nphase pip-suite: 31 s\n438 passed\nphase quick-start: 14 s\nphase total: 402 s\n"
+    assert ci_phases.parse_phases(output) == {"pip-suite": 31, "quick-start": 14, "total": 402}
+    # .ci/run names each phase it times: the README's two commands, mypy and the total.
+    for name in ("pip-suite", "quick-start", "pip-test", "project-tests", "mypy", "total"):
+        assert f"phase {name}" in script or f'phase {name} "' in script or f"phase {name}:" in script
+
+
+def test_junit_durations_add_up_by_file(tmp_path: Path) -> None:
+    junit = tmp_path / "t.xml"
+    junit.write_text('<testsuites><testsuite><testcase classname="tests.test_a" name="x" time="1.5"/>'
+                     '<testcase classname="tests.test_a" name="y" time="2"/>'
+                     '<testcase classname="tests.test_b" name="z" time="0.25"/></testsuite></testsuites>')
+    assert ci_phases.durations_by_file(junit) == {"tests/test_a.py": 3.5, "tests/test_b.py": 0.25}
+    assert ci_phases.durations_by_file(tmp_path / "missing.xml") == {}
