@@ -6,6 +6,8 @@ run would have; only the heap test needs a process of its own (the collector's s
 
 from __future__ import annotations
 
+import gc
+
 import socket
 import textwrap
 
@@ -119,6 +121,10 @@ def test_heap_is_frozen_only_for_suite_runs(pytester: pytest.Pytester) -> None:
             assert gc.get_freeze_count() > 0
     '''))
     assert pytester.runpytest_subprocess("test_suite.py", "-p", "no:randomly").ret in (0, 10)
+    # In process (as the matrices' reused workers run): the heap is unfrozen once the run is over.
+    before = gc.get_freeze_count()
+    assert pytester.runpytest_inprocess("test_suite.py", "-p", "no:randomly").ret in (0, 10)
+    assert gc.get_freeze_count() == before
 
 
 def test_short_secret_is_warned_about_and_still_redacted(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
