@@ -155,7 +155,7 @@ def test_link_created(agws) -> None:
 def test_link_for_another_agent_refused(agws) -> None:
     """Another agent, signed with this project's secret: a documented error, no link."""
     first_link(agws)
-    fields = agws.fields(LINK, agent=agws.target.agent + "-not-this-target")
+    fields = agws.fields(LINK, agent=agws.other_scope("agent", agws.target.agent)[0])
     resp = agws.pay(fields, endpoint=LINK, why="payment link for another agent")
     result = resp.json.get("result") if isinstance(resp.json, dict) else None
     link = isinstance(result, dict) and bool(result.get("redirect_url"))

@@ -425,6 +425,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     tr.write_line(f"requests sent: {run.request_count}; targets: {', '.join(results.targets)}")
     if run.soak is not None:
         tr.write_line(run.soak.line("partial: interrupted" if run.interrupted else "done"))
+    for t in document["targets"]:
+        if t.get("scope_neighbour"):
+            tr.write_line(f"INFO {t['name']!r}: {t['scope_neighbour']}")
     payments = [p for t in document["targets"] for p in t.get("payments", ())]
     if payments:
         created = sum(1 for p in payments if p.get("created"))

@@ -164,6 +164,8 @@ def identity_tables(identity: RunIdentity, test_counts: Mapping[str, int]) -> st
             ("Preflight", lambda t: (f"passed in {t.preflight['requests']} requests" if t.preflight["status"] == "passed"
                                      else f"failed: {t.preflight['problem']}") if t.preflight else "not run"),
         ]
+        if any(t.scope_neighbour for t in identity.targets):
+            fields.append(("Scope neighbour (INFO)", lambda t: t.scope_neighbour or "declared: scope judged against it"))
         if any(t.mock_faults for t in identity.targets):
             fields.append(("Mock faults injected", lambda t: ", ".join(t.mock_faults) or "none"))
         out.append('<h2>Targets</h2><table id="agws-targets"><tr><th></th>')
