@@ -25,6 +25,8 @@ from agws_conformance import judge, schemas, signer, strategies
 from agws_conformance.endpoints import FINAL_STATUSES, LIFETIME_REASONS, METHODS
 from agws_conformance.plugin.generated import explore
 
+pytestmark = pytest.mark.method("action/cash-in")  # the method every test here is about (the rule x method matrix)
+
 ENDPOINT = "action/cash-in"
 STATUS = "action/status"
 SUCCESS_SCHEMA = METHODS[ENDPOINT].success_schema

@@ -346,6 +346,7 @@ SPELLINGS = {
 
 
 @pytest.mark.requirement("SIG-INFO-UPPERCASE")
+@pytest.mark.method("user/check")
 @pytest.mark.parametrize("spelling", sorted(SPELLINGS))
 def test_undocumented_signature_spellings(agws, spelling: str) -> None:
     endpoint = "user/check"
