@@ -14,7 +14,7 @@ import pytest
 from agws_conformance import judge
 from agws_conformance.endpoints import FAILED_STATUSES
 
-pytestmark = pytest.mark.method("action/status")  # the method every test here is about (the rule x method matrix)
+pytestmark = pytest.mark.method("action/status")  # what every test here is about (coverage.method_of)
 
 ENDPOINT = "action/status"
 

@@ -25,7 +25,7 @@ from agws_conformance import judge, schemas, signer, strategies
 from agws_conformance.endpoints import FINAL_STATUSES, LIFETIME_REASONS, METHODS
 from agws_conformance.plugin.generated import explore
 
-pytestmark = pytest.mark.method("action/cash-in")  # the method every test here is about (the rule x method matrix)
+pytestmark = pytest.mark.method("action/cash-in")  # what every test here is about (coverage.method_of)
 
 ENDPOINT = "action/cash-in"
 STATUS = "action/status"

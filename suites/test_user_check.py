@@ -16,7 +16,7 @@ from agws_conformance import judge, schemas
 from agws_conformance.endpoints import ACCOUNT_MESSAGES
 from agws_conformance.target import CATEGORIES
 
-pytestmark = pytest.mark.method("user/check")  # the method every test here is about (the rule x method matrix)
+pytestmark = pytest.mark.method("user/check")  # what every test here is about (coverage.method_of)
 
 ENDPOINT = "user/check"
 INFO_SCHEMAS = {"parking": ("info-parking", "SCH-INFO-PARKING"),
