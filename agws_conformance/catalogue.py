@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from types import MappingProxyType
+from typing import Any, Literal, Mapping
 
 from jsonschema.validators import Draft202012Validator
 
@@ -31,6 +32,13 @@ class Requirement:
     summary: str
     schema: str | None = None  # the message schema that checks it, when one does
     level_erratum: str | None = None  # the erratum deciding its level, where the documents do not
+    exempt: Mapping[str, str] | None = field(default=None, hash=False)
+    """Judged per method when not None: on every method of ``endpoints.METHODS`` except these
+    (method name -> why it does not apply). None: not a per-method rule (agws_conformance.coverage)."""
+
+    @property
+    def per_method(self) -> bool:
+        return self.exempt is not None
 
 
 @dataclass(frozen=True)
@@ -109,6 +117,7 @@ def parse_catalogue(requirements_doc: Any, errata_doc: Any, *, folder: Path) -> 
         requirements[item["id"]] = Requirement(
             id=item["id"], level=item["level"], area=item["area"], source=item["source"],
             summary=item["summary"], schema=item.get("schema"), level_erratum=item.get("level_erratum"),
+            exempt=MappingProxyType(dict(item["methods"].get("exempt", {}))) if "methods" in item else None,
         )
     retired: dict[str, Retired] = {}
     for item in requirements_doc["retired"]:

@@ -85,6 +85,8 @@ class TestResult:
     """The requirements whose violation failed the test (the first marker is not necessarily one)."""
     harness_kind: str | None = None
     """For harness trouble: a HarnessError kind (timeout, unreachable, setup, ...) or "suite"."""
+    method: str | None = None
+    """The method (endpoints.METHODS) the test is about, where it is about one (coverage.method_of)."""
 
     def judged(self) -> dict[str, str]:
         """requirement -> the worst outcome this test recorded for it (fail, warn, pass, info)."""
@@ -114,7 +116,7 @@ def result_of(nodeid: str, payload: Mapping[str, Any], *, when: str, report_outc
                       outcome=outcome, findings=payload["findings"], exchanges=payload["exchanges"],
                       failed_requirements=payload.get("failed_requirements") or [],
                       harness_kind=payload.get("harness_kind"), exchanges_dropped=payload["exchanges_dropped"],
-                      harness=payload["harness"], message=message, duration=duration)
+                      harness=payload["harness"], message=message, duration=duration, method=payload.get("method"))
 
 
 @dataclass

@@ -49,11 +49,12 @@ class Payload(TypedDict):
     findings: list[dict[str, Any]]
     exchanges: list[dict[str, Any]]
     exchanges_dropped: int
+    method: str | None
 
 
 def build_payload(*, target: str, requirements: list[str], decided: Outcome, when: str, report_outcome: str,
                   findings: Sequence[Finding], conformance_failure: bool, log: ExchangeLog | None,
-                  redact: Callable[[str], str], all_transcripts: bool) -> Payload:
+                  redact: Callable[[str], str], all_transcripts: bool, method: str | None = None) -> Payload:
     """The payload of one phase's report (``report_outcome``: pytest's, once the hook applied ``decided``).
 
     Redacted here: under xdist the payload leaves its worker, and the controller does not hold the
@@ -81,6 +82,7 @@ def build_payload(*, target: str, requirements: list[str], decided: Outcome, whe
         findings=[{**f.to_dict(), "message": redact(f.message)} for f in findings],
         exchanges=exchanges,
         exchanges_dropped=dropped,
+        method=method,
     )
 
 

@@ -75,8 +75,13 @@ _TARGET_KEYS = (
     "signing",
     "omit_empty",
     "categories",
+    "other_agent",
+    "other_project",
+    "other_service_code",
 )
 _REQUIRED_TARGET_KEYS = ("base_url", "agent", "project", "service_code")
+SCOPE_FIELDS = ("project", "agent", "service_code")
+"""The credential fields a request names its scope by; ``other_<field>`` declares a neighbour's."""
 _ACCOUNT_KEYS = ("username", "account_status", "category", "fail_reason")
 _PAYMENT_KEYS = ("external_id", "status_code", "username", "amount", "fail_reason")
 _WRITE_KEYS = ("enabled", "username", "max_amount", "max_payments", "final_within", "poll_interval",
@@ -217,6 +222,9 @@ class Target:
     """Whether the target's signer leaves "" fields out, as declared; None ("auto"): detected."""
     categories: tuple[str, ...] | None = None
     """The service categories the showcase serves; None: all three. The others' rules are n/a."""
+    neighbour: tuple[tuple[str, str], ...] = ()
+    """Another scope that exists on the gateway, as (field, value) pairs (``other_agent`` -> "agent"):
+    what the scope rules name instead of an unknown identifier, so a leak to a real neighbour is seen."""
     write: Write | None = None
     """The ``[write]`` table when present and enabled: what the payment suites may do."""
     callbacks: Callbacks | None = None
@@ -229,6 +237,10 @@ class Target:
     def variant(self) -> Variant:
         """The declared signing variant, with the documents' Go sample where a dimension is "auto"."""
         return Variant(legacy_escapes=self.signing == "go1.21", omit_empty=bool(self.omit_empty))
+
+    def other(self, name: str) -> str | None:
+        """The declared neighbour's value of scope field ``name`` (project, agent, service_code), if any."""
+        return dict(self.neighbour).get(name)
 
     def url(self, path: str) -> str:
         """The full URL of a documented path (``base_url`` may carry a path prefix)."""
@@ -487,6 +499,7 @@ def parse_target(text: str, *, source: str, environ: Mapping[str, str] = os.envi
                       f"target.omit_empty must be true, false or \"auto\" (got {_describe(omit_empty)})")
 
     categories = _categories(v, table)
+    neighbour = _neighbour(v, table, values)
     write = _write(v, data.get("write"))
     if write is not None and is_production_url(values["base_url"]):
         raise v.error("write", None, None,
@@ -519,11 +532,28 @@ def parse_target(text: str, *, source: str, environ: Mapping[str, str] = os.envi
         signing=signing,  # type: ignore[arg-type]
         omit_empty=omit_empty,
         categories=categories,
+        neighbour=neighbour,
         write=write,
         callbacks=callbacks,
         source=source,
         file_keys=frozenset(table),
     )
+
+
+def _neighbour(v: _Validator, table: dict, own: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """``other_agent`` / ``other_project`` / ``other_service_code``: a neighbour scope that exists
+    (its value must differ from this target's own, or the scope rules would name this target)."""
+    out: dict[str, str] = {}
+    for name in SCOPE_FIELDS:
+        key = f"other_{name}"
+        value = v.string("target", None, table, key, required=False, allow_int_hint=True)
+        if value is None:
+            continue
+        if value == own[name]:
+            raise v.error("target", None, key, f"target.{key} must name another {name.replace('_', ' ')} than "
+                                               f"target.{name} ({value!r}): a neighbour that exists on the gateway")
+        out[name] = value
+    return tuple(out.items())
 
 
 def _categories(v: _Validator, table: dict) -> tuple[str, ...] | None:

@@ -69,6 +69,8 @@ def qa_target_file(url: str, mock: Target) -> str:
 
     lines = ["[target]", 'name = "qa"', f"base_url = {q(url)}", f"agent = {q(mock.agent)}",
              f"project = {q(mock.project)}", f"service_code = {q(mock.service_code)}", f"secret_env = {q(SECRET_ENV)}"]
+    # The neighbour scope QA knows exists on the gateway: the scope rules name it (a leak to it is judged).
+    lines += [f"other_{name} = {q(value)}" for name, value in mock.neighbour]
     for a in mock.accounts:
         lines += ["", "[[accounts]]", f"username = {q(a.username)}", f"account_status = {a.account_status}"]
         lines += [f"category = {q(a.category)}"] if a.category else []

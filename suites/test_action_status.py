@@ -14,6 +14,8 @@ import pytest
 from agws_conformance import judge
 from agws_conformance.endpoints import FAILED_STATUSES
 
+pytestmark = pytest.mark.method("action/status")  # what every test here is about (coverage.method_of)
+
 ENDPOINT = "action/status"
 
 

@@ -11,6 +11,8 @@ import pytest
 from agws_conformance import judge
 from agws_conformance.endpoints import METHODS
 
+pytestmark = pytest.mark.method("showcase/balance")  # what every test here is about (coverage.method_of)
+
 ENDPOINT = "showcase/balance"
 UNKNOWN_AGENT_CODES = (8015, 9724, 9427)
 

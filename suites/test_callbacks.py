@@ -17,6 +17,8 @@ import pytest
 from agws_conformance import judge, schemas
 from agws_conformance.endpoints import FINAL_STATUSES
 
+pytestmark = pytest.mark.method("action/cash-in")  # what every test here is about (coverage.method_of)
+
 AGREEING = ("status_code", "amount", "username", "external_id", "project", "service_code")
 FIRST_RETRY = (0.25, 0.75)  # seconds after the first attempt: 500 ms with randomisation factor 0.5
 LONGEST = 90.0  # 60 s at most, plus its randomisation

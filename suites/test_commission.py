@@ -12,6 +12,8 @@ from agws_conformance import judge, strategies
 from agws_conformance.endpoints import METHODS
 from agws_conformance.plugin.generated import explore
 
+pytestmark = pytest.mark.method("calculate/upper/commission")  # what every test here is about (coverage.method_of)
+
 ENDPOINT = "calculate/upper/commission"
 AMOUNTS = (10.42, 100, 0.01, 118.5, 250000)
 

@@ -52,6 +52,7 @@ def awaiting_confirmation(agws) -> str:
 
 
 @pytest.mark.requirement("CNF-UNKNOWN", "ROB-NO-CRASH")
+@pytest.mark.method(CONFIRM)
 def test_unknown_payment_is_not_confirmed(agws) -> None:
     """An external_id this gateway never saw, with a code: confirms nothing, crashes nothing."""
     agws.require_write()
@@ -62,6 +63,7 @@ def test_unknown_payment_is_not_confirmed(agws) -> None:
 
 
 @pytest.mark.requirement("CNF-WRONG-CODE", "PAY-SUCCESS")
+@pytest.mark.method(CONFIRM)
 def test_wrong_code_confirms_nothing(agws) -> None:
     """A payment awaiting confirmation, sent a wrong code: not confirmed, and still unconfirmed
     according to the status method."""
@@ -79,6 +81,7 @@ def test_wrong_code_confirms_nothing(agws) -> None:
 
 
 @pytest.mark.requirement(*judge.success_rules("CNF-CONFIRMED", "SCH-CNF-SUCCESS"), "PAY-SUCCESS")
+@pytest.mark.method(CONFIRM)
 def test_declared_code_confirms(agws) -> None:
     """A payment awaiting confirmation, sent the code the target file declares: a schema-valid
     success, is_success true, naming the payment."""
@@ -103,6 +106,7 @@ def test_declared_code_confirms(agws) -> None:
 @pytest.mark.requirement("SIG-ACCEPT-GO-BODY", *judge.unexpected_error_rules("SIG-REJECT-FORMAT"))
 @pytest.mark.parametrize("how", [pytest.param("missing", marks=pytest.mark.requirement("SIG-REJECT-MISSING")),
                                  pytest.param("wrong-secret", marks=pytest.mark.requirement("SIG-REJECT-WRONG-SECRET"))])
+@pytest.mark.method(CONFIRM)
 def test_badly_signed_confirmation_refused(agws, how: str) -> None:
     """No signature, or another key's: 1014, whatever the payment."""
     agws.require_write()
@@ -144,6 +148,7 @@ def first_link(agws) -> None:
 
 
 @pytest.mark.requirement("LNK-CREATED", "SCH-LINK-SUCCESS")
+@pytest.mark.method(LINK)
 def test_link_created(agws) -> None:
     """The [write] account, an amount within the limit: a link to pay at."""
     agws.require_write()
@@ -152,10 +157,11 @@ def test_link_created(agws) -> None:
 
 
 @pytest.mark.requirement("LNK-CREATED", "SIG-SCOPE-AGENT", "ERR-SCOPE-CODE", "ROB-NO-CRASH")
+@pytest.mark.method(LINK)
 def test_link_for_another_agent_refused(agws) -> None:
     """Another agent, signed with this project's secret: a documented error, no link."""
     first_link(agws)
-    fields = agws.fields(LINK, agent=agws.target.agent + "-not-this-target")
+    fields = agws.fields(LINK, agent=agws.other_scope("agent", agws.target.agent)[0])
     resp = agws.pay(fields, endpoint=LINK, why="payment link for another agent")
     result = resp.json.get("result") if isinstance(resp.json, dict) else None
     link = isinstance(result, dict) and bool(result.get("redirect_url"))
@@ -169,6 +175,7 @@ def test_link_for_another_agent_refused(agws) -> None:
 
 
 @pytest.mark.requirement("LNK-CREATED", "SIG-REJECT-MISSING", *judge.unexpected_error_rules("SIG-REJECT-FORMAT"))
+@pytest.mark.method(LINK)
 def test_unsigned_link_refused(agws) -> None:
     """No signature: 1014, no link."""
     first_link(agws)

@@ -25,6 +25,8 @@ from agws_conformance import judge, schemas, signer, strategies
 from agws_conformance.endpoints import FINAL_STATUSES, LIFETIME_REASONS, METHODS
 from agws_conformance.plugin.generated import explore
 
+pytestmark = pytest.mark.method("action/cash-in")  # what every test here is about (coverage.method_of)
+
 ENDPOINT = "action/cash-in"
 STATUS = "action/status"
 SUCCESS_SCHEMA = METHODS[ENDPOINT].success_schema
@@ -219,7 +221,7 @@ def test_out_of_scope_payment_creates_nothing(agws, scope: str) -> None:
     a documented error with its code (or 1014), and no payment."""
     first_payment(agws)
     fields = agws.payment_fields(amount=amount_for(agws, 1.11))
-    fields[scope] += "-not-this-target"
+    fields[scope], _ = agws.other_scope(scope, fields[scope])
     resp = agws.pay(fields, why=f"refused: other {scope}")
     agws.judge([judge.no_crash(resp, f"a payment naming another {scope}"),
                 judge.Check(SCOPE_REFUSALS[scope], not judge.success_body(resp) and judge.observed_error_format(resp) is not None,

@@ -58,7 +58,7 @@ def test_other_scope_refused(agws, endpoint: str, scope: str) -> None:
     BAL-UNKNOWN-AGENT, judged in test_balance.)"""
     fields = agws.fields(endpoint)
     agws.require_served(endpoint, fields, success=True)
-    fields[scope] += "-not-this-target"
+    fields[scope], _ = agws.other_scope(scope, fields[scope])
     resp = agws.send(endpoint, fields)
     agws.judge([
         judge.no_crash(resp, f"a request naming another {scope}"),

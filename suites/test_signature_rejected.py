@@ -227,7 +227,7 @@ def test_signature_over_sent_bytes(agws, endpoint: str, identifier: str) -> None
 
 # -- scope -----------------------------------------------------------------------------------
 
-SCOPES = {  # the requirement, and what the test appends to the target's value
+SCOPES = {  # the requirement, and what the test appends to the target's value without a declared neighbour
     "project": ("SIG-SCOPE-PROJECT", "-agws-other-project"),
     "agent": ("SIG-SCOPE-AGENT", "-agws-other-agent"),
     "service_code": ("SIG-SCOPE-SERVICE", "9"),
@@ -323,7 +323,7 @@ def test_other_scope_is_refused(agws, endpoint: str, scope: str) -> None:
     fields = agws.fields(endpoint)
     success = agws.require_served(endpoint, fields, success=True)
     original = dict(fields)
-    fields[scope] += suffix
+    fields[scope], _ = agws.other_scope(scope, fields[scope], suffix=suffix)
     resp = agws.send(endpoint, fields)
     leaks = leaked(resp, success, [*original.values(), *fields.values()])
     refused = not judge.is_success(resp) and judge.observed_error_format(resp) is not None
@@ -346,6 +346,7 @@ SPELLINGS = {
 
 
 @pytest.mark.requirement("SIG-INFO-UPPERCASE")
+@pytest.mark.method("user/check")
 @pytest.mark.parametrize("spelling", sorted(SPELLINGS))
 def test_undocumented_signature_spellings(agws, spelling: str) -> None:
     endpoint = "user/check"

@@ -16,6 +16,8 @@ from agws_conformance import judge, schemas
 from agws_conformance.endpoints import ACCOUNT_MESSAGES
 from agws_conformance.target import CATEGORIES
 
+pytestmark = pytest.mark.method("user/check")  # what every test here is about (coverage.method_of)
+
 ENDPOINT = "user/check"
 INFO_SCHEMAS = {"parking": ("info-parking", "SCH-INFO-PARKING"),
                 "finance": ("info-finance", "SCH-INFO-FINANCE"),

@@ -21,6 +21,7 @@ import pytest
 from agws_conformance import catalogue as catalogue_module
 from agws_conformance import schemas
 from agws_conformance.catalogue import CatalogueError, load_catalogue, parse_catalogue
+from agws_conformance.endpoints import METHODS
 from agws_conformance.resources import data_dir
 
 REPO = Path(__file__).resolve().parent.parent
@@ -316,3 +317,17 @@ def test_no_evidence_record_is_a_pass_that_cannot_fail() -> None:
              if isinstance(node, ast.Call) and _literal_pass(node)]
     assert not found, f"passes recorded unconditionally (they can never fail): {found}"
     assert _literal_pass(ast.parse("agws.check(True, 'ENV-SHAPE', 'x')").body[0].value)
+
+
+def test_per_method_exemptions_name_registry_methods() -> None:
+    """A requirement's "methods": {"exempt": ...} names only endpoints.METHODS methods, each with a reason;
+    the scope rules exempt exactly the methods whose request lacks that scope field (Method.scope)."""
+    catalogue = load_catalogue()
+    for req in catalogue.requirements.values():
+        unknown = sorted(set(req.exempt or {}) - set(METHODS))
+        assert not unknown, f"{req.id} exempts {unknown}, which are not methods in endpoints.METHODS"
+        assert all(why.strip() for why in (req.exempt or {}).values()), req.id
+    for requirement, field in (("SIG-SCOPE-PROJECT", "project"), ("SIG-SCOPE-AGENT", "agent"),
+                               ("SIG-SCOPE-SERVICE", "service_code")):
+        exempt = catalogue.requirements[requirement].exempt
+        assert exempt is not None and set(exempt) == {m for m, method in METHODS.items() if field not in method.scope}

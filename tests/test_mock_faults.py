@@ -799,6 +799,23 @@ PROBES.update({
 })
 
 
+def _scope_leak_neighbour(clean, faulty):
+    """The declared neighbour (mock.toml other_*) is served to this project's secret; an unknown one is not."""
+    for name, code in (("agent", 9724), ("project", 8008), ("service_code", 9721)):
+        neighbour = TARGET.other(name)
+        assert neighbour is not None
+        assert send(clean, "user/check", **{name: neighbour}).json()["result"]["error_code"] == code
+        assert send(faulty, "user/check", **{name: neighbour}).json()["result"]["error_code"] == 0
+        assert send(faulty, "user/check", **{name: "someone-else"}).json()["result"]["error_code"] == code
+    own = signed(faulty, BALANCE_PATH, {"agent": TARGET.agent}).json()["result"]["balance"]
+    theirs = signed(faulty, BALANCE_PATH, {"agent": TARGET.other("agent")}).json()["result"]
+    assert theirs["showcase_code"] == TARGET.other("agent") and theirs["balance"] != own
+    assert signed(clean, BALANCE_PATH, {"agent": TARGET.other("agent")}).json()["result"]["error_code"] == 9724
+
+
+PROBES["scope-leak-neighbour"] = _scope_leak_neighbour
+
+
 @pytest.fixture(scope="module")
 def clean():
     with MockServer(TARGET) as server:

@@ -231,3 +231,45 @@ def test_a_failed_preflight_reports_one_error_and_sends_nothing_more(pytester: p
     assert "SETUP PROBLEM on target '127.0.0.1'" in out and "project 'not-the-mock' was answered 8008" in out
     assert "1 skipped, 1 error" in out and "requests sent: 1;" in out
     _no_traceback(result)
+
+
+NEIGHBOUR_SUITE = textwrap.dedent('''
+    import pytest
+    from agws_conformance import judge
+
+    @pytest.mark.requirement("SIG-SCOPE-AGENT")
+    def test_other_agent(agws):
+        agent, declared = agws.other_scope("agent", agws.target.agent)
+        assert declared == (agws.target.other("agent") is not None)
+        resp = agws.send("user/check", agws.fields("user/check", agent=agent))
+        agws.check(not judge.is_success(resp), "SIG-SCOPE-AGENT", "refused")
+''')
+
+
+def test_scope_without_a_declared_neighbour_is_an_info_note(pytester: pytest.Pytester,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A target without other_agent / other_project / other_service_code: the scope rules name unknown
+    identifiers, and the terminal and the JSON summary say so (INFO: never a failure, never a reason for
+    INCOMPLETE; this one-test run is INCOMPLETE only for the catalogue's rules it does not run);
+    the bundled mock declares its neighbour, so no note."""
+    import json
+
+    from agws_conformance.mock import MockServer, embedded_target
+
+    mock = embedded_target()
+    monkeypatch.setenv("AGWS_SECRET", mock.secret.reveal())
+    pytester.makepyfile(NEIGHBOUR_SUITE)
+    with MockServer(mock) as server:
+        result = pytester.runpytest("--agws-base-url", server.url, "--agws-agent", mock.agent, "--agws-project",
+                                    mock.project, "--agws-service-code", mock.service_code, "--agws-json", "s.json",
+                                    "-p", "no:randomly")
+    result.assert_outcomes(passed=1)
+    summary = json.loads((pytester.path / "s.json").read_text())
+    assert not [r for r in summary["reasons"] if "scope" in r["text"] or r["kind"] != "not run"]
+    note = summary["targets"][0]["scope_neighbour"]
+    assert note.startswith("scope rules tried with unknown identifiers only for project, agent, service_code")
+    assert "other_project, other_agent, other_service_code" in note
+    assert f"INFO '127.0.0.1': {note}" in result.stdout.str()
+    declared = pytester.runpytest("--agws-json", "d.json", "-p", "no:randomly")
+    declared.assert_outcomes(passed=1)
+    assert json.loads((pytester.path / "d.json").read_text())["targets"][0]["scope_neighbour"] is None

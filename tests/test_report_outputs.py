@@ -270,3 +270,37 @@ def test_stable_area_order_in_matrix() -> None:
     page = fragments.requirement_matrix(results(), catalogue(), ["staging"])
     areas = re.findall(r'<tr class="agws-area"><td colspan="\d+">(\w+)</td>', page)
     assert areas == ["signature", "envelope", "robustness"]
+
+
+# -- the rule x method matrix ---------------------------------------------------------------------
+
+def test_method_matrix_shows_what_was_proven_per_method() -> None:
+    """A per-method requirement: pass where its method's test passed, fail where it failed, n/a with
+    the catalogue's reason where the method is exempt, "not judged" where no test of the run judged
+    it; in the JSON summary (schema-valid) and in the HTML report."""
+    import dataclasses
+    from types import MappingProxyType
+
+    from agws_conformance.report import html as fragments
+
+    base = catalogue()
+    per_method = dataclasses.replace(base.requirements["SIG-REJECT-MISSING"],
+                                     exempt=MappingProxyType({"showcase/balance": "no <reason> needed"}))
+    cat = dataclasses.replace(base, requirements={**base.requirements, per_method.id: per_method})
+    r = Results()
+    for method, ok in (("user/check", True), ("action/status", False)):
+        r.add(TestResult(f"suites/t.py::test_missing[{method}]", "staging", ["SIG-REJECT-MISSING"],
+                         "passed" if ok else "failed", method=method,
+                         findings=[{"requirement": "SIG-REJECT-MISSING", "level": "MUST", "ok": ok,
+                                    "outcome": "pass" if ok else "fail", "message": f"observed {HOSTILE}"}]))
+    summary = build_summary(r, identity(), cat)
+    assert summary_errors(summary) == []
+    row, = summary["method_matrix"]["targets"]["staging"]
+    cells = {m: c["status"] for m, c in row["cells"].items()}
+    assert (row["id"], cells["user/check"], cells["action/status"], cells["showcase/balance"]) == (
+        "SIG-REJECT-MISSING", "pass", "fail", "n/a")
+    assert cells["action/link"] == "not judged" and row["cells"]["showcase/balance"]["note"] == "no <reason> needed"
+    page = fragments.method_matrix(summary["method_matrix"])
+    assert page.count("<tr>") == 2 and "<th><code>action/link</code></th>" in page
+    assert 'title="no &lt;reason&gt; needed"' in page and HOSTILE not in page
+    assert "1 fail, 1 n/a, 4 not judged, 1 pass" in page

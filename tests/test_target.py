@@ -195,7 +195,7 @@ def test_inline_array_of_tables_is_located_by_key() -> None:
                       "'base_url'?"),
     ('colour = "red"', "staging.toml:6: target.colour is not a known key; allowed keys: name, "
                        "base_url, agent, project, service_code, secret_env, error_format, "
-                       "signing, omit_empty, categories"),
+                       "signing, omit_empty, categories, other_agent, other_project, other_service_code"),
     ('error_format = "newest"', "staging.toml:6: target.error_format must be one of old, new, "
                                 "auto (got 'newest')"),
     ('signing = "go1.19"', "staging.toml:6: target.signing must be one of auto, go1.22, go1.21 "
@@ -536,3 +536,17 @@ def test_callbacks_table_errors_name_the_key(table: str, message: str) -> None:
     with pytest.raises(ConfigError) as info:
         parse_target(WRITE_BASE + table, source="s.toml", environ={})
     assert message in str(info.value) and str(info.value).startswith("s.toml:")
+
+
+def test_neighbour_scope_is_optional_and_checked_line_by_line() -> None:
+    """other_agent / other_project / other_service_code: a scope that exists, never this target's own."""
+    target = parse(BASE + 'other_agent = "b"\nother_service_code = "t"\n', {})
+    assert target.other("agent") == "b" and target.other("service_code") == "t" and target.other("project") is None
+    assert parse(BASE, {}).neighbour == ()
+    assert error_of(BASE + 'other_agent = "a"\n') == (
+        "staging.toml:6: target.other_agent must name another agent than target.agent ('a'): a neighbour that "
+        "exists on the gateway")
+    assert error_of(BASE + 'other_project = ""\n') == "staging.toml:6: target.other_project must not be empty"
+    assert error_of(BASE + "other_service_code = 201107\n") == (
+        'staging.toml:6: target.other_service_code must be a string (got 201107); quote it: '
+        'other_service_code = "201107"')

@@ -49,7 +49,7 @@ from starlette.types import Receive, Scope, Send
 
 from agws_conformance import signer
 from agws_conformance.endpoints import DOCUMENTED_MESSAGES, ENDPOINTS, FINAL_STATUSES, METHODS, SCOPE_ERRORS
-from agws_conformance.mock.data import account_result, payment_data
+from agws_conformance.mock.data import NEIGHBOUR_BALANCE, account_result, payment_data
 from agws_conformance.mock.callbacks import CallbackSender
 from agws_conformance.mock.ledger import DEFAULT_BALANCE, DEFAULT_SETTLE_SECONDS, Ledger, tiyn
 from agws_conformance.mock.behaviour import Behaviour, Incoming, Reply, SignatureInput, Wire
@@ -257,7 +257,8 @@ class _Gateway:
         if problem is not None:
             return self._refused(body, _bad_request(endpoint, *problem, body))
         for name in self.behaviour.scope_fields:
-            if name in method.scope and body[name] != getattr(self.target, name):
+            if name in method.scope and body[name] != getattr(self.target, name) and not self._neighbour_served(
+                    name, body[name]):
                 code, message = SCOPE_ERRORS[name]
                 return self._refused(body, self._expected(endpoint, code, message, body))
         if endpoint == "user/check":
@@ -274,7 +275,8 @@ class _Gateway:
         elif endpoint == "action/cash-in":
             return self._cash_in(body)
         elif endpoint == "showcase/balance":
-            result = {"showcase_code": body["agent"], "balance": self.ledger.balance()}
+            neighbour = body["agent"] == self.target.other("agent")  # reached only when a fault serves it
+            result = {"showcase_code": body["agent"], "balance": NEIGHBOUR_BALANCE if neighbour else self.ledger.balance()}
             return Reply("success", endpoint, 200, 0, "Success", result, request=body)
         elif endpoint == "calculate/upper/commission":
             return Reply("success", endpoint, 200, 0, "Success", self.ledger.commission(float(body["amount"])),
@@ -293,6 +295,12 @@ class _Gateway:
             return Reply("success", endpoint, 200, 0, "Success", link, request=body)
         code, message = NOT_FOUND[endpoint]
         return self._expected(endpoint, code, message, body)
+
+    def _neighbour_served(self, name: str, value: Any) -> bool:
+        """Whether ``value`` names the target's declared neighbour (a scope that exists on this gateway,
+        with its own showcase balance) and the behaviour lets it through: never in the clean mock,
+        which refuses a neighbour like any other scope but this target's."""
+        return self.behaviour.neighbour_in_scope and value == self.target.other(name)
 
     def _payment_reply(self, endpoint: str, data: dict[str, Any], body: dict[str, Any]) -> Reply:
         return Reply("success", endpoint, 200, 0, "Success", {"error_code": 0, "message": "", "data": data},

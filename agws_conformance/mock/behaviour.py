@@ -6,6 +6,8 @@ legitimate deployment differences it must accept) that swap one strategy or appe
 
 ``signature_check``   decides whether X-Signature is valid (after the body parsed as JSON);
 ``scope_fields``      which of project/agent/service_code are checked against the target;
+``neighbour_in_scope`` whether the target's declared neighbour (``other_agent`` ...) passes the scope
+                      check as if it were the target's own, and is served its own data;
 ``methods``           HTTP methods served (others get 405);
 ``max_body_bytes``    body limit override;
 ``incoming_hooks``    rewrite the raw request before parsing;
@@ -116,6 +118,7 @@ class Behaviour:
 
     signature_check: Callable[[SignatureInput], bool] = go_signature_check
     scope_fields: tuple[str, ...] = ("project", "agent", "service_code")
+    neighbour_in_scope: bool = False
     methods: frozenset[str] = frozenset({"POST"})
     max_body_bytes: int | None = None
     incoming_hooks: tuple[Callable[[Incoming, Target], Incoming], ...] = ()

@@ -24,6 +24,11 @@ from agws_conformance.target import Account, Payment, Target, load_target
 
 MOCK_TARGET_FILE = "mock.toml"
 
+# The neighbour scope mock.toml declares (other_agent, other_project, other_service_code) exists on
+# the mock with a showcase of its own: this is its balance, which only a gateway leaking scope
+# (the fault scope-leak-neighbour) ever shows to this target's credentials.
+NEIGHBOUR_BALANCE = 73150.25
+
 
 # Every example's fail_reason is code 100 with this message (the key is "message", as in every
 # example, not the field tables' "massage"); a target file may declare another code per account or

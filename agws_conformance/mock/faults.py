@@ -316,6 +316,12 @@ def _scope_smuggle(b: Behaviour) -> Behaviour:
     return replace(b, scope_fields=(), payload_hooks=b.payload_hooks + (smuggle,), wire_hooks=b.wire_hooks + (escape,))
 
 
+_fault("scope-leak-neighbour", ("SIG-SCOPE-PROJECT", "SIG-SCOPE-AGENT", "SIG-SCOPE-SERVICE"),
+       "a request naming the existing neighbour scope (the target's other_agent, other_project or "
+       "other_service_code), signed with this project's secret, is served, with the neighbour's data (its "
+       "balance); unknown agents, projects and service codes are still refused")(
+    lambda b: replace(b, neighbour_in_scope=True))
+
 _fault("scope-wrong-code", ("ERR-SCOPE-CODE",),
        "a request naming another project, agent or service code gets 1407 'Cache: item not found' instead of "
        "8008, 9724 or 9721")(

@@ -12,6 +12,7 @@ from typing import Any, Callable, Generator, Iterator
 import pytest
 
 from agws_conformance.client import HarnessError
+from agws_conformance.coverage import method_of
 from agws_conformance.findings import ConformanceFailure
 from agws_conformance.preflight import preflight_evidence
 from agws_conformance.report import register_report
@@ -38,6 +39,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.add_cleanup(lambda: _unfreeze_heap(config))
     config.addinivalue_line("markers", "requirement(*ids): catalogue requirement IDs that this test judges")
+    config.addinivalue_line("markers", "method(name): the endpoints.METHODS method a test without a method or "
+                                       "endpoint parameter is about (the rule x method matrix)")
     config.addinivalue_line("markers", "generated: explores Hypothesis-generated requests without side effects; "
                                        "under --agws-profile soak these tests run last and share the time budget")
     # Under pytest-xdist a worker knows how many share the run; a child pytest inherits only env vars.
@@ -128,7 +131,7 @@ def _select_requirements(config: pytest.Config, items: list[pytest.Item]) -> Non
     keep: list[pytest.Item] = []
     drop: list[pytest.Item] = []
     for item in items:
-        reqs = _requirements(item)
+        reqs = item_requirements(item)
         matched = not reqs or any(fnmatch.fnmatchcase(r, p) for r in reqs for p in patterns)
         (keep if matched else drop).append(item)
     if drop:
@@ -252,11 +255,20 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         run.current_sink = None
 
 
-def _requirements(item: pytest.Item) -> list[str]:
+def item_requirements(item: pytest.Item) -> list[str]:
+    """The requirement IDs a suite test declares it judges (its requirement markers, the implicit ones included)."""
     ids: list[str] = []
     for mark in item.iter_markers("requirement"):
         ids += [str(a) for a in mark.args]
     return list(dict.fromkeys(ids))
+
+
+def item_method(item: pytest.Item) -> str | None:
+    """The method (endpoints.METHODS) a suite test is about: its ``method`` or ``endpoint``
+    parameter, else its ``@pytest.mark.method(name)``; None for a test about no one method."""
+    callspec = getattr(item, "callspec", None)
+    mark = item.get_closest_marker("method")
+    return method_of(callspec.params if callspec is not None else {}, str(mark.args[0]) if mark and mark.args else None)
 
 
 def _target_name(item: pytest.Item, contexts: list[Agws], run: Run) -> str:
@@ -291,7 +303,7 @@ def pytest_runtest_makereport(item: pytest.Item,
     run = _run(item.config)
     _redact_report(report, run)
     contexts = item.stash.get(CONTEXTS_KEY, [])
-    reqs = _requirements(item)
+    reqs = item_requirements(item)
     if (not contexts and not reqs) or (report.passed and call.when != "call"):
         return report  # a passing setup or teardown adds nothing to the call report's payload
     findings = [f for ctx in contexts for f in ctx.findings]
@@ -302,7 +314,8 @@ def pytest_runtest_makereport(item: pytest.Item,
     report.agws = build_payload(  # type: ignore[attr-defined]
         target=_target_name(item, contexts, run), requirements=reqs, decided=decided, when=call.when,
         report_outcome=report.outcome, findings=findings, conformance_failure=isinstance(error, ConformanceFailure),
-        log=item.stash.get(EXCHANGES_KEY, None), redact=run.redactor, all_transcripts=run.settings.transcripts == "all")
+        log=item.stash.get(EXCHANGES_KEY, None), redact=run.redactor, all_transcripts=run.settings.transcripts == "all",
+        method=item_method(item))
     return report
 
 
@@ -430,6 +443,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     tr.write_line(f"requests sent: {run.request_count}; targets: {', '.join(results.targets)}")
     if run.soak is not None:
         tr.write_line(run.soak.line("partial: interrupted" if run.interrupted else "done"))
+    for t in document["targets"]:
+        if t.get("scope_neighbour"):
+            tr.write_line(f"INFO {t['name']!r}: {t['scope_neighbour']}")
     payments = [p for t in document["targets"] for p in t.get("payments", ())]
     if payments:
         created = sum(1 for p in payments if p.get("created"))

@@ -18,6 +18,7 @@ from agws_conformance.client import HarnessError
 from agws_conformance.endpoints import ENDPOINTS, FINAL_STATUSES, LOOKUP_FIELDS, METHODS
 from agws_conformance.findings import NOT_APPLICABLE, ConformanceFailure, Finding, invariant
 from agws_conformance.state import format_note
+from agws_conformance.target import SCOPE_FIELDS
 
 
 if TYPE_CHECKING:
@@ -136,6 +137,20 @@ class Agws:
 
     def unknown_external_id(self) -> str:
         return self._bound.fresh_id("agws")
+
+    def other_scope(self, scope: str, value: str, *, suffix: str = "-not-this-target") -> tuple[str, bool]:
+        """What a scope rule names instead of this target's ``value`` for field ``scope`` (project,
+        agent, service_code): the declared neighbour's (``[target] other_<scope>``, a scope that
+        exists, so a leak to it can be seen; True), else ``value + suffix``, one the gateway does not
+        know (False). The latter is noted for the report: such a run cannot see a leak to a real neighbour."""
+        other = self.target.other(scope)
+        if other is not None:
+            return other, True
+        missing = [f"other_{name}" for name in SCOPE_FIELDS if self.target.other(name) is None]
+        self._bound.observations["scope_neighbour"] = (
+            "scope rules tried with unknown identifiers only for " + ", ".join(m.removeprefix("other_") for m in missing)
+            + f": declare [target] {', '.join(missing)} (a scope that exists) to judge a leak to a real neighbour")
+        return value + suffix, False
 
     # -- payments (side effects: only with the target file's [write] table) ----------------
     def require_write(self) -> "Write":

@@ -106,7 +106,7 @@ body{display:flex;flex-direction:column}#title{order:-2}.summary{order:-1;flex-w
 background:#777;white-space:nowrap;margin:1px}
 .agws-pass{background:#2e7d32}.agws-fail{background:#c62828}.agws-warn{background:#b26a00}
 .agws-info{background:#1565c0}.agws-skipped{background:#757575}.agws-error{background:#6a1b9a}
-.agws-not-run{background:#bdbdbd;color:#222}
+.agws-not-run,.agws-not-judged{background:#bdbdbd;color:#222}
 .agws-lvl-must{background:#37474f}.agws-lvl-should{background:#6d4c41}.agws-lvl-info,.agws-lvl-may{background:#546e7a}
 .agws-note{color:#555;font-size:12px;max-width:520px}.agws-area td{background:#eceff1;font-weight:bold}
 .agws-x{border-left:3px solid #90a4ae;margin:6px 0;padding:2px 8px}
@@ -164,6 +164,8 @@ def identity_tables(identity: RunIdentity, test_counts: Mapping[str, int]) -> st
             ("Preflight", lambda t: (f"passed in {t.preflight['requests']} requests" if t.preflight["status"] == "passed"
                                      else f"failed: {t.preflight['problem']}") if t.preflight else "not run"),
         ]
+        if any(t.scope_neighbour for t in identity.targets):
+            fields.append(("Scope neighbour (INFO)", lambda t: t.scope_neighbour or "declared: scope judged against it"))
         if any(t.mock_faults for t in identity.targets):
             fields.append(("Mock faults injected", lambda t: ", ".join(t.mock_faults) or "none"))
         out.append('<h2>Targets</h2><table id="agws-targets"><tr><th></th>')
@@ -234,6 +236,32 @@ def requirement_matrix(results: Results, catalogue: Catalogue, targets: list[str
             out.append(f'<tr id="req-{esc(req.id)}"><td><code>{esc(req.id)}</code></td><td>{esc(req.level)}</td>'
                        f'<td>{esc(req.summary)}</td>{"".join(cells)}</tr>')
     out.append("</table>")
+    return "".join(out)
+
+
+def method_matrix(matrix: Mapping[str, Any]) -> str:
+    """The rule x method matrix (``coverage.method_matrix``): per target, one row per per-method
+    requirement and one column per method, so a partner sees what was proven for each method."""
+    methods = matrix["methods"]
+    out = []
+    for target, rows in matrix["targets"].items():
+        if not rows:
+            continue
+        counts: dict[str, int] = {}
+        for row in rows:
+            for cell in row["cells"].values():
+                counts[cell["status"]] = counts.get(cell["status"], 0) + 1
+        total = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        out.append(f'<h2>Rules per method{" on " + esc(target) if len(matrix["targets"]) > 1 else ""}</h2>'
+                   f'<p class="agws-note">Each rule the catalogue judges per method, on every method of the registry: '
+                   f'{esc(total)}. n/a: the rule does not apply to that method (hover for why); not judged: no test '
+                   f'of this run judged it there.</p><table class="agws-method-matrix"><tr><th>Requirement</th>'
+                   + "".join(f"<th><code>{esc(m)}</code></th>" for m in methods) + "</tr>")
+        for row in rows:
+            cells = "".join(f'<td data-status="{esc(c["status"])}">{chip(c["status"], c["status"], c["note"])}</td>'
+                            for c in (row["cells"][m] for m in methods))
+            out.append(f'<tr><td><a href="#req-{esc(row["id"])}"><code>{esc(row["id"])}</code></a></td>{cells}</tr>')
+        out.append("</table>")
     return "".join(out)
 
 
@@ -319,7 +347,8 @@ def summary_block(results: Results, identity: RunIdentity, catalogue: Catalogue)
                               else "Not judged as well")
             + reasons_section(warned, catalogue, title="What warned (SHOULD, not failing)", table_id="agws-warned")
             + identity_tables(identity, results.counts() | {"total": len(results.tests)})
-            + requirement_matrix(results, catalogue, targets) + errata_section(catalogue) + "</div>")
+            + requirement_matrix(results, catalogue, targets) + method_matrix(document["method_matrix"])
+            + errata_section(catalogue) + "</div>")
 
 
 # -- per test --------------------------------------------------------------------------------------

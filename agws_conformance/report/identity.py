@@ -44,6 +44,9 @@ class TargetIdentity:
     mock_faults: tuple[str, ...] = ()
     signing_declared: str = ""
     preflight: dict[str, Any] | None = None
+    scope_neighbour: str | None = None
+    """INFO: set when a scope rule named an unknown identifier because the target file declares no
+    neighbour (``other_agent`` ...) for that field: a leak to a real neighbour could not be seen."""
     payments: list[dict[str, Any]] = field(default_factory=list)
     """Every cash-in the run sent (external_id, amount, username, test, answer, last status), so QA
     can find and reconcile the test payments."""
@@ -175,6 +178,7 @@ def _target_identities(run: "Run") -> tuple[TargetIdentity, ...]:
             signing_declared=f"signing {t.signing}, omit_empty {'auto' if t.omit_empty is None else str(t.omit_empty).lower()}",
             preflight=redact_deep(seen.preflight, redact) if seen is not None and seen.preflight else None,
             payments=[redact_deep(p, redact) for p in seen.payments] if seen is not None else [],
+            scope_neighbour=redact(observations["scope_neighbour"]) if "scope_neighbour" in observations else None,
         ))
     return tuple(out)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from agws_conformance.catalogue import Catalogue
+from agws_conformance.coverage import method_matrix
 from agws_conformance.results import EXIT_INCOMPLETE, Results, Verdict
 
 from .identity import RunIdentity
@@ -96,6 +97,7 @@ def build_summary(results: Results, identity: RunIdentity, catalogue: Catalogue)
         "errata": [{"id": e.id, "title": e.title, "decision": e.decision, "requirements": list(e.requirements)}
                    for e in catalogue.errata.values()],
         "tests": tests,
+        "method_matrix": method_matrix(results, catalogue),
     }
     document["reasons"] = reasons(document)
     return document
