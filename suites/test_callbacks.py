@@ -142,6 +142,34 @@ def record_deliveries(agws, external_id: str, deliveries: list[Any]) -> None:
     agws.note_callbacks(external_id, deliveries)
 
 
+@pytest.mark.requirement("PAY-REFUSED-CREATES-NOTHING", "SIG-REJECT-WRONG-SECRET", "CB-DUPLICATES", "PAY-SUCCESS",
+                         "PAY-FINAL-STATUS")
+def test_no_callback_for_a_refused_payment(agws) -> None:
+    """A cash-in signed under another key, naming the receiver as callback_url, is refused: it was
+    never processed, so nothing completes and nothing is called back, within ``[callbacks] within``
+    of the refusal. Judged only once an ordinary payment's callback has shown that the gateway
+    reaches the receiver (else silence proves nothing). First in the module, so that the callback
+    tests after it scan their receiver for this refused id too."""
+    receiver, callbacks, write = agws.receiver, agws.target.callbacks, agws.require_write()
+    fields = agws.payment_fields(amount=min(1.33, write.max_amount))
+    external_id, content = fields["external_id"], agws.encode(fields)
+    resp = agws.pay(content=content, signature=agws.sign_with_secret(content, secrets.token_urlsafe(24)),
+                    why="refused: wrong secret, with a callback_url")
+    refused_at = time.monotonic()
+    agws.check(not judge.is_success(resp), "SIG-REJECT-WRONG-SECRET",
+               f"precondition: expected a cash-in signed under another key to be refused, observed {judge.describe(resp)}")
+    require_reachable(agws, receiver)
+    deliveries = receiver.wait_for(external_id, bool, max(0.0, refused_at + callbacks.within - time.monotonic()))
+    record_deliveries(agws, external_id, deliveries)
+    agws.judge([
+        judge.Check("PAY-REFUSED-CREATES-NOTHING", not deliveries,
+                    f"expected no callback for the refused cash-in {external_id!r} within {callbacks.within:g} s "
+                    f"([callbacks] within), observed {len(deliveries)}: "
+                    + "; ".join(f"{d.body[:120]!r}" for d in deliveries[:3])),
+        *refused_checks(agws, receiver, besides=external_id),
+    ])
+
+
 @pytest.mark.requirement("CB-DELIVERED", "CB-SIGNATURE", "SCH-CALLBACK", "CB-AGREES", "CB-DUPLICATES",
                          "PAY-REFUSED-CREATES-NOTHING", "PAY-SUCCESS", "PAY-FINAL-STATUS")
 def test_callback_for_a_final_payment(agws) -> None:
@@ -239,31 +267,4 @@ def test_callback_on_lifetime_expiry(agws) -> None:
                     f"{callbacks.within:g} s, observed " + ("; ".join(str(b)[:120] for b in bodies) or "no callback")),
         *delivery_checks(agws, deliveries, final),
         *refused_checks(agws, receiver),
-    ])
-
-
-@pytest.mark.requirement("PAY-REFUSED-CREATES-NOTHING", "SIG-REJECT-WRONG-SECRET", "CB-DUPLICATES", "PAY-SUCCESS",
-                         "PAY-FINAL-STATUS")
-def test_no_callback_for_a_refused_payment(agws) -> None:
-    """A cash-in signed under another key, naming the receiver as callback_url, is refused: it was
-    never processed, so nothing completes and nothing is called back, within ``[callbacks] within``
-    of the refusal. Judged only once an ordinary payment's callback has shown that the gateway
-    reaches the receiver (else silence proves nothing)."""
-    receiver, callbacks, write = agws.receiver, agws.target.callbacks, agws.require_write()
-    fields = agws.payment_fields(amount=min(1.33, write.max_amount))
-    external_id, content = fields["external_id"], agws.encode(fields)
-    resp = agws.pay(content=content, signature=agws.sign_with_secret(content, secrets.token_urlsafe(24)),
-                    why="refused: wrong secret, with a callback_url")
-    refused_at = time.monotonic()
-    agws.check(not judge.is_success(resp), "SIG-REJECT-WRONG-SECRET",
-               f"precondition: expected a cash-in signed under another key to be refused, observed {judge.describe(resp)}")
-    require_reachable(agws, receiver)
-    deliveries = receiver.wait_for(external_id, bool, max(0.0, refused_at + callbacks.within - time.monotonic()))
-    record_deliveries(agws, external_id, deliveries)
-    agws.judge([
-        judge.Check("PAY-REFUSED-CREATES-NOTHING", not deliveries,
-                    f"expected no callback for the refused cash-in {external_id!r} within {callbacks.within:g} s "
-                    f"([callbacks] within), observed {len(deliveries)}: "
-                    + "; ".join(f"{d.body[:120]!r}" for d in deliveries[:3])),
-        *refused_checks(agws, receiver, besides=external_id),
     ])
