@@ -63,7 +63,8 @@ def test_callbacks_pass_over_real_sockets_with_a_declared_url(standalone_mock: s
     assert done.returncode in (0, 10), done.output[-3000:]  # 10: the other suites' requirements were not run
     tests = {t["nodeid"].split("::")[1]: t["outcome"] for t in done.summary["tests"]}
     assert tests == {"test_callback_for_a_final_payment": "passed", "test_callback_retried_until_200": "passed",
-                     "test_callback_on_lifetime_expiry": "passed"}, done.output[-3000:]
+                     "test_callback_on_lifetime_expiry": "passed", "test_no_callback_for_a_refused_payment": "passed"}, \
+        done.output[-3000:]
     assert done.summary["counts"]["tests"]["failed"] == 0
     timelines = [p["timeline"] for p in done.summary["targets"][0]["payments"]]
     assert any("callback #3" in what for timeline in timelines for _, what in timeline)

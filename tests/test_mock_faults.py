@@ -749,6 +749,23 @@ def _callback_expiry(clean, faulty):
     assert called_back(faulty, username=WRITE.expiring_username, wait=lambda ds: False and ds) == []
 
 
+def _callback_retry_unsigned(clean, faulty):
+    for client, good in ((clean, True), (faulty, False)):
+        first, retry = called_back(client, answers=[500])
+        assert first.signature == signer.sign(first.body, SECRET).signature
+        assert (retry.signature == signer.sign(retry.body, SECRET).signature) is good
+
+
+def _callback_for_refused(clean, faulty):
+    for client, called in ((clean, False), (faulty, True)):
+        with CallbackReceiver() as receiver:
+            fields, answer = cash_in(client, signature="0" * 64, callback_url=receiver.url)
+            assert answer.json()["status_code"] == 1014
+            deliveries = receiver.wait_for(fields["external_id"], bool, 1.0)
+            assert bool(deliveries) is called and (not called or deliveries[0].json()["status_code"] == "2")
+            assert status_of(client, fields["external_id"])["result"]["error_code"] == 1041
+
+
 PROBES.update({
     "callback-wrong-signature": _callback_signature,
     "callback-signed-other-body": _callback_signature,
@@ -756,6 +773,8 @@ PROBES.update({
     "callback-retries-after-200": _callback_after_200,
     "callback-status-disagrees": _callback_status,
     "callback-missing-on-expiry": _callback_expiry,
+    "callback-retry-unsigned": _callback_retry_unsigned,
+    "callback-for-refused-payment": _callback_for_refused,
 })
 
 

@@ -123,7 +123,7 @@ def test_command_without_secret_exits_2_with_a_hint():
 
 @pytest.mark.parametrize("argv,message", [
     (["--fault", "nope"], "unknown mock fault 'nope'; valid faults: "),
-    (["--variation", "nope"], "unknown mock variation 'nope'; valid variations: data-empty-object, "),
+    (["--variation", "nope"], "unknown mock variation 'nope'; valid variations: "),
     (["--host", "0.0.0.0"], "refusing to listen on non-loopback host '0.0.0.0'"),
     (["--target", "/nonexistent/t.toml"], "no such file"),
     (["--port", "70000"], "--port must be between 0 and 65535"),

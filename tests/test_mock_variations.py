@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
 from agws_conformance import signer
 from agws_conformance.endpoints import CASH_IN_PATH, CONFIRM_PATH, LINK_PATH
 from agws_conformance.mock import VARIATIONS, MockServer, UnknownVariationError, create_app
+from agws_conformance.receiver import CallbackReceiver
 from agws_conformance.signer import Variant
 
 try:
@@ -91,6 +94,24 @@ def _thin_page_shapes(clean, varied):
     assert answer.json()["result"]["is_success"] == "false"
 
 
+def _intermediate_callback(clean, varied):
+    # Answered 500 once: the clean mock retries its one callback; the varied one retries "7", then sends "2".
+    for n, (client, statuses) in enumerate(((clean, ["2", "2"]), (varied, ["7", "7", "2"]))):
+        with CallbackReceiver() as receiver:
+            external_id = f"intermediate-{n}-{time.monotonic_ns()}"
+            receiver.plan(external_id, [500])
+            cash = signer.go_struct_body({"username": TARGET.write.username, "amount": 1, "agent": TARGET.agent,
+                                          "project": TARGET.project, "service_code": TARGET.service_code,
+                                          "external_id": external_id, "datetime": "2026-12-01T10:00:00Z",
+                                          "callback_url": receiver.url})
+            client.post(CASH_IN_PATH, content=cash, headers={"X-Signature": signer.sign(cash, SECRET).signature})
+            receiver.wait_for(external_id, lambda ds: any(d.json()["status_code"] == "2" for d in ds), 5)
+            time.sleep(0.3)
+            deliveries = receiver.deliveries(external_id)
+            assert [d.json()["status_code"] for d in deliveries] == statuses
+            assert all(d.signature == signer.sign(d.body, SECRET).signature for d in deliveries)
+
+
 PROBES = {
     "thin-page-shapes": _thin_page_shapes,
     "go1.21-escapes": _escapes,
@@ -101,6 +122,7 @@ PROBES = {
     "extra-success-fields": _extra,
     "documented-error-codes": _codes,
     "server-error-envelope": _server_error,
+    "callback-intermediate-status": _intermediate_callback,
 }
 
 

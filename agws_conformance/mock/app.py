@@ -323,12 +323,19 @@ class _Gateway:
         return self._payment_reply(endpoint, ledger.data(entry), body)
 
     def _refused(self, body: dict[str, Any], reply: Reply) -> Reply:
-        """A refusal; under the fault that records refused payments, a cash-in is created anyway."""
-        if reply.endpoint == "action/cash-in" and self.behaviour.payments.create_refused:
-            fields = METHODS["action/cash-in"].fields
-            if all(isinstance(body.get(k), (str, int, float)) for k in fields) and self.ledger.find(
-                    str(body["external_id"])) is None:
-                self.ledger.create({k: body[k] for k in fields})
+        """A refusal; under the fault that records refused payments, a cash-in is created anyway;
+        under the one that calls refused payments back, a badly signed cash-in naming a callback_url
+        is called back (while the ledger still knows nothing of it)."""
+        if reply.endpoint != "action/cash-in":
+            return reply
+        fields = METHODS["action/cash-in"].fields
+        whole = all(isinstance(body.get(k), (str, int, float)) for k in fields)
+        if self.behaviour.payments.create_refused and whole and self.ledger.find(str(body["external_id"])) is None:
+            self.ledger.create({k: body[k] for k in fields})
+        url = body.get("callback_url")
+        if (self.behaviour.callbacks.call_back_refused and reply.problem == "signature" and whole
+                and isinstance(url, str) and url.startswith(("http://", "https://"))):
+            self.callbacks.schedule(self.ledger.unrecorded({k: body[k] for k in fields}), url)
         return reply
 
     def _expected(self, endpoint: str, code: int, message: str, body: dict[str, Any]) -> Reply:

@@ -7,6 +7,9 @@ the project secret, ERRATUM-CALLBACK-SECRET). Delivery follows the documented ba
 of the library the acquiring page names (cenkalti/backoff): initial interval 0.5 s, randomisation
 factor 0.5, multiplier 1.5, at most 60 s apart, for at most 10 minutes, until an HTTP 200. Every
 timing is multiplied by ``time_scale`` so the project's tests stay fast.
+
+A variation may also call back the status a payment has when it is created (an intermediate one,
+"7" or "1") before its final one; each status is delivered with its own backoff, until its own 200.
 """
 
 from __future__ import annotations
@@ -48,6 +51,9 @@ class CallbackRules:
     stop_after_200: bool = True  # stop at the first 200 (a fault keeps going twice more)
     on_expiry: bool = True  # call back when a lifetime expiry fails the payment
     status_override: str | None = None  # report this status_code instead of the payment's
+    retry_signature: str | None = None  # retries carry this X-Signature instead of the first delivery's (a fault)
+    intermediate: bool = False  # also call back the status a payment has when created, before its final one
+    call_back_refused: bool = False  # a cash-in refused for its signature is still called back (a fault)
 
 
 def callback_body(ledger: Ledger, entry: Entry, rules: CallbackRules) -> dict[str, Any]:
@@ -85,33 +91,42 @@ class CallbackSender:
         return None
 
     async def _deliver(self, entry: Entry, url: str) -> None:
-        code = await self._final(entry)
-        if code is None or (entry.expiring and code == "4" and not self.rules.on_expiry):
-            return
-        body = callback_body(self.ledger, entry, self.rules)
-        content = signer.canonical_from_value(body, self.variant)
+        async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT, follow_redirects=False, verify=_tls()) as client:
+            if self.rules.intermediate and self.ledger.status(entry)[0] not in FINAL_STATUSES:
+                await self._send(client, url, callback_body(self.ledger, entry, self.rules))
+            code = await self._final(entry)
+            if code is None or (entry.expiring and code == "4" and not self.rules.on_expiry):
+                return
+            await self._send(client, url, callback_body(self.ledger, entry, self.rules))
+
+    def _headers(self, body: dict[str, Any], content: bytes) -> dict[str, str]:
         signed = content
         if self.rules.signing == "other-body":
             signed = signer.canonical_from_value({**body, "amount": body["amount"] + 1}, self.variant)
         secret = self.secret if self.rules.signing != "other-secret" else self.secret + "-not-it"
-        headers = {"Content-Type": "application/json",
-                   "X-Signature": signer.sign(signed, secret, self.variant).signature}
+        return {"Content-Type": "application/json", "X-Signature": signer.sign(signed, secret, self.variant).signature}
+
+    async def _send(self, client: httpx.AsyncClient, url: str, body: dict[str, Any]) -> None:
+        """Deliver one callback body with the backoff until a 200 (or the rules say stop)."""
+        content = signer.canonical_from_value(body, self.variant)
+        headers = self._headers(body, content)
         interval, elapsed, extra = INITIAL_INTERVAL * self.scale, 0.0, 0
-        async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT, follow_redirects=False, verify=_tls()) as client:
-            while True:
-                try:
-                    ok = (await client.post(url, content=content, headers=headers)).status_code == 200
-                except httpx.HTTPError:  # a receiver that is down or resets: retried like a 500
-                    ok = False
-                if ok:
-                    if self.rules.stop_after_200 or extra >= 2:
-                        return
-                    extra += 1
-                elif not self.rules.retry:
+        while True:
+            try:
+                ok = (await client.post(url, content=content, headers=headers)).status_code == 200
+            except httpx.HTTPError:  # a receiver that is down or resets: retried like a 500
+                ok = False
+            if self.rules.retry_signature is not None:
+                headers = {**headers, "X-Signature": self.rules.retry_signature}
+            if ok:
+                if self.rules.stop_after_200 or extra >= 2:
                     return
-                delay = interval * (1 + random.uniform(-RANDOMIZATION, RANDOMIZATION))
-                if elapsed + delay > MAX_ELAPSED * self.scale:
-                    return
-                await asyncio.sleep(delay)
-                elapsed += delay
-                interval = min(interval * MULTIPLIER, MAX_INTERVAL * self.scale)
+                extra += 1
+            elif not self.rules.retry:
+                return
+            delay = interval * (1 + random.uniform(-RANDOMIZATION, RANDOMIZATION))
+            if elapsed + delay > MAX_ELAPSED * self.scale:
+                return
+            await asyncio.sleep(delay)
+            elapsed += delay
+            interval = min(interval * MULTIPLIER, MAX_INTERVAL * self.scale)

@@ -808,6 +808,14 @@ _fault("callback-status-disagrees", ("CB-AGREES",),
 _fault("callback-missing-on-expiry", ("CB-EXPIRY",),
        "no callback when a payment's lifetime expires")(_callbacks(on_expiry=False))
 
+_fault("callback-retry-unsigned", ("CB-SIGNATURE",),
+       "only a callback's first delivery is signed: its retries carry 64 zeros as X-Signature")(
+    _callbacks(retry_signature="0" * 64))
+
+_fault("callback-for-refused-payment", ("PAY-REFUSED-CREATES-NOTHING",),
+       "a cash-in refused for its signature (1014) that names a callback_url is still called back, with status "
+       "\"2\", although the status method knows no such payment")(_callbacks(call_back_refused=True))
+
 
 # ------------------------------------------------------------------------------------------
 # Confirmation of funds debit and payment links.

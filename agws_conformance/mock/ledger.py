@@ -76,11 +76,16 @@ class Ledger:
         return found[0] if found else None
 
     def create(self, body: dict[str, Any]) -> Entry:
-        entry = Entry(body["external_id"], body["username"], float(body["amount"]), body["datetime"],
-                      body["project"], body["service_code"], self.clock(),
-                      expiring=self.expiring_username is not None and body["username"] == self.expiring_username)
+        entry = self.unrecorded(body)
         self.entries.setdefault(entry.external_id, []).append(entry)
         return entry
+
+    def unrecorded(self, body: dict[str, Any]) -> Entry:
+        """A payment for ``body`` that the ledger does not hold (status method: 1041; balance: unchanged),
+        aging like one: what a fault calls back although it refused the cash-in."""
+        return Entry(body["external_id"], body["username"], float(body["amount"]), body["datetime"],
+                     body["project"], body["service_code"], self.clock(),
+                     expiring=self.expiring_username is not None and body["username"] == self.expiring_username)
 
     def status(self, entry: Entry) -> tuple[str, dict[str, Any]]:
         """(status_code, fail_reason) of a payment now."""

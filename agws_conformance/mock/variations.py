@@ -185,3 +185,14 @@ _variation(
     "a body Go cannot decode into the request struct (a non-object, a wrong type) is answered as the "
     "documented server error 999999 'Unknown error' with HTTP 500",
 )(on_reply(_server_errors))
+
+# ------------------------------------------------------------------------------------------
+# Payment System Callback.
+
+_variation(
+    "callback-intermediate-status",
+    "public-pages.md §2.14 Payment System Callback and §4 item 30: whether callbacks are sent for intermediate "
+    "statuses (1, 5, 7) is not stated (ERRATUM-CALLBACK-INTERMEDIATE)",
+    "a payment is also called back with the status it has when created (\"7\" in progress, \"1\" awaiting "
+    "confirmation), retried until its own 200, before the callback with its final status",
+)(lambda b: replace(b, callbacks=replace(b.callbacks, intermediate=True)))

@@ -214,6 +214,8 @@ class Agws:
         if isinstance(data, dict):
             record["status"] = data.get("status_code")
             record["created"] = True
+        elif endpoint == "action/cash-in" and not judge.is_success(resp):
+            bound.refused.add(record["external_id"])  # a refusal: no callback may name it
         return resp
 
     @property
@@ -229,6 +231,12 @@ class Agws:
     def payments_left(self) -> int:
         """How many more cash-ins this process may send (its share of [write] max_payments)."""
         return max(0, self._bound.payments_allowed - len(self._bound.payments))
+
+    def refused_external_ids(self) -> frozenset[str]:
+        """The external_ids of this process's cash-ins that were refused and never created by another
+        (a repeated external_id refused with 1042 names a payment that exists): no callback may name them."""
+        created = {r["external_id"] for r in self._bound.payments if r.get("created")}
+        return frozenset(self._bound.refused - created)
 
     def created_payments(self) -> list[dict[str, Any]]:
         """This process's cash-ins that were answered with a success (their last known status)."""

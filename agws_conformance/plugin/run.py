@@ -78,6 +78,7 @@ class BoundTarget:
     payment_started: dict[str, float] = field(default_factory=dict)  # external_id -> monotonic time of its cash-in
     payment_polled: dict[str, object] = field(default_factory=dict)  # external_id -> last status polled
     payments_allowed: int = 0  # this process's share of [write] max_payments
+    refused: set[str] = field(default_factory=set)  # external_ids of cash-ins this run sent and saw refused
     shared: dict[str, object] = field(default_factory=dict)  # what one suite test established for others
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     _ids: "itertools.count[int]" = field(default_factory=lambda: itertools.count(1), repr=False)
