@@ -5,7 +5,9 @@ needs no background task: a payment is "7" (in progress) until ``settle_seconds`
 "2" after; a payment to the target's ``expiring_username`` stays "1" (created, awaiting
 confirmation) until the transaction lifetime passes and is then "4" with fail_reason 401
 (Transaction Lifetime page; ERRATUM-LIFETIME-REASON). The balance is the opening balance minus
-every payment not failed, in tiyn (integers), so sums are exact to the cent.
+every payment not failed, in tiyn (integers), so sums are exact to the cent; variations may add
+each payment's upper commission or keep the balance as a float64 running total (``PaymentRules``).
+A payment failed by a wrong confirmation code (a variation) is "4" with fail_reason 402.
 """
 
 from __future__ import annotations
