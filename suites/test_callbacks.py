@@ -39,7 +39,7 @@ def pay_and_settle(agws, **overrides: Any) -> tuple[dict[str, Any], dict[str, An
     are the preconditions)."""
     __tracebackhide__ = True
     write = agws.require_write()
-    fields = overrides.pop("fields", None) or agws.payment_fields(amount=min(1.31, write.max_amount), **overrides)
+    fields = overrides.pop("fields", None) or agws.payment_fields(amount=agws.draw_amount(), **overrides)
     resp = agws.pay(fields, why="called back")
     agws.check(judge.is_success(resp), "PAY-SUCCESS", f"precondition: expected the payment to succeed, observed "
                                                       f"{judge.describe(resp)}")
@@ -208,7 +208,7 @@ def test_callback_retried_until_200(agws) -> None:
     valid, and a callback stops once the receiver answers it 200. Counted per status: a callback for
     an intermediate status, then one for the final status, is two callbacks, not a repeat."""
     receiver, callbacks = agws.receiver, agws.target.callbacks
-    fields = agws.payment_fields(amount=min(1.32, agws.require_write().max_amount))
+    fields = agws.payment_fields(amount=agws.draw_amount())
     external_id = fields["external_id"]
     receiver.plan(external_id, [500, 500])
     _, final = pay_and_settle(agws, fields=fields)

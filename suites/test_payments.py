@@ -3,8 +3,10 @@
 These tests move money, so they run only when the target file has a ``[write]`` table (otherwise
 each is "not applicable"), never against the production host, never above ``max_amount`` per
 payment and never more than ``max_payments`` cash-ins per run (refused ones count too). Every
-external_id they send starts with the table's ``id_prefix`` and the run id, and the report lists
-each one with its answer and last status, so QA can find and reconcile them.
+external_id they send starts with the table's ``id_prefix``, followed by characters drawn for the
+run, and every amount is drawn for the run in whole tiyn (``agws.draw_amount``): nothing a gateway
+could recognise the suite by. The report lists each payment with its answer and last status, so QA
+can find and reconcile them. Balances are read and compared as ``Decimal`` tiyn (``money``).
 
 A refusal is evidence only from a gateway that accepts the same payment correctly signed, so every
 refusal test rests on the run's first payment being accepted (PAY-SUCCESS).
@@ -13,15 +15,16 @@ refusal test rests on the run's first payment being accepted (PAY-SUCCESS).
 from __future__ import annotations
 
 import copy
-import math
+import itertools
 import secrets
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from agws_conformance import judge, schemas, signer, strategies
+from agws_conformance import judge, money, schemas, signer, strategies
 from agws_conformance.endpoints import FINAL_STATUSES, LIFETIME_REASONS, METHODS
 from agws_conformance.plugin.generated import explore
 
@@ -31,11 +34,6 @@ ENDPOINT = "action/cash-in"
 STATUS = "action/status"
 SUCCESS_SCHEMA = METHODS[ENDPOINT].success_schema
 ECHOED = ("username", "amount", "external_id", "project", "service_code")
-
-
-def amount_for(agws, wanted: float) -> float:
-    """``wanted`` tenge, or less when the [write] table allows less."""
-    return min(wanted, agws.require_write().max_amount)
 
 
 def echo_checks(data: dict[str, Any], fields: dict[str, Any], whose: str) -> list[judge.Check]:
@@ -55,7 +53,7 @@ def first_payment(agws) -> tuple[dict[str, Any], dict[str, Any]]:
     __tracebackhide__ = True
     cached = agws.shared.get("first-payment")
     if cached is None:
-        fields = agws.payment_fields(amount=amount_for(agws, 1.23))
+        fields = agws.payment_fields(amount=agws.draw_amount())
         resp = agws.pay(fields, why="first payment")
         result = resp.json.get("result") if judge.is_success(resp) else None
         data = result.get("data") if isinstance(result, dict) else None
@@ -81,7 +79,7 @@ def expect_nothing_created(agws, external_id: str, why: str) -> None:
 def test_payment_accepted(agws) -> None:
     """A correct cash-in for the [write] account: a schema-valid success with a documented status
     that echoes username, amount, external_id, project and service_code."""
-    fields = agws.payment_fields(amount=amount_for(agws, 2.5))
+    fields = agws.payment_fields(amount=agws.draw_amount())
     resp = agws.pay(fields, why="accepted payment")
     result = agws.expect_success(resp, requirement="PAY-SUCCESS", schema=SUCCESS_SCHEMA,
                                  schema_requirement="SCH-PAY-SUCCESS")
@@ -105,18 +103,29 @@ def agreement_checks(answer: dict[str, Any], polled: dict[str, Any], external_id
     return out
 
 
+def final_status_check(agws, external_id: str, within: float, why: str) -> tuple[judge.Check, dict[str, Any] | None]:
+    """PAY-FINAL-STATUS for one payment of this run, polled until ``within`` seconds after it was made;
+    (the check, the last result.data)."""
+    final, history = agws.poll_final(external_id, within, since_sent=True)
+    trail = ", ".join(f"{t:g} s: {s!r}" for t, s in history[-6:])
+    status = final.get("status_code") if final is not None else None
+    return judge.Check("PAY-FINAL-STATUS", status in FINAL_STATUSES,
+                       f"expected a final status (\"2\", \"3\", \"4\" or \"6\") for {external_id!r} ({why}) within "
+                       f"{within:g} s of its cash-in, observed {status!r} ({len(history)} polls; last: {trail})"), final
+
+
 @pytest.mark.requirement("PAY-FINAL-STATUS", "PAY-STATUS-AGREES", "PAY-SUCCESS")
 def test_payment_reaches_final_status(agws) -> None:
     """Polled through the status method, the run's first payment becomes final within
-    write.final_within seconds and agrees with the cash-in answer."""
+    write.final_within seconds of its cash-in and agrees with the cash-in answer.
+
+    The suite first asks about it only after a pause drawn for the run: the status method is a
+    read, and a payment must progress whether or when anyone asks."""
     write = agws.require_write()
     fields, answer = first_payment(agws)
-    final, history = agws.poll_final(fields["external_id"], write.final_within)
-    trail = ", ".join(f"{t:g} s: {s!r}" for t, s in history[-6:])
-    status = final.get("status_code") if final is not None else None
-    agws.check(status in FINAL_STATUSES, "PAY-FINAL-STATUS",
-               f"expected a final status (\"2\", \"3\", \"4\" or \"6\") for {fields['external_id']!r} within "
-               f"{write.final_within:g} s ([write] final_within), observed {status!r} ({len(history)} polls; last: {trail})")
+    agws.leave_unasked(fields["external_id"])
+    check, final = final_status_check(agws, fields["external_id"], write.final_within, "the run's first payment")
+    agws.judge([check])
     agws.judge(agreement_checks(answer, final or {}, fields["external_id"]))
 
 
@@ -132,46 +141,51 @@ def test_repeat_gets_1042(agws) -> None:
                          "BAL-ANSWERED")
 def test_repeat_with_another_amount_changes_nothing(agws) -> None:
     """A repeat of a payment with another amount: refused (no success), the status method still
-    reports the first amount, and (balance_exclusive) the balance did not move."""
+    reports the first amount, and (balance_exclusive) the balance did not move.
+
+    The balance is compared once this run's payments are final (or have had final_within to be:
+    one that is not fails PAY-FINAL-STATUS here, and the balance is judged all the same)."""
     write = agws.require_write()
-    first = amount_for(agws, 3.0)
-    other = amount_for(agws, 4.5) if first < write.max_amount else first / 2
+    first = agws.draw_amount()
+    other = next((a for a in (agws.draw_amount() for _ in range(20)) if a != first), None)
+    if other is None:
+        agws.not_applicable(f"[write] max_amount {write.max_amount:g} leaves no second amount to repeat with")
     fields = agws.payment_fields(amount=first)
     resp = agws.pay(fields, why="payment to repeat")
     agws.check(judge.is_success(resp), "PAY-SUCCESS", f"precondition: expected the payment to succeed, "
                                                       f"observed {judge.describe(resp)}")
-    final, _ = agws.poll_final(fields["external_id"], write.final_within)
-    agws.check(final is not None and final.get("status_code") in FINAL_STATUSES, "PAY-FINAL-STATUS",
-               f"precondition: expected {fields['external_id']!r} final within {write.final_within:g} s, "
-               f"observed {(final or {}).get('status_code')!r}")
-    # The balance is extra evidence here: compared only while no other payment of this run can move it.
-    before = read_balance(agws) if write.balance_exclusive and not settle_this_runs_payments(agws) else None
-    repeat = agws.pay(dict(fields, amount=other), why="repeat with another amount")
+    check, _ = final_status_check(agws, fields["external_id"], write.final_within, "the payment to repeat")
+    agws.judge([check])
+    checks, why_not = settled(agws)
+    before = read_balance(agws) if why_not is None else None
+    repeat = agws.pay(dict(fields, amount=money.on_the_wire(other)), why="repeat with another amount")
     _, after = agws.payment_status(fields["external_id"])
     # Judged together: a gateway that accepts the repeat is shown to have changed things too.
-    checks = [judge.Check("PAY-DUPLICATE-1042", not judge.success_body(repeat) and judge.error_code(repeat) == 1042,
-                          f"expected error 1042 for a repeat of {fields['external_id']!r} with amount {other:g}, "
-                          f"observed {judge.describe(repeat)}"),
-              judge.Check("PAY-DUPLICATE-NO-CHANGE", after is not None and judge.same_amount(after.get("amount"), first),
-                          f"expected the status method to still report amount {first:g} for {fields['external_id']!r} "
-                          f"after a repeat with {other:g}, observed {(after or {}).get('amount', 'no payment')!r}")]
-    if before is not None:
+    checks += [judge.Check("PAY-DUPLICATE-1042", not judge.success_body(repeat) and judge.error_code(repeat) == 1042,
+                           f"expected error 1042 for a repeat of {fields['external_id']!r} with amount {other}, "
+                           f"observed {judge.describe(repeat)}"),
+               judge.Check("PAY-DUPLICATE-NO-CHANGE", money.cents((after or {}).get("amount")) == first,
+                           f"expected the status method to still report amount {first} for {fields['external_id']!r} "
+                           f"after a repeat with {other}, observed {(after or {}).get('amount', 'no payment')!r}")]
+    if before is None:
+        checks.append(judge.Check("PAY-DUPLICATE-NO-CHANGE", None, f"balance not compared: {why_not}"))
+    else:
         now = read_balance(agws)
-        checks.append(judge.Check("PAY-DUPLICATE-NO-CHANGE", judge.same_amount(now, before),
-                                  f"expected the balance to stay {before:g} after a refused repeat (balance_exclusive), "
-                                  f"observed {now:g}"))
+        checks.append(judge.Check("PAY-DUPLICATE-NO-CHANGE", now == before,
+                                  f"expected the balance to stay {before} after a refused repeat (balance_exclusive), "
+                                  f"observed {now}{unsettled_note(checks)}"))
     agws.judge(checks)
 
 
-def read_balance(agws) -> float:
-    """The showcase's balance now (BAL-ANSWERED is the precondition)."""
+def read_balance(agws) -> Decimal:
+    """The showcase's balance now, to the tiyn (BAL-ANSWERED is the precondition)."""
     __tracebackhide__ = True
     resp = agws.send("showcase/balance", agws.fields("showcase/balance"))
     result = resp.json.get("result") if judge.is_success(resp) else None
-    balance = result.get("balance") if isinstance(result, dict) else None
-    agws.check(judge.is_number(balance),
+    balance = money.cents(result.get("balance") if isinstance(result, dict) else None)
+    agws.check(balance is not None,
                "BAL-ANSWERED", f"precondition: expected the balance as a number, observed {judge.describe(resp)}")
-    return float(balance)
+    return balance  # type: ignore[return-value]  # checked just above
 
 
 # Each refused cash-in: what the refusal is judged under, then PAY-REFUSED-CREATES-NOTHING.
@@ -186,7 +200,8 @@ FIELD_REFUSALS = {
     "missing-username": "ROB-MISSING-FIELD",
     "amount-as-string": "ROB-WRONG-TYPES",
     "negative-amount": "ROB-WRONG-TYPES",
-    "unparseable-datetime": "ROB-WRONG-TYPES",
+    # A string the pages do not forbid (datetime is a String): refusing it is at most a SHOULD.
+    "unparseable-datetime": "PAY-DATETIME-FORMAT",
 }
 
 
@@ -200,14 +215,14 @@ def test_badly_signed_payment_creates_nothing(agws, how: str) -> None:
     """A cash-in without a signature, under another key, or signed over another amount: 1014, and
     the status method then knows no payment with its external_id."""
     first_payment(agws)
-    fields = agws.payment_fields(amount=amount_for(agws, 1.11))
+    fields = agws.payment_fields(amount=agws.draw_amount())
     content = agws.encode(fields)
     if how == "missing-signature":
         signature = None
     elif how == "wrong-secret":
         signature = agws.sign_with_secret(content, secrets.token_urlsafe(24))
     else:
-        signature = agws.sign(agws.encode(dict(fields, amount=amount_for(agws, 0.5))))
+        signature = agws.sign(agws.encode(dict(fields, amount=money.on_the_wire(agws.draw_amount("0.01", "0.99")))))
     resp = agws.pay(content=content, signature=signature, why=f"refused: {how}")
     agws.judge([judge.signature_rejected(resp, requirement=SIGNATURE_REFUSALS[how])])
     agws.expect_unexpected_error(resp, code=1014, requirement="SIG-REJECT-FORMAT")
@@ -220,7 +235,7 @@ def test_out_of_scope_payment_creates_nothing(agws, scope: str) -> None:
     """A cash-in naming another project / agent / service code, signed with this project's secret:
     a documented error with its code (or 1014), and no payment."""
     first_payment(agws)
-    fields = agws.payment_fields(amount=amount_for(agws, 1.11))
+    fields = agws.payment_fields(amount=agws.draw_amount())
     fields[scope], _ = agws.other_scope(scope, fields[scope])
     resp = agws.pay(fields, why=f"refused: other {scope}")
     agws.judge([judge.no_crash(resp, f"a payment naming another {scope}"),
@@ -234,9 +249,10 @@ def test_out_of_scope_payment_creates_nothing(agws, scope: str) -> None:
 @pytest.mark.parametrize("how", _params(FIELD_REFUSALS))
 def test_malformed_payment_creates_nothing(agws, how: str) -> None:
     """A cash-in without its username, with the amount as a string or negative, or with a datetime
-    that is no timestamp, correctly signed: an error, never a success, and no payment."""
+    that is no timestamp, correctly signed: an error, never a success, and no payment. (A datetime
+    string may be stored as given, ERRATUM-CASH-IN-DATETIME-STRING: a warning, and then a payment.)"""
     first_payment(agws)
-    fields = agws.payment_fields(amount=amount_for(agws, 1.11))
+    fields = agws.payment_fields(amount=agws.draw_amount())
     if how == "missing-username":
         content = agws.encode({k: v for k, v in fields.items() if k != "username"})
     elif how == "amount-as-string":
@@ -247,28 +263,31 @@ def test_malformed_payment_creates_nothing(agws, how: str) -> None:
         content = agws.encode(dict(fields, datetime="yesterday at noon"))
     resp = agws.pay(content=content, why=f"refused: {how}")
     agws.expect_refused(resp, requirement=FIELD_REFUSALS[how])
-    expect_nothing_created(agws, fields["external_id"], f"a cash-in refused ({how})")
+    if not judge.success_body(resp):  # a success gets this far only under a SHOULD: then it is a payment
+        expect_nothing_created(agws, fields["external_id"], f"a cash-in refused ({how})")
 
 
 @pytest.mark.requirement(*judge.fixed_format_error_rules("PAY-INSUFFICIENT-1410"), "PAY-REFUSED-CREATES-NOTHING",
-                         "BAL-ANSWERED", "PAY-SUCCESS")
+                         "BAL-ANSWERED", "PAY-SUCCESS", "PAY-FINAL-STATUS")
 def test_over_balance_gets_1410(agws) -> None:
     """An amount one tiyn over the showcase balance: 1410 in the old format, and no payment.
 
     Only with balance_exclusive (a balance others move may have risen by the time the payment
-    arrives, and the payment would rightly be accepted), after this run's own payments are final,
-    and only when that amount is within max_amount: otherwise the check is not applicable (the
-    suite never sends more than the target file allows)."""
+    arrives, and the payment would rightly be accepted), after this run's own payments are final
+    (one that is not within final_within fails PAY-FINAL-STATUS), and only when that amount is
+    within max_amount: otherwise the check is not applicable (the suite never sends more than the
+    target file allows). The amount is the balance to the tiyn plus one tiyn, in Decimal: float
+    arithmetic lands on the balance itself for about one balance in fifteen."""
     write = agws.require_write()
     if not write.balance_exclusive:
         agws.not_applicable("the [write] table does not declare balance_exclusive = true: 'one tiyn over the "
                             "balance' is only known while nobody else moves it")
     first_payment(agws)
-    require_settled(agws)
+    agws.judge(require_settled(agws))  # one tiyn over a balance that may still move proves nothing
     balance = read_balance(agws)
-    amount = (math.floor(balance * 100) + 1) / 100
-    if amount > write.max_amount:
-        agws.not_applicable(f"the showcase balance {balance:g} is not below [write] max_amount {write.max_amount:g}: "
+    amount = money.one_tiyn_over(balance)
+    if amount > money.cents(write.max_amount):  # type: ignore[operator]  # max_amount is a number
+        agws.not_applicable(f"the showcase balance {balance} is not below [write] max_amount {write.max_amount:g}: "
                             "1410 cannot be provoked within the limit")
     fields = agws.payment_fields(amount=amount)
     resp = agws.pay(fields, why="over the balance")
@@ -284,7 +303,7 @@ def test_lifetime_expiry(agws) -> None:
     if write.expiring_username is None or write.lifetime is None:
         agws.not_applicable("the [write] table declares no expiring_username and lifetime (the lifetime is set "
                             "per merchant and unpublished)")
-    fields = agws.payment_fields(amount=amount_for(agws, 1.07), username=write.expiring_username)
+    fields = agws.payment_fields(amount=agws.draw_amount(), username=write.expiring_username)
     resp = agws.pay(fields, why="left to expire")
     agws.check(judge.is_success(resp), "PAY-SUCCESS",
                f"precondition: expected the payment to {write.expiring_username!r} to be accepted, observed "
@@ -302,63 +321,131 @@ def test_lifetime_expiry(agws) -> None:
     ])
 
 
-@pytest.mark.requirement("BAL-DEBITED", "BAL-ANSWERED", "PAY-SUCCESS", "PAY-FINAL-STATUS")
+@pytest.mark.requirement("BAL-DEBITED", "BAL-DEBIT-BASIS", "BAL-ANSWERED", "PAY-SUCCESS", "PAY-FINAL-STATUS")
 def test_balance_falls_by_the_credited_amounts(agws) -> None:
     """With balance_exclusive: two payments and one refused one move the balance by exactly the
-    amounts the status method reports credited ("2")."""
+    amounts the status method reports credited ("2"), or by those amounts plus the upper commission
+    the gateway itself quotes for each (calculate/upper/commission; the pages do not say which,
+    ERRATUM-BALANCE-DEBIT-BASIS, and which one is reported under BAL-DEBIT-BASIS)."""
     write = agws.require_write()
     if not write.balance_exclusive:
         agws.not_applicable("the [write] table does not declare balance_exclusive = true (others may move the balance)")
     if agws.workers > 1 and not agws.is_mock:
         pytest.skip("balance_exclusive needs a run without -n: the other workers' payments move the same balance")
     first_payment(agws)
-    require_settled(agws)
+    checks = require_settled(agws)
     before = read_balance(agws)
-    amounts = [amount_for(agws, 2.34), amount_for(agws, 5.0)]
     ids = []
-    for amount in amounts:
-        fields = agws.payment_fields(amount=amount)
+    for _ in range(2):
+        fields = agws.payment_fields(amount=agws.draw_amount())
         resp = agws.pay(fields, why="balance check")
         agws.check(judge.is_success(resp), "PAY-SUCCESS", f"precondition: expected the payment to succeed, observed "
                                                           f"{judge.describe(resp)}")
         ids.append(fields["external_id"])
-    refused = agws.payment_fields(amount=amount_for(agws, 7.0))
+    refused = agws.payment_fields(amount=agws.draw_amount())
     content = agws.encode(refused)
     agws.pay(content=content, signature=agws.sign_with_secret(content, secrets.token_urlsafe(24)), why="balance check (refused)")
-    credited = 0.0
+    credited: list[Decimal] = []
+    pending: list[Decimal] = []
     for external_id in ids:
-        final, _ = agws.poll_final(external_id, write.final_within)
-        status = (final or {}).get("status_code")
-        agws.check(status in FINAL_STATUSES, "PAY-FINAL-STATUS",
-                   f"precondition: expected {external_id!r} final within {write.final_within:g} s, observed {status!r}")
-        if status == "2":
-            credited += float(final["amount"])
+        check, final = final_status_check(agws, external_id, write.final_within, "a payment of the balance check")
+        checks.append(check)
+        amount = money.cents((final or {}).get("amount"))
+        if (final or {}).get("status_code") == "2" and amount is not None:
+            credited.append(amount)
+        elif not check.ok and amount is not None:
+            pending.append(amount)  # still in progress: it may or may not have left the balance yet
     after = read_balance(agws)
-    agws.check(judge.same_amount(before - after, credited), "BAL-DEBITED",
-               f"expected the balance to fall by {credited:.2f} (the amounts credited), observed {before:.2f} -> "
-               f"{after:.2f} (a change of {before - after:.2f})")
+    agws.judge(checks + debit_checks(agws, before - after, credited, pending, unsettled_note(checks)))
 
 
-def settle_this_runs_payments(agws) -> list[str]:
-    """Wait (bounded by final_within each) until every payment this run created is final, so none
-    moves the balance later; returns those still pending (e.g. waiting out a long lifetime)."""
+def debit_checks(agws, fall: Decimal, credited: list[Decimal], pending: list[Decimal], note: str = ""
+                 ) -> list[judge.Check]:
+    """BAL-DEBITED: the balance fell by the credited amounts, or by each plus the upper commission the
+    gateway quotes for it; a payment still in progress may have been debited or not. BAL-DEBIT-BASIS
+    (INFO) says which."""
+    quotes = {a: commission_quote(agws, a) for a in credited + pending}
+    bases = {"the amounts": lambda a: a}
+    if all(q is not None for q in quotes.values()):
+        bases["the amounts plus the upper commission the gateway quotes"] = lambda a: a + quotes[a]  # type: ignore[operator]
+    matches = [name for name, cost in bases.items()
+               if any(fall == sum(map(cost, credited + list(extra)), Decimal(0))
+                      for n in range(len(pending) + 1) for extra in itertools.combinations(pending, n))]
+    quoted = ", ".join(f"{a} -> {q}" for a, q in quotes.items() if q is not None) or "none"
+    by_amount = sum(credited, Decimal(0))
+    note += f" ({len(pending)} payment(s) still in progress, counted either way)" if pending else ""
+    return [judge.Check("BAL-DEBITED", bool(matches),
+                        f"expected the balance to fall by {by_amount} (the amounts credited: "
+                        f"{', '.join(map(str, credited)) or 'none'}) or by those plus their upper commission "
+                        f"(quoted: {quoted}){note}, observed a fall of {fall}"),
+            judge.Check("BAL-DEBIT-BASIS", None, f"the balance fell by {fall}: "
+                        + (" or ".join(matches) if matches else "neither the amounts nor the amounts plus commission")
+                        + f" (amounts {by_amount}; commissions quoted: {quoted})")]
+
+
+def commission_quote(agws, amount: Decimal) -> Decimal | None:
+    """The upper commission the gateway quotes for ``amount`` (calculate/upper/commission), or None
+    when it quotes none (then only 'the balance falls by the amount' is accepted)."""
+    resp = agws.send("calculate/upper/commission",
+                     agws.fields("calculate/upper/commission", amount=money.on_the_wire(amount)))
+    result = resp.json.get("result") if judge.is_success(resp) else None
+    return money.cents(result.get("commission")) if isinstance(result, dict) else None
+
+
+def settle_this_runs_payments(agws) -> tuple[list[judge.Check], list[str]]:
+    """Wait until every payment this run created is final, so none moves the balance later.
+
+    Returns PAY-FINAL-STATUS checks (a payment not final within final_within of its cash-in is
+    evidence, judged by the caller, never a reason to skip) and the payments awaiting confirmation
+    ("1", to write.expiring_username) that may still expire and move the balance: waited for until
+    write.lifetime + final_within, or, without a declared lifetime, not at all."""
     write = agws.require_write()
-    pending = []
+    checks, waiting = [], []
     for record in agws.created_payments():
-        if record.get("status") not in FINAL_STATUSES:
-            final, _ = agws.poll_final(record["external_id"], write.final_within)
+        if record.get("status") in FINAL_STATUSES:
+            continue
+        external_id = record["external_id"]
+        if write.expiring_username is not None and record.get("username") == write.expiring_username:
+            within = write.lifetime + write.final_within if write.lifetime is not None else 0.0
+            final, _ = agws.poll_final(external_id, within, since_sent=True)
             if (final or {}).get("status_code") not in FINAL_STATUSES:
-                pending.append(record["external_id"])
-    return pending
+                waiting.append(external_id)
+        else:
+            check, _ = final_status_check(agws, external_id, write.final_within, f"made by {record['test']}")
+            checks.append(check)
+    return checks, waiting
 
 
-def require_settled(agws) -> None:
-    """The balance is judged to the tiyn only while none of this run's payments can still move it."""
+def settled(agws) -> tuple[list[judge.Check], str | None]:
+    """Settle this run's payments for a balance comparison: (PAY-FINAL-STATUS checks, why the
+    balance cannot be compared or None)."""
+    write = agws.require_write()
+    if not write.balance_exclusive:
+        return [], "the [write] table does not declare balance_exclusive = true (others may move the balance)"
+    checks, waiting = settle_this_runs_payments(agws)
+    if waiting:
+        return checks, (f"{len(waiting)} payment(s) of this run still await confirmation ({', '.join(waiting[:3])}) "
+                        "and may expire and move the balance; declare [write] lifetime, or shorten it")
+    return checks, None
+
+
+def unsettled_note(checks: list[judge.Check]) -> str:
+    """Said with a balance judged while some of this run's payments were not final."""
+    late = sum(c.requirement == "PAY-FINAL-STATUS" and c.ok is False for c in checks)
+    return f" (judged although {late} payment(s) of this run were not final: see PAY-FINAL-STATUS)" if late else ""
+
+
+def require_settled(agws) -> list[judge.Check]:
+    """The balance is judged to the tiyn once this run's payments are final. Returns the
+    PAY-FINAL-STATUS checks of those that were not within final_within, for the caller to judge with
+    its own; only payments awaiting confirmation that may still expire leave the balance unjudged
+    (skipped, saying why, once the checks are judged)."""
     __tracebackhide__ = True
-    pending = settle_this_runs_payments(agws)
-    if pending:
-        pytest.skip(f"not judged: {len(pending)} payment(s) of this run are still pending ({', '.join(pending[:3])}) and "
-                    "may still move the balance; shorten [write] lifetime or leave out expiring_username")
+    checks, why_not = settled(agws)
+    if why_not is not None:
+        agws.judge(checks)
+        pytest.skip(f"not judged: {why_not}")
+    return checks
 
 
 @pytest.mark.requirement(*judge.success_rules("PAY-SUCCESS", "SCH-PAY-SUCCESS"), "PAY-ECHO")
@@ -384,7 +471,9 @@ def test_generated_payments(agws) -> None:
 @pytest.mark.requirement("ROB-GENERATED-INVALID", "PAY-REFUSED-CREATES-NOTHING", "ROB-NO-CRASH", "PAY-SUCCESS")
 def test_generated_invalid_payments(agws) -> None:
     """Generated schema-invalid payments, correctly signed: never a success, and nothing created.
-    Bounded by a quarter of the payment budget."""
+    Not a request whose only fault is a datetime string that is no timestamp: the pages do not
+    forbid one (ERRATUM-CASH-IN-DATETIME-STRING; test_malformed_payment_creates_nothing judges it
+    as the SHOULD PAY-DATETIME-FORMAT). Bounded by a quarter of the payment budget."""
     budget, fixed, overrides = generation_plan(agws)
     write = agws.require_write()
     strategy = strategies.invalid_requests(without_callback_url(), fixed=fixed, overrides=overrides)
@@ -393,7 +482,7 @@ def test_generated_invalid_payments(agws) -> None:
         if isinstance(fields.get("external_id"), str) and fields["external_id"]:
             fields = dict(fields, external_id=agws.new_external_id())  # never an id another payment has
         problems = schemas.errors("cash-in-request", fields)
-        assume(problems)
+        assume(problems and not only_the_datetime_form(fields))
         # A mistyped amount a lenient gateway might still read as a number must stay within the limit.
         assume(not _number_over(fields.get("amount"), write.max_amount))
         resp = agws.pay(content=signer.canonical_from_value(fields), why="generated invalid")
@@ -407,6 +496,14 @@ def test_generated_invalid_payments(agws) -> None:
         return checks
 
     explore(agws, strategy, case, requirement="ROB-GENERATED-INVALID", max_examples=budget)
+
+
+def only_the_datetime_form(fields: dict[str, Any]) -> bool:
+    """The request's one fault is a non-empty datetime string that is no RFC 3339 timestamp: the
+    pages type datetime as a String and forbid no form (a SHOULD, not robustness)."""
+    value = fields.get("datetime")
+    return (isinstance(value, str) and value != ""
+            and not schemas.errors("cash-in-request", dict(fields, datetime="2026-12-01T10:00:00Z")))
 
 
 def generation_plan(agws) -> tuple[int, dict[str, Any], dict[str, Any]]:

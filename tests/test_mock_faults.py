@@ -691,7 +691,29 @@ def _balance_any_agent(clean, faulty):
         assert ("balance" in body["result"]) is answered
 
 
+def _duplicate_debits(clean, faulty):
+    for client, debited in ((clean, False), (faulty, True)):
+        fields, _ = cash_in(client, amount=2.0)
+        time.sleep(0.4)
+        before = balance_of(client)
+        _, repeat = cash_in(client, external_id=fields["external_id"], amount=3.0)
+        assert repeat.json()["status_code"] == 1042
+        assert status_of(client, fields["external_id"])["result"]["data"]["amount"] == 2
+        assert (round(before - balance_of(client), 2) == 3.0) is debited
+
+
+def _unasked_stalls(clean, faulty):
+    for client, stalls in ((clean, False), (faulty, True)):
+        polled, left = cash_in(client)[0]["external_id"], cash_in(client)[0]["external_id"]
+        status_of(client, polled)  # asked about at once: progresses
+        time.sleep(0.6)
+        assert status_of(client, polled)["result"]["data"]["status_code"] == "2"
+        assert (status_of(client, left)["result"]["data"]["status_code"] == "7") is stalls
+
+
 PROBES.update({
+    "duplicate-debits-again": _duplicate_debits,
+    "unasked-payment-stalls": _unasked_stalls,
     "duplicate-creates-second": _duplicate(True),
     "duplicate-updates-amount": _duplicate(False),
     "cash-in-errors-new-format": _cash_in_new_format,

@@ -8,7 +8,9 @@ import httpx
 import pytest
 
 from agws_conformance import signer
-from agws_conformance.endpoints import CASH_IN_PATH, CONFIRM_PATH, LINK_PATH
+import itertools
+
+from agws_conformance.endpoints import BALANCE_PATH, CASH_IN_PATH, CONFIRM_PATH, LINK_PATH
 from agws_conformance.mock import VARIATIONS, MockServer, UnknownVariationError, create_app
 from agws_conformance.receiver import CallbackReceiver
 from agws_conformance.signer import Variant
@@ -17,6 +19,8 @@ try:
     from test_mock_faults import SECRET, TARGET, _TRANSPORT, body_of, send
 except ImportError:  # run from the repository root as a package
     from tests.test_mock_faults import SECRET, TARGET, _TRANSPORT, body_of, send
+
+_IDS = itertools.count()
 
 
 def _escapes(clean, varied):
@@ -112,7 +116,60 @@ def _intermediate_callback(clean, varied):
             assert all(d.signature == signer.sign(d.body, SECRET).signature for d in deliveries)
 
 
+def _pay(client, username=None, amount=2.0, **overrides):
+    fields = {"username": username or TARGET.write.username, "amount": amount, "agent": TARGET.agent,
+              "project": TARGET.project, "service_code": TARGET.service_code,
+              "external_id": f"var-{next(_IDS)}", "datetime": "2026-12-01T10:00:00Z", **overrides}
+    body = signer.go_struct_body(fields)
+    return fields, client.post(CASH_IN_PATH, content=body, headers={"X-Signature": signer.sign(body, SECRET).signature})
+
+
+def _signed(client, path, fields):
+    body = signer.go_struct_body(fields)
+    return client.post(path, content=body, headers={"X-Signature": signer.sign(body, SECRET).signature}).json()
+
+
+def _balance(client):
+    return _signed(client, BALANCE_PATH, {"agent": TARGET.agent})["result"]["balance"]
+
+
+def _one_attempt(clean, varied):
+    for client, status in ((clean, "1"), (varied, "4")):
+        fields, _ = _pay(client, username=TARGET.write.expiring_username)
+        confirm = {"agent": TARGET.agent, "confirm_code": "wrong", "external_id": fields["external_id"]}
+        assert _signed(client, CONFIRM_PATH, confirm)["result"]["is_success"] is False
+        data = send(client, "action/status", external_id=fields["external_id"]).json()["result"]["data"]
+        assert data["status_code"] == status
+    assert data["fail_reason"]["code"] == 402
+
+
+def _debits_commission(clean, varied):
+    for client, commission in ((clean, 0.0), (varied, 0.06)):
+        before = _balance(client)
+        _pay(client, amount=2.5)
+        assert round(before - _balance(client), 2) == 2.5 + commission
+
+
+def _float_balance(clean, varied):
+    whole = _balance(clean)
+    assert whole == round(whole, 2)  # the clean mock's balance is whole tiyn
+    _pay(varied, amount=2.17)
+    assert _balance(varied) == 4988.44 - 2.17 != 4986.27  # a float64 running total
+
+
+def _datetime_as_given(clean, varied):
+    for client, accepted in ((clean, False), (varied, True)):
+        fields, resp = _pay(client, datetime="yesterday at noon")
+        assert (resp.json()["status"] is True) is accepted
+    assert send(varied, "action/status", external_id=fields["external_id"]).json()["result"]["data"]["datetime"] \
+        == "yesterday at noon"
+
+
 PROBES = {
+    "one-confirmation-attempt": _one_attempt,
+    "debits-commission": _debits_commission,
+    "float-balance": _float_balance,
+    "datetime-as-given": _datetime_as_given,
     "thin-page-shapes": _thin_page_shapes,
     "go1.21-escapes": _escapes,
     "omit-empty-signer": _omit_empty,

@@ -107,8 +107,10 @@ def _depth(value: Any) -> int:
     return deepest
 
 
-def _field_problem(fields: tuple[str, ...], body: dict[str, Any]) -> tuple[str, str] | None:
-    """(message, problem) for the first required field missing, mistyped or empty, else None."""
+def _field_problem(fields: tuple[str, ...], body: dict[str, Any], datetime_checked: bool = True
+                   ) -> tuple[str, str] | None:
+    """(message, problem) for the first required field missing, mistyped or empty, else None
+    (``datetime_checked``: a datetime that is no ISO 8601 timestamp is a problem too)."""
     for name in fields:
         if name not in body:
             return f"field {name!r} is required", "missing-field"
@@ -123,7 +125,7 @@ def _field_problem(fields: tuple[str, ...], body: dict[str, Any]) -> tuple[str, 
             return f"field {name!r} must be a string, not {_type_name(value)}", "wrong-type"
         if value == "":
             return f"field {name!r} must not be empty", "empty-field"
-        if name == "datetime" and not _is_timestamp(value):
+        if name == "datetime" and datetime_checked and not _is_timestamp(value):
             return "field 'datetime' must be an ISO 8601 timestamp such as 2024-01-01T00:00:00Z", "wrong-type"
     return None
 
@@ -253,7 +255,7 @@ class _Gateway:
             return self._refused(body, _unexpected(endpoint, 400, 1014, DOCUMENTED_MESSAGES[1014], "signature", body))
         for hook in self.behaviour.request_hooks:
             body = hook(endpoint, body, self.target)
-        problem = _field_problem(method.fields, body)
+        problem = _field_problem(method.fields, body, self.behaviour.payments.datetime_checked)
         if problem is not None:
             return self._refused(body, _bad_request(endpoint, *problem, body))
         for name in self.behaviour.scope_fields:
@@ -269,6 +271,7 @@ class _Gateway:
             entry = self.ledger.find(body["external_id"])
             payment = self.payments.get(body["external_id"])
             if entry is not None:
+                self.ledger.asked(entry)
                 return self._payment_reply(endpoint, self.ledger.data(entry), body)
             if payment is not None:
                 return self._payment_reply(endpoint, payment_data(payment, body, self.usernames), body)
@@ -313,8 +316,10 @@ class _Gateway:
         if first is not None and rules.duplicate != "second":
             if rules.duplicate == "update":
                 first.amount = float(body["amount"])
+            elif rules.duplicate == "debit":
+                ledger.repeats_debited.append(float(body["amount"]))
             return self._expected(endpoint, 1042, DOCUMENTED_MESSAGES[1042], body)
-        if rules.check_balance and tiyn(float(body["amount"])) > tiyn(ledger.balance()):
+        if rules.check_balance and not ledger.covers(float(body["amount"])):
             return self._expected(endpoint, 1410, DOCUMENTED_MESSAGES[1410], body)
         entry = ledger.create(body)
         url = body.get("callback_url")

@@ -723,6 +723,14 @@ _fault("balance-unchecked", ("PAY-INSUFFICIENT-1410",),
 
 _fault("payment-never-final", ("PAY-FINAL-STATUS",), "payments stay \"7\" (in progress) for ever")(_rules(settle=False))
 
+_fault("duplicate-debits-again", ("PAY-DUPLICATE-NO-CHANGE",),
+       "a repeated external_id is refused with 1042 and the first payment is untouched, but the repeat's amount "
+       "leaves the balance all the same")(_rules(duplicate="debit"))
+
+_fault("unasked-payment-stalls", ("PAY-FINAL-STATUS",),
+       "a payment the status method is not asked about within 0.5 s of being made stays \"7\" until it is 12 s "
+       "old (only payments polled at once look final in time)")(_rules(stall_unasked_after=0.5, stall_until=12.0))
+
 _fault("lifetime-never-expires", ("PAY-LIFETIME-EXPIRY",),
        "a payment awaiting confirmation stays \"1\" past the transaction lifetime")(_rules(expire="never"))
 

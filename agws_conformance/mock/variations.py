@@ -196,3 +196,41 @@ _variation(
     "a payment is also called back with the status it has when created (\"7\" in progress, \"1\" awaiting "
     "confirmation), retried until its own 200, before the callback with its final status",
 )(lambda b: replace(b, callbacks=replace(b.callbacks, intermediate=True)))
+
+# ------------------------------------------------------------------------------------------
+# Money: what the pages leave to the gateway (``ledger.PaymentRules``).
+
+
+def _payments(**changes: Any) -> Callable[[Behaviour], Behaviour]:
+    return lambda b: replace(b, payments=replace(b.payments, **changes))
+
+
+_variation(
+    "one-confirmation-attempt",
+    "public-pages.md §2.3 reasons 402 'Incorrect confirmation code' and 407 'Exceeded the number of confirmation "
+    "code attempts'; §2.11 states no attempt limit (ERRATUM-CONFIRM-WRONG-CODE)",
+    "a wrong confirmation code fails the payment at once: status \"4\" with fail_reason 402 'Incorrect "
+    "confirmation code'",
+)(_payments(wrong_code="fail"))
+
+_variation(
+    "debits-commission",
+    "public-pages.md §2.10 (the current balance) and §2.16 (the upper commission): which of amount or amount + "
+    "commission the balance loses is not stated (ERRATUM-BALANCE-DEBIT-BASIS)",
+    "each payment takes its amount plus the upper commission calculate/upper/commission quotes for it from the "
+    "showcase balance (and 1410 when the balance cannot pay both)",
+)(_payments(debit_commission=True))
+
+_variation(
+    "float-balance",
+    "public-pages.md §2.10 (result.balance float; any opening balance)",
+    "the showcase opens at 4988.44 and keeps its balance as a float64 running total (4988.44 - 2.17 ... answered "
+    "as 4986.2699999999995)",
+)(_payments(opening_balance=4988.44, float_balance=True))
+
+_variation(
+    "datetime-as-given",
+    "public-pages.md §2.8 (datetime: String, 'ISO 8601 Current Timestamp', no error for another form) and §4 "
+    "item 22 (ERRATUM-CASH-IN-DATETIME-STRING)",
+    "a cash-in datetime is stored as given, whatever the string ('yesterday at noon' too)",
+)(_payments(datetime_checked=False))

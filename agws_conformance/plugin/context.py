@@ -6,13 +6,15 @@ Suite tests never see the secret: signing (correctly, or deliberately wrongly) h
 from __future__ import annotations
 
 import json
+import string
 import time
 from datetime import datetime, timezone
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 import pytest
 
-from agws_conformance import judge, signer
+from agws_conformance import judge, money, signer
 from agws_conformance.catalogue import load_catalogue
 from agws_conformance.client import HarnessError
 from agws_conformance.endpoints import ENDPOINTS, FINAL_STATUSES, LOOKUP_FIELDS, METHODS
@@ -39,6 +41,9 @@ class _Sign:
     def __repr__(self) -> str:
         return "SIGN"
 
+
+_ID_ALPHABET = string.ascii_lowercase + string.digits
+"""What the drawn part of an external_id is made of (safe in any id column and URL)."""
 
 SIGN: Any = _Sign()
 """Default for ``send(signature=...)``: sign the content correctly with the target's secret."""
@@ -163,13 +168,27 @@ class Agws:
         return write  # type: ignore[return-value]
 
     def new_external_id(self) -> str:
-        """An external_id for a payment this run creates: the [write] id_prefix, the run id, a counter."""
-        return self._bound.fresh_id(self.require_write().id_prefix)
+        """An external_id for a payment this run creates: the [write] id_prefix, then 16 characters
+        drawn for this run (no run id, no counter: nothing a gateway could match the suite by)."""
+        prefix = self.require_write().id_prefix
+        taken = {str(r["external_id"]) for r in self._bound.payments}
+        while True:
+            external_id = f"{prefix}-" + "".join(self._bound.draws.choices(_ID_ALPHABET, k=16))
+            if external_id not in taken:
+                return external_id
 
-    def payment_fields(self, *, amount: float, **overrides: Any) -> dict[str, Any]:
-        """A valid cash-in for the [write] account, a fresh external_id and ``amount`` (tenge)."""
+    def draw_amount(self, low: str = "1.00", high: str = "9.99") -> Decimal:
+        """An amount in whole tiyn drawn for this run in [low, high], never above [write] max_amount:
+        a gateway cannot special-case fixed values the suite would otherwise send."""
+        top = min(Decimal(high), Decimal(repr(self.require_write().max_amount)))
+        return money.draw(self._bound.draws, Decimal(low), top)
+
+    def payment_fields(self, *, amount: Decimal | float, **overrides: Any) -> dict[str, Any]:
+        """A valid cash-in for the [write] account, a fresh external_id and ``amount`` (tenge, sent as
+        the float64 Go would write)."""
         now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        fields = self.fields("action/cash-in", **{"amount": amount, "external_id": self.new_external_id(),
+        wire = money.on_the_wire(amount) if isinstance(amount, Decimal) else amount
+        fields = self.fields("action/cash-in", **{"amount": wire, "external_id": self.new_external_id(),
                                                   "datetime": now, **overrides})
         if self._bound.receiver is not None and "callback_url" not in overrides:
             fields["callback_url"] = self._bound.receiver.url  # the documented optional field, last as in its table
@@ -192,7 +211,7 @@ class Agws:
                         + (f", {bound.payments_allowed} for this worker" if bound.payments_allowed != write.max_payments
                            else "") + "); raise max_payments to run this check")
         if content is None:
-            content = self.encode(fields if fields is not None else self.payment_fields(amount=0.01))
+            content = self.encode(fields if fields is not None else self.payment_fields(amount=self.draw_amount()))
         try:
             parsed = json.loads(content)
         except ValueError:
@@ -283,13 +302,27 @@ class Agws:
             self.note_payment_status(external_id, data.get("status_code"))
         return resp, data if isinstance(data, dict) else None
 
-    def poll_final(self, external_id: str, within: float) -> tuple[dict[str, Any] | None, list[tuple[float, Any]]]:
+    def leave_unasked(self, external_id: str, low: float = 1.0, high: float = 2.0) -> None:
+        """Wait, without asking about it, until a moment drawn for the run (``low``-``high`` s, at most
+        half of final_within) after this run's cash-in of the payment: the status method is a read,
+        and a payment that progresses only while the suite polls it must not look final in time."""
+        write = self.require_write()
+        pause = min(self._bound.draws.uniform(low, high), write.final_within / 2)
+        sent = self._bound.payment_started.get(external_id)
+        if sent is not None:
+            time.sleep(max(0.0, sent + pause - time.monotonic()))
+
+    def poll_final(self, external_id: str, within: float, *, since_sent: bool = False
+                   ) -> tuple[dict[str, Any] | None, list[tuple[float, Any]]]:
         """Poll the status method until the payment is final or ``within`` seconds pass.
 
+        ``since_sent``: the seconds count from this run's cash-in of the payment, not from now (a
+        payment must be final within final_within of being made, whenever the suite first asks).
         Returns the last result.data (None when never a success) and the history of (seconds, status).
+        Polls at least once.
         """
         write = self.require_write()
-        started = time.monotonic()
+        started = self._bound.payment_started.get(external_id, time.monotonic()) if since_sent else time.monotonic()
         history: list[tuple[float, Any]] = []
         last: dict[str, Any] | None = None
         while True:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import random
 import threading
 import time
 import uuid
@@ -82,6 +83,12 @@ class BoundTarget:
     shared: dict[str, object] = field(default_factory=dict)  # what one suite test established for others
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     _ids: "itertools.count[int]" = field(default_factory=lambda: itertools.count(1), repr=False)
+    draws: random.Random = field(init=False, repr=False)
+    """This run's amounts and external_id suffixes: seeded from the run id, never from the Hypothesis
+    seed, so two runs (even with the same --hypothesis-seed) send values a gateway cannot learn."""
+
+    def __post_init__(self) -> None:
+        self.draws = random.Random(f"agws-draws-{self.run_id}")
 
     @property
     def variant(self) -> "Variant":
