@@ -222,3 +222,36 @@ def test_a_run_killed_mid_way_leaves_a_journal_of_every_payment(tmp_path: Path) 
     finally:
         mock.stop()
     assert SECRET.encode() not in journal_path.read_bytes()
+
+
+CRASHING_SUITE = '''
+import os
+
+import pytest
+
+
+@pytest.mark.requirement("PAY-SUCCESS")
+def test_a_pays(agws):
+    agws.pay(why="handed over")
+
+
+@pytest.mark.requirement("PAY-SUCCESS")
+def test_b_pays_then_its_worker_dies(agws):
+    agws.pay(why="paid by a worker that died")
+    os._exit(3)
+'''
+
+
+@pytest.mark.slow
+def test_a_crashed_workers_payments_reach_the_report_from_the_journal(tmp_path: Path) -> None:
+    """Under xdist a worker that dies hands nothing over; the report still lists its payment."""
+    (tmp_path / "test_crash.py").write_text(CRASHING_SUITE, encoding="utf-8")
+    done = run_pytest("test_crash.py", "-n", "1", "-q", f"--agws-journal={tmp_path / 'j.jsonl'}",
+                      f"--agws-json={tmp_path / 'summary.json'}", cwd=tmp_path, timeout=120)
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    payments = {p["why"]: p for p in summary["targets"][0]["payments"]}
+    assert set(payments) == {"handed over", "paid by a worker that died"}, done.stdout[-2000:]
+    assert payments["paid by a worker that died"]["answer"].endswith("(from the payments journal)")
+    assert payments["paid by a worker that died"]["created"] is True
+    (run,) = journal.read([tmp_path / "j.jsonl"]).runs
+    assert run.ended and len(run.payments) == 2
