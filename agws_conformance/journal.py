@@ -5,8 +5,8 @@ listed in the report" needs a record that exists before the report does. A payme
 journals before it sends; so does the suite. One JSON object per line:
 
 - ``start``: a process of a run journals its first request (run id, target, base URL, worker);
-- ``sent``: before a cash-in, link or confirmation leaves (refused ones too: a gateway that wrongly
-  accepts one has moved money), with method, external_id, amount, username, time and why;
+- ``sent`` (fsynced): before a cash-in, link or confirmation leaves (refused ones too: a gateway
+  that wrongly accepts one has moved money), with method, external_id, amount, username, time, why;
 - ``answer``: when its answer arrives (HTTP status, error/status code, payment status), or
   ``error`` when none ever came (a time-out, a reset);
 - ``end``: the run's reports are written (the JSON summary's path, if one was asked for).
@@ -17,8 +17,8 @@ payments`` lists it and asks the gateway's status method what became of each pay
 Several processes append to one file (pytest-xdist workers of a run, successive runs): every line
 is one ``os.write`` of a whole line on a descriptor opened with ``O_APPEND``. On a local file
 system the kernel moves to the end and writes in one step, so concurrent lines never interleave
-(not guaranteed on NFS: give each run its own ``--agws-journal`` there). Each line is fsynced
-before the request is sent. A line torn by a kill mid-write is skipped when reading, and counted.
+(not guaranteed on NFS: give each run its own ``--agws-journal`` there). A ``sent`` line is
+fsynced before the request leaves. A line torn by a kill mid-write is skipped when read, and counted.
 
 Never the secret, never a signature: the lines hold identifiers, amounts, codes and statuses, and
 the plugin passes every string through the run's redactor before it is written.
@@ -52,11 +52,13 @@ def default_path(json_summary: str | Path | None) -> Path:
     return (folder / JOURNAL_NAME).absolute()
 
 
-def append(path: str | Path, entry: Mapping[str, Any]) -> None:
-    """Append ``entry`` as one line and fsync it: on disk before the caller goes on.
+def append(path: str | Path, entry: Mapping[str, Any], *, sync: bool = True) -> None:
+    """Append ``entry`` as one line; with ``sync``, fsync it: on disk before the caller goes on.
 
     One ``os.write`` per line on an ``O_APPEND`` descriptor: lines of concurrent writers (xdist
-    workers) never interleave on a local file system (see the module's docstring).
+    workers) never interleave on a local file system (see the module's docstring). Without
+    ``sync`` (an answer line) the line survives a killed process, as written lines do, but not a
+    power cut: the ``sent`` line before it is what must never be lost.
     """
     data = (json.dumps(dict(entry), ensure_ascii=False, separators=(",", ":"), default=str) + "\n").encode("utf-8")
     target = Path(path)
@@ -66,7 +68,8 @@ def append(path: str | Path, entry: Mapping[str, Any]) -> None:
         written = os.write(fd, data)
         if written != len(data):  # a full disk; a partial line is skipped when reading
             raise OSError(f"{target}: wrote {written} of {len(data)} bytes of a journal line")
-        os.fsync(fd)
+        if sync:
+            os.fsync(fd)
     finally:
         os.close(fd)
 

@@ -99,7 +99,7 @@ class RunJournal:
                           status=str(status)[:20] if status is not None else None,
                           created=success and isinstance(result, dict))
         with self._lock:
-            journal.append(self.path, self._line(journal.ANSWER, target, base_url, **fields))
+            journal.append(self.path, self._line(journal.ANSWER, target, base_url, **fields), sync=False)
 
     def end(self, *, summary: str | None, html: str | None, partial: str | None) -> None:
         """The run's reports are written: it did not end without a summary."""
