@@ -255,3 +255,21 @@ def test_a_crashed_workers_payments_reach_the_report_from_the_journal(tmp_path: 
     assert payments["paid by a worker that died"]["created"] is True
     (run,) = journal.read([tmp_path / "j.jsonl"]).runs
     assert run.ended and len(run.payments) == 2
+
+
+def test_payments_command_lists_by_run_and_refuses_a_missing_journal(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from agws_conformance.cli import main
+
+    path = tmp_path / "j.jsonl"
+    journal.append(path, _sent("r1", "s1"))
+    journal.append(path, _answer("r1", "s1", error="timeout: no answer within 10 s"))
+    assert main(["payments", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "run r1 (target 'qa' at http://gw.test)" in out and "ended without a summary" in out
+    assert "no answer (timeout: no answer within 10 s)" in out
+    assert main(["payments", str(path), "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["runs"][0]["payments"][0]["external_id"] == "p-1" and document["recheck"] == []
+    assert main(["payments", str(tmp_path / "none.jsonl")]) == 2
+    assert "no such journal" in capsys.readouterr().err
