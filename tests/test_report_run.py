@@ -203,7 +203,8 @@ def test_canary_secret_never_reaches_an_artifact(tmp_path: Path) -> None:
                  _target_file(tmp_path, "leaky", f"http://127.0.0.1:{leaky.server_port}")]
         artifacts = tmp_path / "out"
         done = run_in(tmp_path, str(ROOT / "suites" / "test_signature_rejected.py"),
-                          str(ROOT / "suites" / "test_envelope.py"), "-v", "-rA",
+                          str(ROOT / "suites" / "test_envelope.py"),
+                          str(ROOT / "suites" / "test_confirm_and_links.py"), "-v", "-rA",
                           *[a for f in files for a in ("--agws-target", str(f))],
                           f"--html={artifacts / 'report.html'}", f"--junitxml={artifacts / 'junit.xml'}",
                           f"--agws-json={artifacts / 'summary.json'}", "--agws-transcripts=all", env=env)
@@ -217,6 +218,10 @@ def test_canary_secret_never_reaches_an_artifact(tmp_path: Path) -> None:
             scanned += 1
             assert CANARY.encode() not in path.read_bytes(), f"the canary secret leaked into {path}"
     assert scanned >= 3
+    # The payments journal (links and confirmations, to every target, the leaky one too) is scanned above.
+    logged = [json.loads(line) for line in (artifacts / "agws-payments.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert {e["target"] for e in logged if e["event"] == "sent"} == {"passing", "faulty", "leaky"}
+    assert {e["method"] for e in logged if e["event"] == "sent"} >= {"action/link", "action/confirm/invoice"}
     summary = json.loads((artifacts / "summary.json").read_text(encoding="utf-8"))
     verdicts = {t["name"]: t["verdict"] for t in summary["targets"]}
     assert verdicts["faulty"] == verdicts["leaky"] == "NOT CONFORMANT" and verdicts["passing"] != "NOT CONFORMANT"

@@ -22,6 +22,7 @@ from agws_conformance.state import (CONTEXTS_KEY, EXCHANGES_KEY, FROZE_KEY, GENE
 from agws_conformance.transcript import ExchangeLog
 
 from .context import SIGN, Agws
+from .journaling import WORKER_JOURNAL, WORKER_RUN_ID, JournalHooks
 from .options import Settings, add_options, settings_from
 from .run import Run
 from .workers import WORKER_OUTPUT_KEY, note_usage_error, receive_from_worker, send_to_controller
@@ -49,9 +50,12 @@ def pytest_configure(config: pytest.Config) -> None:
     if settings.profile == "soak" and (workers > 1 or getattr(config.option, "numprocesses", None)):
         raise pytest.UsageError("--agws-profile soak runs in one process (its generated tests share one time "
                                 "budget, one after the other): drop -n/--numprocesses")
-    config.stash[RUN_KEY] = Run(settings, workers=workers)
+    workerinput = getattr(config, "workerinput", {})
+    config.stash[RUN_KEY] = Run(settings, workers=workers, run_id=workerinput.get(WORKER_RUN_ID),
+                                journal=workerinput.get(WORKER_JOURNAL), worker=workerinput.get("workerid", "main"))
     config.stash[RESULTS_KEY] = Results()
     config.pluginmanager.register(_Interruption(config.stash[RUN_KEY]), "agws-interruption")
+    config.pluginmanager.register(JournalHooks(config.stash[RUN_KEY], config), "agws-journal")
     config.pluginmanager.register(_ResultCollector(config.stash[RESULTS_KEY]), "agws-results")
     register_report(config)  # HTML report, JSON summary
 
@@ -203,7 +207,8 @@ def _unfreeze_heap(config: pytest.Config) -> None:
 
 
 class _Interruption:
-    """Ctrl-C: the reports are still written, marked partial (``Run.interrupted``; see report.summary)."""
+    """Ctrl-C or an internal error: the reports are still written, marked partial
+    (``Run.interrupted``; see report.summary), with the journal's payments of the run."""
 
     def __init__(self, run: Run) -> None:
         self.run = run
@@ -211,6 +216,10 @@ class _Interruption:
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
         if self.run.interrupted is None:
             self.run.interrupted = "interrupted by the user (Ctrl-C)"
+
+    def pytest_internalerror(self, excrepr: Any, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        if self.run.interrupted is None:
+            self.run.interrupted = f"stopped by an internal error ({excinfo.typename})"
 
 
 @pytest.fixture(scope="session")

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from agws_conformance.receiver import CallbackReceiver
     from agws_conformance.target import Account, Payment, Secret, Target, Write
 
+    from .journaling import RunJournal
     from .run import BoundTarget, Run
     from .soak import Soak
 
@@ -44,6 +45,8 @@ class _Sign:
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 """What the drawn part of an external_id is made of (safe in any id column and URL)."""
+_WHY = {"action/confirm/invoice": "confirmation", "action/link": "payment link", "action/cash-in": "payment"}
+"""What a request with side effects is for, in the journal, when its sender does not say."""
 
 SIGN: Any = _Sign()
 """Default for ``send(signature=...)``: sign the content correctly with the target's secret."""
@@ -226,7 +229,7 @@ class Agws:
                                   "answer": "not answered", "status": None, "created": False, "timeline": []}
         bound.payments.append(record)
         bound.payment_started[record["external_id"]] = time.monotonic()
-        resp = self.send(endpoint, content=content, signature=signature)
+        resp = self._send(endpoint, content=content, signature=signature, why=why, listed=True)
         record["answer"] = judge.describe(resp)[:200]
         self._timeline(record["external_id"], f"cash-in answered: {record['answer'][:80]}")
         data = (resp.json.get("result") or {}).get("data") if judge.is_success(resp) else None
@@ -371,8 +374,20 @@ class Agws:
 
     def send(self, endpoint: str, fields: Mapping[str, Any] | None = None, *, content: bytes | None = None,
              signature: Any = SIGN, headers: Mapping[str, str] | None = None, method: str = "POST",
-             path: str | None = None) -> "Response":
-        """Send one request; a hang becomes a ROB-RESPONSE-TIME failure once the target has answered before."""
+             path: str | None = None, why: str | None = None) -> "Response":
+        """Send one request; a hang becomes a ROB-RESPONSE-TIME failure once the target has answered before.
+
+        A method with side effects (a confirmation, sent here; cash-ins and links go through
+        :meth:`pay`) is journaled before it leaves and when its answer comes (``why``: for the journal).
+        """
+        __tracebackhide__ = True
+        return self._send(endpoint, fields, content=content, signature=signature, headers=headers, method=method,
+                          path=path, why=why)
+
+    def _send(self, endpoint: str, fields: Mapping[str, Any] | None = None, *, content: bytes | None = None,
+              signature: Any = SIGN, headers: Mapping[str, str] | None = None, method: str = "POST",
+              path: str | None = None, why: str | None = None, listed: bool = False) -> "Response":
+        """:meth:`send`; ``listed``: a request :meth:`pay` counts and lists for the report."""
         __tracebackhide__ = True
         if content is None:
             content = self.encode(fields if fields is not None else self.fields(endpoint))
@@ -388,9 +403,13 @@ class Agws:
         bound = self._bound
         if bound.breaker:
             bound.refuse_after_breaker()
+        journaled = self._journal_sent(endpoint, content, why, listed)
         try:
             resp = bound.client.request(method, path or ENDPOINTS[endpoint], content=content, headers=sent)
         except HarnessError as exc:
+            if journaled is not None:
+                self._journal().answered(journaled, target=self.target.name, base_url=self.target.base_url,
+                                         resp=None, error=f"{exc.kind}: {exc}")
             bound.note_failure(exc)
             # A status line followed by a stall is an answer that never completes: judged, not harness trouble.
             started = exc.exchange is not None and exc.exchange.status is not None
@@ -398,10 +417,36 @@ class Agws:
                 self.check(False, "ROB-RESPONSE-TIME",
                            f"expected a complete answer within {self.settings.timeout:g} s, observed: {exc}")
             raise
+        if journaled is not None:
+            self._journal().answered(journaled, target=self.target.name, base_url=self.target.base_url, resp=resp)
         bound.note_answer()
         self.check(resp.elapsed <= self.settings.timeout, "ROB-RESPONSE-TIME",
                    f"expected a complete answer within {self.settings.timeout:g} s, observed one in {resp.elapsed:.2f} s")
         return resp
+
+    def _journal(self) -> "RunJournal":
+        journal = self._run.journal
+        invariant(journal is not None, "a journaled request without a journal")
+        return journal  # type: ignore[return-value]
+
+    def _journal_sent(self, endpoint: str, content: bytes, why: str | None, listed: bool) -> str | None:
+        """Before a request with side effects leaves: its journal line, on disk (None: nothing to
+        journal). A journal that cannot be written stops the request: no payment goes unrecorded."""
+        method = METHODS.get(endpoint)
+        if method is None or not method.writes or self._run.journal is None:
+            return None
+        try:
+            parsed = json.loads(content)
+        except ValueError:
+            parsed = None
+        body = parsed if isinstance(parsed, dict) else {}
+        try:
+            return self._run.journal.sent(target=self.target.name, base_url=self.target.base_url, method=endpoint,
+                                          body=body, why=why or _WHY.get(endpoint, endpoint), test=self.nodeid,
+                                          listed=listed)
+        except OSError as exc:
+            raise HarnessError("setup", f"not sent: cannot write the payments journal {self._run.journal.path} "
+                                        f"({exc.strerror or exc}); fix the path or pass --agws-journal PATH") from None
 
     def require_served(self, endpoint: str, fields: Mapping[str, Any] | None = None, *,
                        success: bool = False) -> Any:

@@ -59,6 +59,8 @@ class Settings:
     """Hypothesis' own ``--hypothesis-seed`` (its pytest plugin's public option), as typed."""
     budget: float | None = None
     """--agws-budget in seconds: how long a soak run generates (set only for the soak profile)."""
+    journal: str | None = None
+    """--agws-journal / AGWS_JOURNAL as given: the payments journal (default: plugin.journaling.journal_path)."""
 
     @property
     def embedded(self) -> bool:
@@ -96,6 +98,11 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--agws-mock-fault", action="append", default=[], metavar="NAME",
                     help="inject a fault into the embedded mock (repeatable; see agws-conformance mock --list-faults)")
     group.addoption("--agws-json", metavar="FILE", help="write the JSON summary for release gates [env AGWS_JSON]")
+    group.addoption("--agws-journal", metavar="PATH",
+                    help="the payments journal: every request with side effects is appended (and fsynced) "
+                         "before it is sent, so a killed run's payments can be reconciled (default: "
+                         "agws-payments.jsonl beside --agws-json, else in the working directory; the embedded "
+                         "mock only when given) [env AGWS_JOURNAL]")
     group.addoption("--agws-transcripts", choices=("failures", "all"),
                     help="which tests show HTTP transcripts in the HTML report (default failures)")
     group.addoption("--agws-host-details", action="store_true", default=False,
@@ -173,6 +180,7 @@ def settings_from(config: pytest.Config, environ: Mapping[str, str] = os.environ
         requirements=tuple(dict.fromkeys(getattr(opt, "agws_requirement", None) or ())),
         hypothesis_seed=getattr(opt, "hypothesis_seed", None),
         budget=budget,
+        journal=getattr(opt, "agws_journal", None) or environ.get("AGWS_JOURNAL", "").strip() or None,
     )
 
 

@@ -15,6 +15,7 @@ import uuid
 import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable, NoReturn
 from urllib.parse import urlsplit
 
@@ -28,6 +29,7 @@ from agws_conformance.endpoints import ENDPOINTS, is_loopback_host
 from agws_conformance.preflight import PreflightReport, run_preflight
 from agws_conformance.transcript import Redactor
 
+from .journaling import RunJournal, journal_path, new_run_id
 from .options import Settings, target_options
 from .soak import Soak
 
@@ -126,8 +128,13 @@ class BoundTarget:
 class Run:
     """Everything one pytest process knows about the conformance run."""
 
-    def __init__(self, settings: Settings, *, workers: int = 1) -> None:
+    def __init__(self, settings: Settings, *, workers: int = 1, run_id: str | None = None,
+                 journal: str | None = None, worker: str = "main") -> None:
         self.settings = settings
+        self.run_id = run_id or new_run_id()  # one per run: an xdist worker gets its controller's
+        path = Path(journal) if journal is not None else journal_path(settings)
+        self.journal: RunJournal | None = RunJournal(path, self.run_id, lambda text: self.redactor(text), worker) \
+            if journal != "" and path is not None else None
         self.workers = max(1, workers)  # pytest processes sharing the run (xdist workers)
         self.started = datetime.now(timezone.utc)
         self.finished: datetime | None = None
