@@ -35,12 +35,14 @@ class SuiteSelection:
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         self.selection.note_deselected([i.nodeid for i in items if "agws" in getattr(i, "fixturenames", ())])
 
+    def pytest_itemcollected(self, item: pytest.Item) -> None:
+        # Before any selection: a test deselected later still says its file was collected.
+        self.covered.add(Path(item.path).resolve())
+
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
-        # A file's own report: "passed" with its tests, "skipped" when it skips itself as a whole;
-        # "passed" with no tests is a file --lf skipped (or one without tests): not run.
-        if "::" in report.nodeid or not report.nodeid.endswith(".py"):
-            return
-        if report.skipped or report.result:
+        # A file that skips itself as a whole (pytest.skip at module level) ran as far as it could.
+        # (--lf's skipped files report "passed" with no tests: not run.)
+        if report.skipped and "::" not in report.nodeid and report.nodeid.endswith(".py"):
             self.covered.add((self.config.rootpath / report.nodeid).resolve())
 
     @pytest.hookimpl(trylast=True)

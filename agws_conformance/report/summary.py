@@ -204,7 +204,7 @@ def reasons(document: dict[str, Any]) -> list[dict[str, Any]]:
 def reason_line(reason: dict[str, Any]) -> str:
     """One reason as the terminal and the gate show it."""
     head = {"interrupted": "interrupted", "setup": "setup problem", "failed": "failed", "harness": "harness error",
-            "skipped": "skipped MUST", "not run": "not run MUST", "deselected": "deselected"}[reason["kind"]]
+            "skipped": "skipped MUST", "not run": "not run MUST", "deselected": "partial run"}[reason["kind"]]
     where = f" on {reason['target']!r}" if reason.get("target") else ""
     subject = f" {reason['requirement']}" if reason.get("requirement") else ""
     count = f" ({reason['tests']} tests)" if reason["kind"] == "harness" and reason["tests"] > 1 else ""
