@@ -21,7 +21,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
               "agws_conformance.transcript")),
     ("data", ("agws_conformance.target", "agws_conformance.schemas", "agws_conformance.catalogue",
               "agws_conformance.results", "agws_conformance.judge", "agws_conformance.strategies",
-              "agws_conformance.openapi")),
+              "agws_conformance.openapi", "agws_conformance.scope")),
     ("io", ("agws_conformance.client", "agws_conformance.preflight", "agws_conformance.mock",
             "agws_conformance.serving", "agws_conformance.receiver")),
     ("state", ("agws_conformance.state",)),
