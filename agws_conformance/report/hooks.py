@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import html as _html
 from collections import defaultdict
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 import pytest
@@ -219,7 +220,12 @@ class ReportHooks:
         if hasattr(session.config, "workerinput"):
             return
         run, results = _stash(session.config)
-        if not run.settings.json_path or not results.tests:
+        if not run.settings.json_path:
+            return
+        if not results.tests:
+            # No suite test ran (-k matched nothing, a usage error): no summary, and no stale one
+            # from an earlier run left at this path for a gate to pass on.
+            Path(run.settings.json_path).unlink(missing_ok=True)
             return
         document = session.config.stash.get(SUMMARY_KEY, None)
         if document is None:  # the main plugin builds it at its session finish; this is only a fallback
