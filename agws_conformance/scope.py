@@ -90,7 +90,8 @@ def scope_words(scopes: Iterable[Mapping[str, Mapping[str, Any]]]) -> str:
     # Enabled but not judged as a whole (payments without balance_exclusive) is not "not enabled".
     partly = [name for name, why in missing.items() if not why.startswith("no ")]
     off = [GROUPS[name].words for name in missing if name not in partly]
-    head = "read only" if judged == ["read"] else "judged: " + ", ".join(judged) if judged else "nothing judged"
     parts = [f"{_join(off)} not enabled"] if off else []
     parts += [f"{GROUPS[name].words} not judged as a whole ({missing[name]})" for name in partly]
-    return f"{head}: " + "; ".join(parts)
+    if judged == ["read"]:
+        return "read only: " + "; ".join(parts)
+    return "; ".join([f"judged: {', '.join(judged)}", *parts])
