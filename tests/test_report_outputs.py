@@ -417,3 +417,20 @@ def test_the_gate_is_also_an_agws_conformance_command(tmp_path: Path, capsys: py
     with pytest.raises(SystemExit) as exc:
         cli_main(["gate", str(path), "--require", "money"])
     assert exc.value.code == 2 and "unknown method group 'money'" in capsys.readouterr().err
+
+
+def test_balance_exclusive_false_leaves_payments_not_judged_as_a_whole() -> None:
+    import dataclasses
+
+    from agws_conformance.mock.data import embedded_target
+    from agws_conformance.scope import scope_words, target_scope
+
+    target = embedded_target()
+    write = dataclasses.replace(target.write, balance_exclusive=False, confirm_code=None)
+    scope = target_scope(dataclasses.replace(target, write=write, callbacks=None))
+    assert scope["payments"] == {"judged": False, "why": "balance_exclusive = false: the balance debit rules are not "
+                                 "judged", "enable": "set [write] balance_exclusive = true (nobody else moves the "
+                                 "showcase balance during the run)"}
+    assert scope_words([scope]) == ("judged: read, links; callbacks and confirmation not enabled; payments not judged "
+                                    "as a whole (balance_exclusive = false: the balance debit rules are not judged)")
+    assert scope_words([target_scope(target)]) == ""
