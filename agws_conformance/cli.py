@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from agws_conformance import __version__
 
 COMMANDS: tuple[str, ...] = ("agws_conformance.commands.sign", "agws_conformance.commands.openapi", "agws_conformance.commands.mock",
-                             "agws_conformance.commands.payments")
+                             "agws_conformance.commands.payments", "agws_conformance.commands.gate")
 
 
 def build_parser() -> argparse.ArgumentParser:

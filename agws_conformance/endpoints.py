@@ -18,6 +18,10 @@ LINK_PATH = "/showcase-gateway/api/v1/action/link"
 # write suites refuse it always.
 PRODUCTION_HOSTS: frozenset[str] = frozenset({"agwsapi.tarlanpayments.kz"})
 
+MOCK_HEADER = "X-AGWS-Mock"
+"""Not AGWS: the response header every answer of the bundled mock carries (embedded, or served by
+``agws-conformance mock``). A gateway does not send it, so a run that sees it is a mock run."""
+
 def is_loopback_host(host: str) -> bool:
     """Whether ``host`` (a name or an IP literal, brackets allowed) is this machine's loopback.
 

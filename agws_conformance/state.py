@@ -22,8 +22,9 @@ if TYPE_CHECKING:
     from agws_conformance.plugin.context import Agws
     from agws_conformance.plugin.run import Run
 
-__all__ = ["CONTEXTS_KEY", "EXCHANGES_KEY", "FROZE_KEY", "GENERATED_KEY", "HARNESS_PHASE", "Observed", "Payload", "RESULTS_KEY",
-           "RUN_KEY", "build_payload", "format_note", "observed_targets"]
+__all__ = ["CONTEXTS_KEY", "EXCHANGES_KEY", "FROZE_KEY", "GENERATED_KEY", "HARNESS_PHASE", "Observed",
+           "Payload", "RESULTS_KEY", "RUN_KEY", "SUMMARY_KEY", "Selection", "build_payload", "format_note",
+           "observed_targets"]
 
 RUN_KEY: pytest.StashKey[Run] = pytest.StashKey()
 RESULTS_KEY: pytest.StashKey[Results] = pytest.StashKey()
@@ -31,6 +32,7 @@ CONTEXTS_KEY: pytest.StashKey[list[Agws]] = pytest.StashKey()  # per test item
 EXCHANGES_KEY: pytest.StashKey[ExchangeLog] = pytest.StashKey()  # per test item
 FROZE_KEY: pytest.StashKey[bool] = pytest.StashKey()
 GENERATED_KEY: pytest.StashKey[dict[str, int]] = pytest.StashKey()  # nodeid -> generated tests left from it
+SUMMARY_KEY: pytest.StashKey[dict[str, Any]] = pytest.StashKey()  # the run's checked JSON summary, built once
 
 HARNESS_PHASE = "harness"
 """Report phase given to harness trouble: counted as an error (JUnit <error>), never as a failure."""
@@ -84,6 +86,58 @@ def build_payload(*, target: str, requirements: list[str], decided: Outcome, whe
         exchanges_dropped=dropped,
         method=method,
     )
+
+
+SELECTION_EXAMPLES = 5
+"""Deselected tests and unrun suite files named in a reason; the count says the rest."""
+
+
+@dataclass
+class Selection:
+    """Which suite tests the run left out, however it was told to (a partial run is not a verdict).
+
+    ``deselected``: tests dropped by a ``pytest_deselected`` hook (-k, -m, --deselect, --lf,
+    --agws-requirement ...); ``files_not_run``: suite files the run never collected a test from
+    (a subset of files or folders named instead of ``suites``, --ignore, --lf's skipped files);
+    ``node_ids``: tests named by node ID on the command line (only they ran from their file).
+    """
+
+    deselected: int = 0
+    examples: list[str] = field(default_factory=list)
+    files_not_run: list[str] = field(default_factory=list)
+    node_ids: list[str] = field(default_factory=list)
+
+    def note_deselected(self, nodeids: Sequence[str]) -> None:
+        self.deselected += len(nodeids)
+        self.examples = (self.examples + [n for n in nodeids if n not in self.examples])[:SELECTION_EXAMPLES]
+
+    def merge(self, other: Mapping[str, Any]) -> None:
+        """Fold in a worker's view (under xdist every worker collects and selects the same tests)."""
+        self.deselected = max(self.deselected, int(other.get("deselected") or 0))
+        for name in ("examples", "files_not_run", "node_ids"):
+            mine: list[str] = getattr(self, name)
+            mine += [str(v) for v in other.get(name) or () if str(v) not in mine]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"deselected": self.deselected, "examples": list(self.examples),
+                "files_not_run": list(self.files_not_run), "node_ids": list(self.node_ids), "reason": self.reason()}
+
+    def reason(self) -> str | None:
+        """Why the run is partial, in words ("deselected 3 tests: ..."), or None when every suite test was selected."""
+        parts = []
+        if self.deselected:
+            more = f" and {self.deselected - len(self.examples)} more" if self.deselected > len(self.examples) else ""
+            parts.append(f"deselected {self.deselected} test{'s' if self.deselected != 1 else ''}"
+                         + (f": {', '.join(self.examples)}{more}" if self.examples else "")
+                         + " (-k, -m, --deselect, --lf or --agws-requirement)")
+        if self.files_not_run:
+            shown = self.files_not_run[:SELECTION_EXAMPLES]
+            more = f" and {len(self.files_not_run) - len(shown)} more" if len(self.files_not_run) > len(shown) else ""
+            parts.append(f"{len(self.files_not_run)} suite file{'s' if len(self.files_not_run) != 1 else ''} not run: "
+                         f"{', '.join(shown)}{more}")
+        if self.node_ids:
+            parts.append(f"only the tests named on the command line ran from their file: {', '.join(self.node_ids[:SELECTION_EXAMPLES])}")
+        return "; ".join(parts) or None
 
 
 def format_note(seen: dict[str, dict[str, str]]) -> str:

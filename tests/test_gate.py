@@ -62,8 +62,20 @@ def run_with_target(tmp_path: Path, toml: str) -> SuiteRun:
 def test_the_example_target_filled_in_is_conformant(gateway: str, tmp_path: Path) -> None:
     done = run_with_target(tmp_path, filled_example(gateway))
     assert done.returncode == 0, done.output[-3000:]
+    # The gateway here is the bundled mock served standalone: any mock is a mock (issue 25).
+    words = "CONFORMANT (read only: payments, callbacks, confirmation and links not enabled)"
+    assert f"verdict: {words} (a mock gateway (agws-conformance), served standalone: not a gateway)" in done.done.stdout
     code, line = gate(done.summary_path)
-    assert code == 0 and line.startswith("CONFORMANT"), line
+    assert code == 10 and line.startswith("INCOMPLETE: ran against a mock gateway (agws-conformance), served "
+                                          f"standalone, not a gateway (its own verdict: {words})"), line
+    code, line = gate(done.summary_path, allow_mock=True)
+    assert code == 0 and line.startswith(words + ": "), line
+    # No [write] table: the scope says so, and a pipeline that requires payments refuses the run.
+    gated = run_module("agws_conformance.cli", "gate", done.summary_path, "--allow-mock", "--require", "payments,callbacks")
+    assert gated.returncode == 10, gated.stdout + gated.stderr
+    assert gated.stdout.startswith("INCOMPLETE: --require payments,callbacks: not judged: payments on 'staging' "
+                                   "(no [write] table; enable: add a [write] table"), gated.stdout
+    assert 'CONFORMANT</span> <span class="agws-scope">(read only: payments, callbacks' in done.html
     summary = done.summary
     not_applicable = {r["id"] for r in summary["requirements"] if r["results"]["staging"]["status"] == "n/a"}
     assert {"SCH-INFO-FINANCE", "SCH-INFO-UTILITIES"} <= not_applicable  # not served, so n/a, not skipped
@@ -80,7 +92,7 @@ def test_a_missing_account_names_the_skipped_requirement_and_the_key_to_add(gate
     assert without != text
     done = run_with_target(tmp_path, without)
     assert done.returncode == 10, done.output[-3000:]
-    code, line = gate(done.summary_path)
+    code, line = gate(done.summary_path, allow_mock=True)
     assert code == 10 and line.startswith("INCOMPLETE")
     assert "skipped MUST CHK-INACTIVE-FAIL-REASON" in line and "add an [[accounts]] entry with account_status = 0" in line
     assert "skipped MUST CHK-INACTIVE-FAIL-REASON" in done.done.stdout  # the terminal says the same
@@ -94,3 +106,32 @@ def test_the_gate_refuses_an_embedded_mock_run(tmp_path: Path) -> None:
     assert code == 10 and "ran against the embedded mock, not a gateway" in line
     gated = run_module("agws_conformance.report", "gate", done.summary_path, "--allow-mock")
     assert gated.returncode == 10 and "deselected" in gated.stdout and "embedded mock" not in gated.stdout
+
+
+def test_a_deselected_run_is_not_a_verdict(tmp_path: Path) -> None:
+    """-k "not test_missing_signature" (issue 25): what ran passed, yet the run is INCOMPLETE, exit
+    10, and the terminal and the gate say which tests were left out; --allow-partial gates it by
+    the tests that ran and says so."""
+    done = run_suites(tmp_path, "--hypothesis-seed=0", "-k", "not test_missing_signature")
+    assert done.returncode == 10, done.output[-3000:]
+    assert "partial run: deselected 4 tests: suites/test_signature_rejected.py::test_missing_signature[" in done.done.stdout
+    assert "verdict: INCOMPLETE (embedded mock)" in done.done.stdout
+    selection = done.summary["run"]["selection"]
+    assert (selection["deselected"], selection["files_not_run"]) == (4, [])
+    code, line = gate(done.summary_path, allow_mock=True)
+    assert code == 10 and line.startswith("INCOMPLETE") and "partial run: deselected 4 tests" in line, line
+    gated = run_module("agws_conformance.cli", "gate", done.summary_path, "--allow-mock", "--allow-partial")
+    assert gated.returncode == 0, gated.stdout
+    assert gated.stdout.startswith("CONFORMANT [partial run allowed (--allow-partial): deselected 4 tests"), gated.stdout
+
+
+def test_a_subset_of_the_suite_files_or_node_ids_is_partial(tmp_path: Path) -> None:
+    """Naming files or node IDs instead of ``suites`` drops tests without deselecting them."""
+    done = run_suites(tmp_path, "--hypothesis-seed=0", paths=("suites/test_balance.py::test_balance_answered",))
+    assert done.returncode == 10, done.output[-3000:]
+    selection = done.summary["run"]["selection"]
+    assert "suites/test_commission.py" in selection["files_not_run"] and "suites/test_balance.py" not in \
+        selection["files_not_run"]
+    assert selection["node_ids"] == ["suites/test_balance.py::test_balance_answered"]
+    code, line = gate(done.summary_path, allow_mock=True)
+    assert code == 10 and "suite files not run: suites/test_action_status.py" in line, line

@@ -385,3 +385,15 @@ def test_arbitrary_signed_objects_never_succeed_wrongly_or_5xx(client, value, en
         assert schemas.errors("error-expected-new", payload) == []
     else:
         _error_envelope(response)
+
+
+def test_every_answer_names_the_mock(client) -> None:
+    """Issue 25: any mock is a mock. The bundled mock, embedded or served standalone, names itself
+    on every answer (a success, an unknown path, a refused method, a bad signature), so a run
+    against ``agws-conformance mock`` is recognised as a mock run (the gate refuses it)."""
+    from agws_conformance.endpoints import MOCK_HEADER
+    from agws_conformance.mock.app import MOCK_HEADER_VALUE
+
+    answers = [ask(client, "user/check"), client.post("/no/such/path", content=b"{}"),
+               client.get(USER_CHECK_PATH), post(client, "user/check", b"{}", {"X-Signature": "00"})]
+    assert [a.headers.get(MOCK_HEADER) for a in answers] == [MOCK_HEADER_VALUE] * len(answers)

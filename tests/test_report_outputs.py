@@ -304,3 +304,167 @@ def test_method_matrix_shows_what_was_proven_per_method() -> None:
     assert page.count("<tr>") == 2 and "<th><code>action/link</code></th>" in page
     assert 'title="no &lt;reason&gt; needed"' in page and HOSTILE not in page
     assert "1 fail, 1 n/a, 4 not judged, 1 pass" in page
+
+
+# -- issue 25: the gate never passes a run that proved less than it claims ----------------------------
+
+def _tiny() -> Catalogue:
+    import dataclasses
+
+    full = catalogue()
+    return dataclasses.replace(full, requirements={"SIG-REJECT-MISSING": full.requirements["SIG-REJECT-MISSING"]},
+                               errata={})
+
+
+def _passing(*, failing: bool = False) -> Results:
+    r = Results()
+    r.add(TestResult("suites/test_signature_rejected.py::test_missing", "staging", ["SIG-REJECT-MISSING"],
+                     "failed" if failing else "passed",
+                     findings=[{"requirement": "SIG-REJECT-MISSING", "level": "MUST", "ok": not failing,
+                                "outcome": "fail" if failing else "pass", "message": "expected error 1014"}]))
+    return r
+
+
+def _gated(tmp_path: Path, summary: dict, **options: object) -> tuple[int, str]:
+    path = tmp_path / "summary.json"
+    write_summary(path, summary)
+    return gate(path, **options)  # type: ignore[arg-type]
+
+
+def _selected(reason_identity: RunIdentity) -> RunIdentity:
+    import dataclasses
+
+    from agws_conformance.state import Selection
+
+    selection = Selection()
+    selection.note_deselected(["suites/test_signature_rejected.py::test_missing_signature[user/check-declared]",
+                               "suites/test_signature_rejected.py::test_missing_signature[user/check-unknown]"])
+    return dataclasses.replace(reason_identity, deselected=2, selection=selection.to_dict())
+
+
+def test_a_deselected_run_is_incomplete_unless_the_gate_allows_partial(tmp_path: Path) -> None:
+    """-k "not test_missing_signature": what ran passed, but the run is not a verdict (issue 25)."""
+    partial = _selected(identity())
+    summary = build_summary(_passing(), partial, _tiny())
+    assert summary_errors(summary) == []
+    assert (summary["verdict"], summary["exit_status"]) == ("INCOMPLETE", 10)
+    reason = next(r for r in summary["reasons"] if r["kind"] == "deselected")
+    assert reason["text"].startswith("deselected 2 tests: suites/test_signature_rejected.py::test_missing_signature")
+    code, line = _gated(tmp_path, summary)
+    assert code == 10 and line.startswith("INCOMPLETE") and "partial run: deselected 2 tests" in line, line
+    code, line = _gated(tmp_path, summary, allow_partial=True)
+    assert code == 0 and line.startswith("CONFORMANT [partial run allowed (--allow-partial): deselected 2 tests"), line
+    assert "deselected 2 tests" in fragments.summary_block(_passing(), partial, _tiny())
+    # A selection that keeps every test is not partial.
+    assert build_summary(_passing(), identity(), _tiny())["verdict"] == "CONFORMANT"
+
+
+def test_a_partial_run_with_a_failed_must_is_not_conformant(tmp_path: Path) -> None:
+    """A failed MUST wins over partial (the detection benchmark's fault runs are selections)."""
+    summary = build_summary(_passing(failing=True), _selected(identity()), _tiny())
+    assert (summary["verdict"], summary["exit_status"]) == ("NOT CONFORMANT", 1)
+    assert _gated(tmp_path, summary)[0] == 1
+    assert _gated(tmp_path, summary, allow_partial=True)[0] == 1
+
+
+def _scoped(write: bool = True, callbacks: bool = True) -> RunIdentity:
+    import dataclasses
+
+    from agws_conformance.mock.data import embedded_target
+    from agws_conformance.scope import target_scope
+
+    target = embedded_target()
+    target = dataclasses.replace(target, write=target.write if write else None,
+                                 callbacks=target.callbacks if callbacks else None)
+    base = identity()
+    return dataclasses.replace(base, targets=(dataclasses.replace(base.targets[0], scope=target_scope(target)),))
+
+
+def test_the_scope_is_part_of_the_verdict_and_require_refuses_a_missing_group(tmp_path: Path) -> None:
+    """No [write]: CONFORMANT, but it says "read only", and --require payments,callbacks refuses it (issue 25)."""
+    read_only = build_summary(_passing(), _scoped(write=False), _tiny())
+    assert summary_errors(read_only) == [] and read_only["verdict"] == "CONFORMANT"
+    words = "CONFORMANT (read only: payments, callbacks, confirmation and links not enabled)"
+    code, line = _gated(tmp_path, read_only)
+    assert code == 0 and line.startswith(words + ": 1 tests"), line
+    code, line = _gated(tmp_path, read_only, require=["payments", "callbacks"])
+    assert code == 10 and line.startswith("INCOMPLETE: --require payments,callbacks: not judged: payments on "
+                                          "'staging' (no [write] table; enable: add a [write] table"), line
+    assert "callbacks on 'staging' (no [write] table" in line
+    banner = fragments.summary_block(_passing(), _scoped(write=False), _tiny())
+    assert "read only: payments, callbacks, confirmation and links not enabled" in banner
+    # With [write] but no [callbacks]: payments pass the requirement, callbacks do not.
+    no_callbacks = build_summary(_passing(), _scoped(callbacks=False), _tiny())
+    code, line = _gated(tmp_path, no_callbacks, require=["payments", "callbacks"])
+    assert code == 10 and "callbacks on 'staging' (no [callbacks] table; enable: add a [callbacks] table" in line
+    assert "payments on" not in line
+    whole = build_summary(_passing(), _scoped(), _tiny())
+    code, line = _gated(tmp_path, whole, require=["payments", "callbacks", "confirm", "links", "read"])
+    assert (code, line.split(":")[0]) == (0, "CONFORMANT"), line
+    with pytest.raises(ValueError, match="unknown method group 'money'"):
+        _gated(tmp_path, whole, require=["money"])
+
+
+def test_a_standalone_mock_is_refused_like_the_embedded_one(tmp_path: Path) -> None:
+    import dataclasses
+
+    base = identity()
+    mocked = dataclasses.replace(base, targets=(dataclasses.replace(base.targets[0], mock="agws-conformance"),))
+    summary = build_summary(_passing(), mocked, _tiny())
+    code, line = _gated(tmp_path, summary)
+    assert code == 10 and line.startswith("INCOMPLETE: ran against a mock gateway (agws-conformance), served "
+                                          "standalone, not a gateway"), line
+    assert _gated(tmp_path, summary, allow_mock=True)[0] == 0
+    assert "a mock gateway (agws-conformance)" in fragments.summary_block(_passing(), mocked, _tiny())
+
+
+def test_a_summary_that_breaks_its_schema_is_repaired_and_incomplete(tmp_path: Path) -> None:
+    """A value the schema refuses never reaches the file and is never silent: the run names its
+    path and is INCOMPLETE (a failed MUST would still be NOT CONFORMANT)."""
+    import dataclasses
+
+    from agws_conformance.report.summary import checked_summary
+
+    base = identity()
+    payment = {"external_id": "x-1", "amount": False, "username": "u", "test": "t", "why": "w",
+               "answer": "a", "status": None, "created": False}
+    broken = dataclasses.replace(base, targets=(dataclasses.replace(base.targets[0], payments=[payment]),))
+    summary = checked_summary(build_summary(_passing(), broken, _tiny()))
+    assert summary_errors(summary) == []
+    assert summary["run"]["summary_problems"] == [
+        "$.targets[0].payments[0].amount: False is not of type 'number', 'null'"]
+    assert (summary["verdict"], summary["exit_status"]) == ("INCOMPLETE", 10)
+    code, line = _gated(tmp_path, summary)
+    assert code == 10 and "summary broke its own schema at $.targets[0].payments[0].amount" in line, line
+
+
+def test_the_gate_is_also_an_agws_conformance_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from agws_conformance.cli import main as cli_main
+
+    path = tmp_path / "s.json"
+    write_summary(path, build_summary(_passing(), _scoped(write=False), _tiny()))
+    assert cli_main(["gate", str(path)]) == 0
+    assert capsys.readouterr().out.startswith("CONFORMANT (read only:")
+    assert cli_main(["gate", str(path), "--require", "payments,callbacks"]) == 10
+    assert "not judged: payments on 'staging'" in capsys.readouterr().out
+    assert report_main(["gate", str(path), "--require", "links"]) == 10
+    with pytest.raises(SystemExit) as exc:
+        cli_main(["gate", str(path), "--require", "money"])
+    assert exc.value.code == 2 and "unknown method group 'money'" in capsys.readouterr().err
+
+
+def test_balance_exclusive_false_leaves_payments_not_judged_as_a_whole() -> None:
+    import dataclasses
+
+    from agws_conformance.mock.data import embedded_target
+    from agws_conformance.scope import scope_words, target_scope
+
+    target = embedded_target()
+    write = dataclasses.replace(target.write, balance_exclusive=False, confirm_code=None)
+    scope = target_scope(dataclasses.replace(target, write=write, callbacks=None))
+    assert scope["payments"] == {"judged": False, "why": "balance_exclusive = false: the balance debit rules are not "
+                                 "judged", "enable": "set [write] balance_exclusive = true (nobody else moves the "
+                                 "showcase balance during the run)"}
+    assert scope_words([scope]) == ("judged: read, links; callbacks and confirmation not enabled; payments not judged "
+                                    "as a whole (balance_exclusive = false: the balance debit rules are not judged)")
+    assert scope_words([target_scope(target)]) == ""

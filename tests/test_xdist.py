@@ -19,7 +19,7 @@ import pytest
 from agws_conformance.mock.faults import FAULTS
 from agws_conformance.plugin.workers import (WORKER_OUTPUT_KEY, note_usage_error, receive_from_worker,
                                              send_to_controller, worker_output)
-from agws_conformance.state import observed_targets
+from agws_conformance.state import Selection, observed_targets
 from agws_conformance.report.summary import summary_errors
 from agws_conformance.transcript import Redactor
 from suite_runs import SuiteRun, run_suites
@@ -211,11 +211,11 @@ def _worker(url: str, requests: int, observations: dict[str, str], formats: dict
     bound = SimpleNamespace(target=SimpleNamespace(base_url=url), observations=observations, error_formats=formats,
                             preflight=None)
     return SimpleNamespace(redactor=Redactor([secret] if secret else []), request_count=requests,
-                           bound={"mock": bound}, remote={}, deselected=0)
+                           bound={"mock": bound}, remote={}, selection=Selection())
 
 
 def _controller() -> SimpleNamespace:
-    return SimpleNamespace(request_count=0, remote={}, bound={}, deselected=0)
+    return SimpleNamespace(request_count=0, remote={}, bound={}, selection=Selection())
 
 
 def test_controller_adds_up_what_each_worker_observed() -> None:
@@ -231,6 +231,22 @@ def test_controller_adds_up_what_each_worker_observed() -> None:
     # One worker saw 1407 new, the other old: the run saw both, as a serial run would have.
     assert seen.error_formats == {"1407": {"new": "t1", "old": "t2"}}
     assert seen.observations["error_format"] == "mixed"
+
+
+def test_the_controller_knows_what_the_workers_left_out() -> None:
+    """A partial selection is seen where the tests are collected (the workers); the controller,
+    which writes the verdict, gets it from them (issue 25)."""
+    controller = _controller()
+    for _ in range(2):  # every worker collects and selects the same tests
+        worker = _worker("http://127.0.0.1:1", 1, {}, {})
+        worker.selection.note_deselected(["suites/test_a.py::test_x", "suites/test_a.py::test_y"])
+        worker.selection.files_not_run = ["suites/test_b.py"]
+        receive_from_worker(controller, worker_output(worker))
+    assert controller.selection.to_dict() == {
+        "deselected": 2, "examples": ["suites/test_a.py::test_x", "suites/test_a.py::test_y"],
+        "files_not_run": ["suites/test_b.py"], "node_ids": [],
+        "reason": "deselected 2 tests: suites/test_a.py::test_x, suites/test_a.py::test_y (-k, -m, --deselect, --lf "
+                  "or --agws-requirement); 1 suite file not run: suites/test_b.py"}
 
 
 def test_a_failed_preflight_in_any_worker_is_what_the_controller_reports() -> None:

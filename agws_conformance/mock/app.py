@@ -43,12 +43,14 @@ from typing import Any, Callable, Iterable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agws_conformance import signer
-from agws_conformance.endpoints import DOCUMENTED_MESSAGES, ENDPOINTS, FINAL_STATUSES, METHODS, SCOPE_ERRORS
+from agws_conformance.endpoints import (DOCUMENTED_MESSAGES, ENDPOINTS, FINAL_STATUSES, METHODS, MOCK_HEADER,
+                                        SCOPE_ERRORS)
 from agws_conformance.mock.data import NEIGHBOUR_BALANCE, account_result, payment_data
 from agws_conformance.mock.callbacks import CallbackSender
 from agws_conformance.mock.ledger import DEFAULT_BALANCE, DEFAULT_SETTLE_SECONDS, Ledger, tiyn
@@ -486,4 +488,29 @@ def create_app(
               for name, path in ENDPOINTS.items()]
     routes.append(Route("/{path:path}", gateway.handler(None), methods=_ROUTE_METHODS))
     handlers: dict[Any, Any] = {HTTPException: gateway.http_exception}  # its own response type, an ASGI app
-    return Starlette(routes=routes, exception_handlers=handlers)
+    return Starlette(routes=routes, exception_handlers=handlers, middleware=[Middleware(_NamesItself)])
+
+
+MOCK_HEADER_VALUE = "agws-conformance"
+"""The value of ``endpoints.MOCK_HEADER`` on every answer: this is the bundled mock, not a gateway."""
+
+
+class _NamesItself:
+    """Adds ``X-AGWS-Mock: agws-conformance`` to every answer, embedded or served standalone
+    (``agws-conformance mock``): a run records it, and its verdict and the gate treat any mock as a mock."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def named(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", ()),
+                                                  (MOCK_HEADER.lower().encode("latin-1"), MOCK_HEADER_VALUE.encode())]}
+            await send(message)
+
+        await self.app(scope, receive, named)

@@ -18,13 +18,14 @@ from agws_conformance.preflight import preflight_evidence
 from agws_conformance.report import register_report
 from agws_conformance.results import EXIT_INCOMPLETE, Outcome, Results, TestResult, classify, result_of
 from agws_conformance.state import (CONTEXTS_KEY, EXCHANGES_KEY, FROZE_KEY, GENERATED_KEY, HARNESS_PHASE, RESULTS_KEY,
-                                    RUN_KEY, build_payload, observed_targets)
+                                    RUN_KEY, SUMMARY_KEY, build_payload, observed_targets)
 from agws_conformance.transcript import ExchangeLog
 
 from .context import SIGN, Agws
 from .journaling import WORKER_JOURNAL, WORKER_RUN_ID, JournalHooks
 from .options import Settings, add_options, settings_from
 from .run import Run
+from .selection import SuiteSelection
 from .workers import WORKER_OUTPUT_KEY, note_usage_error, receive_from_worker, send_to_controller
 
 __all__ = ["SIGN", "Agws", "Run", "Settings", "RUN_KEY", "RESULTS_KEY"]
@@ -57,6 +58,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(_Interruption(config.stash[RUN_KEY]), "agws-interruption")
     config.pluginmanager.register(JournalHooks(config.stash[RUN_KEY], config), "agws-journal")
     config.pluginmanager.register(_ResultCollector(config.stash[RESULTS_KEY]), "agws-results")
+    config.pluginmanager.register(SuiteSelection(config, config.stash[RUN_KEY].selection), "agws-selection")
     register_report(config)  # HTML report, JSON summary
 
 
@@ -147,11 +149,6 @@ def _order_generated(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Soak: the generated tests run last (the fixed tests first, then the budget is spent generating)."""
     if _run(config).soak is not None:
         items.sort(key=lambda item: item.get_closest_marker("generated") is not None)  # stable
-
-
-def pytest_deselected(items: list[pytest.Item]) -> None:
-    if items:
-        _run(items[0].config).deselected += sum("agws" in getattr(i, "fixturenames", ()) for i in items)
 
 
 @pytest.hookimpl(trylast=True)
@@ -384,12 +381,24 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     results = session.config.stash[RESULTS_KEY]
     if not results.tests or hasattr(session.config, "workerinput"):
         return
-    from agws_conformance.catalogue import load_catalogue
-
     # The exit status is the verdict, so a release gate needs nothing else: 0 conformant (with or
-    # without warnings), 1 not conformant, 10 incomplete (harness errors, MUST requirements skipped or not run).
-    if results.verdict(load_catalogue()) == "INCOMPLETE" and session.exitstatus in (0, 1) and not results.counts()["failed"]:
+    # without warnings), 1 not conformant, 10 incomplete (harness errors, MUST requirements skipped or
+    # not run, a partial selection, a summary that broke its schema). The summary is built once, here.
+    document = session.config.stash[SUMMARY_KEY] = _summary(session.config)
+    if document["verdict"] == "INCOMPLETE" and session.exitstatus in (0, 1) and not results.counts()["failed"]:
         session.exitstatus = EXIT_INCOMPLETE
+
+
+def _summary(config: pytest.Config) -> dict[str, Any]:
+    """The run's checked JSON summary (``report.summary.final_summary``) from what it recorded, redacted."""
+    from agws_conformance.catalogue import load_catalogue
+    from agws_conformance.report import run_identity
+    from agws_conformance.report.hooks import redacted_results
+    from agws_conformance.report.summary import final_summary
+
+    run, catalogue = _run(config), load_catalogue()
+    return final_summary(redacted_results(config.stash[RESULTS_KEY], run.redactor.redact),
+                         run_identity(run, config, catalogue), catalogue)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -433,12 +442,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if len(warned) > TERMINAL_WARNINGS:
         tr.write_line(f"... and {len(warned) - TERMINAL_WARNINGS} more SHOULD requirements warned (see the reports)",
                       yellow=True)
-    from agws_conformance.report import build_summary, run_identity
-    from agws_conformance.report.hooks import redacted_results
-    from agws_conformance.report.summary import reason_line
+    from agws_conformance.report.summary import mock_words, reason_line, verdict_words
 
-    document = build_summary(redacted_results(results, run.redactor.redact), run_identity(run, config, catalogue),
-                             catalogue)
+    document = config.stash.get(SUMMARY_KEY, None) or _summary(config)
     verdict = document["verdict"]
     found = [r for r in document["reasons"] if r["kind"] != "setup"]  # setup problems are printed above
     for reason in found[:TERMINAL_REASONS]:
@@ -461,5 +467,6 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         tr.write_line(f"payments: {len(payments)} cash-in requests sent, {created} accepted; each external_id is "
                       "listed in the HTML report and the JSON summary (targets[].payments)")
     colour = {"CONFORMANT": "green", "CONFORMANT WITH WARNINGS": "yellow"}.get(verdict, "red")
-    mock = " (embedded mock)" if run.settings.embedded else ""
-    tr.write_line(f"verdict: {verdict}{mock}", **{colour: True, "bold": True})
+    mock = mock_words(document)
+    mock = " (embedded mock)" if run.settings.embedded else f" ({mock}: not a gateway)" if mock else ""
+    tr.write_line(f"verdict: {verdict_words(document)}{mock}", **{colour: True, "bold": True})

@@ -6,6 +6,7 @@ Suite tests never see the secret: signing (correctly, or deliberately wrongly) h
 from __future__ import annotations
 
 import json
+import math
 import string
 import time
 from datetime import datetime, timezone
@@ -224,7 +225,7 @@ class Agws:
         invariant(not (isinstance(amount, (int, float)) and not isinstance(amount, bool) and amount > write.max_amount),
                   f"a cash-in for {amount!r} exceeds [write] max_amount {write.max_amount:g}")
         record: dict[str, Any] = {"external_id": str(body.get("external_id", "(none)"))[:120],
-                                  "amount": amount if isinstance(amount, (int, float)) else None,
+                                  **typed_value("amount", amount, number=True),
                                   "username": str(body.get("username", ""))[:120], "test": self.nodeid, "why": why,
                                   "answer": "not answered", "status": None, "created": False, "timeline": []}
         bound.payments.append(record)
@@ -234,7 +235,7 @@ class Agws:
         self._timeline(record["external_id"], f"cash-in answered: {record['answer'][:80]}")
         data = (resp.json.get("result") or {}).get("data") if judge.is_success(resp) else None
         if isinstance(data, dict):
-            record["status"] = data.get("status_code")
+            record.update(typed_value("status", data.get("status_code")))
             record["created"] = True
         elif endpoint == "action/cash-in" and not judge.is_success(resp):
             bound.refused.add(record["external_id"])  # a refusal: no callback may name it
@@ -294,7 +295,9 @@ class Agws:
             if record["external_id"] == external_id:
                 if self._bound.payment_polled.get(external_id, "none") != status:
                     self._timeline(external_id, f"status method: {status!r}")
-                record["status"] = self._bound.payment_polled[external_id] = status
+                self._bound.payment_polled[external_id] = status
+                record.pop("status_json", None)
+                record.update(typed_value("status", status))
 
     def payment_status(self, external_id: str) -> tuple["Response", dict[str, Any] | None]:
         """Ask the status method about a payment; (response, result.data when it is a success)."""
@@ -589,3 +592,28 @@ class Agws:
     def note(self, key: str, value: str) -> None:
         """A run-level fact for the report's identity block (e.g. the canonicalization fingerprint)."""
         self._bound.observations[key] = value
+
+
+JSON_TEXT_CAP = 200
+"""A value recorded as its JSON text is cut to this many characters (a report, not a replay)."""
+
+
+def typed_value(name: str, value: Any, *, number: bool = False) -> dict[str, Any]:
+    """``{name: value}`` when ``value`` has the summary's type for it (a finite number, or a string;
+    None stays None), else ``{name: None, name_json: its JSON text}``.
+
+    A generated invalid payment sends an amount that is a boolean, a string or an object, and a
+    gateway may answer any status_code: the summary records what was, typed for the summary
+    (``schemas/report-summary.schema.json``), never a value its own gate would refuse.
+    """
+    if value is None:
+        return {name: None}
+    if number and isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return {name: value}
+    if not number and isinstance(value, str):
+        return {name: value}
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=True, default=repr)
+    except (ValueError, RecursionError):
+        text = repr(value)
+    return {name: None, f"{name}_json": text[:JSON_TEXT_CAP]}

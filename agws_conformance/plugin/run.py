@@ -7,6 +7,7 @@ pytest session that collects no suite test never starts a mock or touches the ne
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import random
 import threading
@@ -25,8 +26,9 @@ from agws_conformance import signer
 from agws_conformance import target as target_config
 from agws_conformance.client import GatewayClient, HarnessError
 from agws_conformance.errors import AgwsConfigWarning
-from agws_conformance.endpoints import ENDPOINTS, is_loopback_host
+from agws_conformance.endpoints import ENDPOINTS, MOCK_HEADER, is_loopback_host
 from agws_conformance.preflight import PreflightReport, run_preflight
+from agws_conformance.state import Selection
 from agws_conformance.transcript import Redactor
 
 from .journaling import RunJournal, journal_path, new_run_id
@@ -143,7 +145,7 @@ class Run:
         self._lock = threading.Lock()
         self.current_sink: Callable[["Exchange"], None] | None = None
         self.request_count = 0
-        self.deselected = 0  # tests deselected (-k, -m, --agws-requirement): the verdict covers only the rest
+        self.selection = Selection()  # suite tests the run left out (-k, -m, files, node IDs): a partial run
         self.remote: dict[str, "Observed"] = {}  # under xdist, in the controller: what the workers observed
         self.secrets: list[str] = []
         self.redactor = Redactor(())
@@ -228,7 +230,7 @@ class Run:
             if max_rps is None and not is_loopback(target.base_url):
                 max_rps = 10.0
             client = GatewayClient(target.base_url, timeout=self.settings.timeout, max_rps=max_rps,
-                                   redactor=self.redactor, on_exchange=self._record)
+                                   redactor=self.redactor, on_exchange=functools.partial(self._record, name=name))
             bound = BoundTarget(name=name, target=target, client=client, mock=mock,
                                 receiver=self._receiver(target))
             if target.write is not None:
@@ -285,11 +287,22 @@ class Run:
         return report
 
     @property
+    def deselected(self) -> int:
+        """Suite tests deselected by a pytest_deselected hook (``selection`` has the rest)."""
+        return self.selection.deselected
+
+    @property
     def bound(self) -> dict[str, BoundTarget]:
         return dict(self._bound)
 
-    def _record(self, exchange: "Exchange") -> None:
+    def _record(self, exchange: "Exchange", name: str | None = None) -> None:
         self.request_count += 1
+        bound = self._bound.get(name) if name is not None else None
+        if bound is not None and "mock" not in bound.observations:
+            # The bundled mock names itself on every answer (a real gateway does not): any mock is a mock.
+            mock = next((v for k, v in exchange.response_headers if k.lower() == MOCK_HEADER.lower()), None)
+            if mock:
+                bound.observations["mock"] = self.redactor(str(mock))[:80]
         sink = self.current_sink
         if sink is not None:
             sink(exchange)

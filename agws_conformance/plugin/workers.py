@@ -31,7 +31,7 @@ def worker_output(run: "Run") -> dict[str, Any]:
     redact = run.redactor.redact
     return {
         "request_count": run.request_count,
-        "deselected": run.deselected,
+        "selection": run.selection.to_dict(),
         "targets": {
             name: {
                 "base_url": redact(b.target.base_url),
@@ -68,7 +68,7 @@ def receive_from_worker(run: "Run", output: Mapping[str, Any] | None) -> None:
     if output.get("usage_error"):
         raise pytest.UsageError(output["usage_error"])
     run.request_count += int(output.get("request_count", 0))
-    run.deselected = max(run.deselected, int(output.get("deselected", 0)))  # every worker deselects the same
+    run.selection.merge(output.get("selection") or {})  # every worker selects the same tests
     for name, facts in (output.get("targets") or {}).items():
         run.remote.setdefault(name, Observed()).merge(facts.get("base_url", ""), facts.get("observations") or {},
                                                       facts.get("error_formats") or {}, facts.get("preflight"),

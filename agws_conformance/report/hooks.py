@@ -10,13 +10,14 @@ from __future__ import annotations
 import dataclasses
 import html as _html
 from collections import defaultdict
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 import pytest
 
 from agws_conformance.catalogue import load_catalogue
 from agws_conformance.results import Results
-from agws_conformance.state import HARNESS_PHASE, RESULTS_KEY, RUN_KEY
+from agws_conformance.state import HARNESS_PHASE, RESULTS_KEY, RUN_KEY, SUMMARY_KEY
 from agws_conformance.transcript import redact_deep
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
 from . import html as fragments
 from .identity import run_identity
-from .summary import build_summary, run_verdict, write_summary
+from .summary import final_summary, partial_reason, verdict_words, write_summary
 
 REPORTED_METADATA = frozenset({"Python", "Packages", "Plugins"})
 """pytest-metadata entries the HTML report keeps by default (no platform, host or CI details)."""
@@ -188,12 +189,14 @@ class ReportHooks:
         run, results = _stash(session.config)
         catalogue = load_catalogue()
         identity = run_identity(run, session.config, catalogue)
-        prefix.insert(0, fragments.summary_block(redacted_results(results, run.redactor.redact), identity, catalogue))
+        published = redacted_results(results, run.redactor.redact)
+        document = final_summary(published, identity, catalogue)
+        prefix.insert(0, fragments.summary_block(published, identity, catalogue, document))
         if self.budget.refused:
             prefix.insert(1, f'<p class="agws-note">{self.budget.refused} transcript(s) omitted to keep the report small.</p>')
         if self._html_data is not None:
-            verdict = run_verdict(results, catalogue, run.interrupted)
-            self._html_data.title = f"AGWS conformance report: {verdict}" + (" (partial)" if run.interrupted else "")
+            self._html_data.title = f"AGWS conformance report: {verdict_words(document)}" + (
+                " (partial)" if partial_reason(identity) else "")
         self._sanitize_environment(session.config, run.redactor.redact)
 
     def _sanitize_environment(self, config: pytest.Config, redact: Any) -> None:
@@ -217,12 +220,19 @@ class ReportHooks:
         if hasattr(session.config, "workerinput"):
             return
         run, results = _stash(session.config)
-        if not run.settings.json_path or not results.tests:
+        if not run.settings.json_path:
             return
-        catalogue = load_catalogue()
-        published = redacted_results(results, run.redactor.redact)
-        write_summary(run.settings.json_path, build_summary(published, run_identity(run, session.config, catalogue),
-                                                            catalogue))
+        if not results.tests:
+            # No suite test ran (-k matched nothing, a usage error): no summary, and no stale one
+            # from an earlier run left at this path for a gate to pass on.
+            Path(run.settings.json_path).unlink(missing_ok=True)
+            return
+        document = session.config.stash.get(SUMMARY_KEY, None)
+        if document is None:  # the main plugin builds it at its session finish; this is only a fallback
+            catalogue = load_catalogue()
+            document = final_summary(redacted_results(results, run.redactor.redact),
+                                     run_identity(run, session.config, catalogue), catalogue)
+        write_summary(run.settings.json_path, document)
 
     def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
         run, results = _stash(config)

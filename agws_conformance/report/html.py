@@ -116,20 +116,23 @@ background:#777;white-space:nowrap;margin:1px}
 
 
 def verdict_banner(verdict: str, level_counts: Mapping[Any, Mapping[str, int]], setup: Iterable[str] = (), *,
-                   mock: bool = False) -> str:
-    """The first thing a partner sees: the verdict (and whether it is the embedded mock's), any setup
-    problem, the requirement counts per level."""
+                   mock: str | bool | None = None, scope: str = "") -> str:
+    """The first thing a partner sees: the verdict with its scope (the method groups it did not
+    judge), whether it is a mock's, any setup problem, the requirement counts per level."""
     parts = []
     for level in ("MUST", "SHOULD", "MAY", "INFO"):
         counts = level_counts.get(level)
         if counts:
             parts.append(f"{level}: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n))
     problems = "".join(f'<div class="agws-setup">{esc(line)}</div>' for line in setup)
+    which = "the embedded mock" if mock is True else mock
+    meaning = VERDICT_MEANING[verdict] + (f"; scope: {scope}" if scope else "")
     return (f'<div id="agws-verdict" class="agws-v-{VERDICT_CLASS[verdict]}">'
             f'<span class="agws-verdict-text">{esc(verdict)}</span>'
-            + ('<span class="agws-mock">(embedded mock: a run against the bundled mock gateway, not a gateway '
-               "under test)</span><br>" if mock else "")
-            + f'<span>{esc(VERDICT_MEANING[verdict])}</span><br>{problems}'
+            + (f' <span class="agws-scope">({esc(scope)})</span>' if scope else "")
+            + (f'<span class="agws-mock">({esc(which)}: a run against the bundled mock gateway, not a gateway '
+               "under test)</span><br>" if which else "")
+            + f'<span>{esc(meaning)}</span><br>{problems}'
             f'<span id="agws-level-counts">{esc(" · ".join(parts))}</span></div>')
 
 
@@ -152,7 +155,8 @@ def identity_tables(identity: RunIdentity, test_counts: Mapping[str, int]) -> st
     out.append("</table>")
     if identity.targets:
         fields = [
-            ("Target URL", lambda t: t.base_url + (" (embedded mock)" if t.embedded_mock else "")),
+            ("Target URL", lambda t: t.base_url + (" (embedded mock)" if t.embedded_mock else
+                                                   f" (mock gateway: {t.mock})" if t.mock else "")),
             ("Agent", lambda t: t.agent), ("Project", lambda t: t.project),
             ("Service code", lambda t: t.service_code),
             ("Error format declared", lambda t: t.error_format_declared),
@@ -193,9 +197,10 @@ def payments_table(identity: RunIdentity) -> str:
     for name, p in rows:
         amount = p.get("amount")
         out.append("<tr>" + "".join(f"<td>{esc(v)}</td>" for v in (
-            name, p.get("external_id", ""), f"{amount:g}" if isinstance(amount, (int, float)) else "-",
+            name, p.get("external_id", ""), f"{amount:g}" if isinstance(amount, (int, float)) else
+            p.get("amount_json") or "-",
             p.get("username", ""), p.get("why", ""), p.get("answer", ""),
-            p.get("status") or ("-" if not p.get("created") else "unknown"),
+            p.get("status") or p.get("status_json") or ("-" if not p.get("created") else "unknown"),
             "; ".join(f"+{t:g} s {what}" for t, what in p.get("timeline", ())) or "-", p.get("test", ""))) + "</tr>")
     out.append("</table>")
     return "".join(out)
@@ -318,15 +323,17 @@ def reasons_section(reasons: list[dict[str, Any]], catalogue: Catalogue, *, titl
     return "".join(out)
 
 
-def summary_block(results: Results, identity: RunIdentity, catalogue: Catalogue) -> str:
-    """The report, top-down: the verdict banner (with any setup problem), what failed and why the run
-    is incomplete, the run and target identity (with the signing variant detected), the requirement
-    matrix (targets side by side), the errata."""
-    from .summary import build_summary
+def summary_block(results: Results, identity: RunIdentity, catalogue: Catalogue,
+                  document: Mapping[str, Any] | None = None) -> str:
+    """The report, top-down: the verdict banner (with its scope and any setup problem), what failed
+    and why the run is incomplete, the run and target identity (with the signing variant detected),
+    the requirement matrix (targets side by side), the errata. ``document``: the run's checked JSON
+    summary (built here when not given), so the banner says what the summary and the gate say."""
+    from .summary import final_summary, mock_words, verdict_words
 
-    from .summary import run_verdict
-
-    verdict = run_verdict(results, catalogue, identity.partial)
+    if document is None:
+        document = final_summary(results, identity, catalogue)
+    verdict = document["verdict"]
     level_counts = results.level_counts(catalogue)
     ordered = {lvl: dict(sorted(level_counts[lvl].items())) for lvl in ("MUST", "SHOULD", "MAY", "INFO")
                if lvl in level_counts}
@@ -337,12 +344,12 @@ def summary_block(results: Results, identity: RunIdentity, catalogue: Catalogue)
     if identity.partial:
         setup.insert(0, f"PARTIAL REPORT: {identity.partial} after {len(results.tests)} tests; the tests that had not "
                         "finished are not in this report.")
-    mock = any(t.embedded_mock for t in identity.targets)
-    document = build_summary(results, identity, catalogue)
     warned = [{"kind": "failed", "requirement": r["id"], "target": target, "text": _first_message(cell["messages"]),
                "tests": len(cell["tests"])}
               for r in document["requirements"] for target, cell in r["results"].items() if cell["status"] == "warn"]
-    return (STYLE + '<div class="agws" id="agws-summary">' + verdict_banner(verdict, ordered, setup, mock=mock)
+    scope = verdict_words(document)[len(verdict):].strip(" ()")
+    return (STYLE + '<div class="agws" id="agws-summary">'
+            + verdict_banner(verdict, ordered, setup, mock=mock_words(document), scope=scope)
             + reasons_section(document["reasons"], catalogue, other_title="Why incomplete" if verdict == "INCOMPLETE"
                               else "Not judged as well")
             + reasons_section(warned, catalogue, title="What warned (SHOULD, not failing)", table_id="agws-warned")

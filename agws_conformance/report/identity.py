@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import urlsplit, urlunsplit
 
 from agws_conformance import __version__
+from agws_conformance.scope import target_scope
 from agws_conformance.state import observed_targets
 from agws_conformance.transcript import redact_deep
 
@@ -50,6 +51,15 @@ class TargetIdentity:
     payments: list[dict[str, Any]] = field(default_factory=list)
     """Every cash-in the run sent (external_id, amount, username, test, answer, last status), so QA
     can find and reconcile the test payments."""
+    scope: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Method group -> judged, and why not (``agws_conformance.scope``)."""
+    mock: str | None = None
+    """What the target's answers say it is when it is the bundled mock (the ``X-AGWS-Mock`` header),
+    served standalone or embedded; None for a gateway."""
+
+    @property
+    def is_mock(self) -> bool:
+        return self.embedded_mock or bool(self.mock)
 
 
 @dataclass(frozen=True)
@@ -69,6 +79,8 @@ class RunIdentity:
     request_count: int
     targets: tuple[TargetIdentity, ...] = field(default_factory=tuple)
     deselected: int = 0
+    selection: dict[str, Any] | None = None
+    """Which suite tests the run left out (``state.Selection.to_dict``): a partial run is not a verdict."""
     partial: str | None = None
     """Why the run stopped before every test ran (Ctrl-C), or None: a partial report is never CONFORMANT."""
     budget_seconds: float | None = None
@@ -84,6 +96,8 @@ class RunIdentity:
         data["finished"] = utc(self.finished)
         data["duration_seconds"] = round(self.duration, 3)
         data["targets"] = [asdict(t) | {"mock_faults": list(t.mock_faults)} for t in self.targets]
+        if self.selection is None:
+            del data["selection"]
         return data
 
 
@@ -179,6 +193,8 @@ def _target_identities(run: "Run") -> tuple[TargetIdentity, ...]:
             preflight=redact_deep(seen.preflight, redact) if seen is not None and seen.preflight else None,
             payments=[redact_deep(p, redact) for p in seen.payments] if seen is not None else [],
             scope_neighbour=redact(observations["scope_neighbour"]) if "scope_neighbour" in observations else None,
+            scope=target_scope(t),
+            mock=redact(observations["mock"]) if observations.get("mock") else None,
         ))
     return tuple(out)
 
@@ -192,5 +208,6 @@ def run_identity(run: "Run", config: "pytest.Config", catalogue: "Catalogue") ->
         hypothesis_seed=hypothesis_seed(config), profile=run.settings.profile, strict=run.settings.strict,
         started=run.started, finished=run.finished or datetime.now(timezone.utc),
         request_count=run.request_count, targets=_target_identities(run), deselected=run.deselected,
+        selection=run.selection.to_dict(),
         partial=run.interrupted, budget_seconds=run.settings.budget,
     )
