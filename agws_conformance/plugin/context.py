@@ -31,6 +31,10 @@ if TYPE_CHECKING:
 
 
 _NOT_THE_SECRET = "agws-conformance-not-the-secret"
+
+DROPPED = frozenset({"connection-reset"})
+"""Harness error kinds that mean the target hung up on a request it had read (Go's net/http after a
+handler panics): evidence about that request when the target still serves the next one."""
 """A key that is not the target's secret: its signatures must be refused."""
 
 
@@ -151,17 +155,21 @@ class Agws:
         """An external_id for a payment this run creates: the [write] id_prefix, the run id, a counter."""
         return self._bound.fresh_id(self.require_write().id_prefix)
 
-    def payment_fields(self, *, amount: float, **overrides: Any) -> dict[str, Any]:
-        """A valid cash-in for the [write] account, a fresh external_id and ``amount`` (tenge)."""
+    def payment_fields(self, *, amount: float, endpoint: str = "action/cash-in", **overrides: Any) -> dict[str, Any]:
+        """A valid cash-in (or another method making a new payment: ``endpoint``) for the [write]
+        account, a fresh external_id and ``amount`` (tenge)."""
         now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        fields = self.fields("action/cash-in", **{"amount": amount, "external_id": self.new_external_id(),
-                                                  "datetime": now, **overrides})
-        if self._bound.receiver is not None and "callback_url" not in overrides:
+        fields = self.fields(endpoint, **{"amount": amount, "external_id": self.new_external_id(),
+                                          "datetime": now, **overrides})
+        fields = {k: v for k, v in fields.items() if k in METHODS[endpoint].fields or k in overrides}
+        if (self._bound.receiver is not None and "callback_url" not in overrides
+                and "callback_url" in METHODS[endpoint].optional):
             fields["callback_url"] = self._bound.receiver.url  # the documented optional field, last as in its table
         return fields
 
     def pay(self, fields: Mapping[str, Any] | None = None, *, content: bytes | None = None,
-            signature: Any = SIGN, why: str = "payment", endpoint: str = "action/cash-in") -> "Response":
+            signature: Any = SIGN, why: str = "payment", endpoint: str = "action/cash-in",
+            method: str = "POST", must_refuse: str | None = None) -> "Response":
         """Send one cash-in (or another request that may move money: ``endpoint``, e.g. a payment
         link) within the [write] limits and list it for the report.
 
@@ -192,7 +200,7 @@ class Agws:
                                   "answer": "not answered", "status": None, "created": False, "timeline": []}
         bound.payments.append(record)
         bound.payment_started[record["external_id"]] = time.monotonic()
-        resp = self.send(endpoint, content=content, signature=signature)
+        resp = self.send(endpoint, content=content, signature=signature, method=method, must_refuse=must_refuse)
         record["answer"] = judge.describe(resp)[:200]
         self._timeline(record["external_id"], f"cash-in answered: {record['answer'][:80]}")
         data = (resp.json.get("result") or {}).get("data") if judge.is_success(resp) else None
@@ -210,6 +218,14 @@ class Agws:
             self.not_applicable(f"target {self.target.name!r} has no [callbacks] table: the suite receives no "
                                 "callbacks (README, 'Callbacks')")
         return self._bound.receiver  # type: ignore[return-value]
+
+    def note_refused(self, external_id: str) -> None:
+        """A cash-in this run sent to be refused: no callback may ever name it (PAY-REFUSED-CREATES-NOTHING)."""
+        self._bound.refused_external_ids.add(external_id)
+
+    def refused_external_ids(self) -> frozenset[str]:
+        """The external_ids of every cash-in this run sent to be refused (signature, scope, robustness)."""
+        return frozenset(self._bound.refused_external_ids)
 
     def payments_left(self) -> int:
         """How many more cash-ins this process may send (its share of [write] max_payments)."""
@@ -315,8 +331,14 @@ class Agws:
 
     def send(self, endpoint: str, fields: Mapping[str, Any] | None = None, *, content: bytes | None = None,
              signature: Any = SIGN, headers: Mapping[str, str] | None = None, method: str = "POST",
-             path: str | None = None) -> "Response":
-        """Send one request; a hang becomes a ROB-RESPONSE-TIME failure once the target has answered before."""
+             path: str | None = None, must_refuse: str | None = None) -> "Response":
+        """Send one request; a hang becomes a ROB-RESPONSE-TIME failure once the target has answered before.
+
+        ``must_refuse``: what is wrong with a request the rules say must be refused (e.g. "a body
+        that is not JSON"). If the target drops the connection instead of answering it, and a valid
+        request sent right after is served, the drop is ROB-NO-CRASH failed with that evidence
+        (:meth:`_attribute_drop`); only when the valid request fails too is it harness trouble.
+        """
         __tracebackhide__ = True
         if content is None:
             content = self.encode(fields if fields is not None else self.fields(endpoint))
@@ -341,11 +363,34 @@ class Agws:
             if exc.kind == "timeout" and (bound.answered or started):
                 self.check(False, "ROB-RESPONSE-TIME",
                            f"expected a complete answer within {self.settings.timeout:g} s, observed: {exc}")
+            if must_refuse is not None and exc.kind in DROPPED:
+                self._attribute_drop(endpoint, must_refuse, exc)
             raise
         bound.note_answer()
         self.check(resp.elapsed <= self.settings.timeout, "ROB-RESPONSE-TIME",
                    f"expected a complete answer within {self.settings.timeout:g} s, observed one in {resp.elapsed:.2f} s")
         return resp
+
+    def _attribute_drop(self, endpoint: str, what: str, exc: HarnessError) -> None:
+        """A request that must be refused was answered by a dropped connection: send a valid,
+        read-only request right away; served, the drop was the gateway falling over on that request
+        (ROB-NO-CRASH failed); not served, return and let the harness error stand (setup, network)."""
+        __tracebackhide__ = True
+        probe = endpoint if not METHODS[endpoint].writes else next(n for n, m in METHODS.items() if not m.writes)
+        content = self.encode(self.fields(probe))
+        try:
+            resp = self._bound.client.request("POST", ENDPOINTS[probe], content=content,
+                                              headers={"Content-Type": "application/json",
+                                                       "X-Signature": self.sign(content)})
+        except HarnessError:
+            return
+        if not judge.passed_signature_check(resp):
+            return
+        self._bound.note_answer()
+        self.check(False, "ROB-NO-CRASH",
+                   f"expected an answer (an error envelope) to {what} on {endpoint}, observed the connection "
+                   f"dropped ({exc}); a valid {probe} request sent right after was served ({judge.describe(resp)}), "
+                   "so the gateway fell over on this request")
 
     def require_served(self, endpoint: str, fields: Mapping[str, Any] | None = None, *,
                        success: bool = False) -> Any:
@@ -361,7 +406,8 @@ class Agws:
         fields = dict(fields if fields is not None else self.fields(endpoint))
         key = (endpoint, self.encode(fields))
         if key not in self._bound.served:
-            resp = self.send(endpoint, fields)
+            resp = (self.pay(fields, endpoint=endpoint, why="precondition: served correctly signed")
+                    if METHODS[endpoint].writes else self.send(endpoint, fields))
             self._bound.served[key] = (judge.passed_signature_check(resp), judge.is_success(resp), judge.describe(resp),
                                        resp.json)
         served, succeeded, observed, body = self._bound.served[key]

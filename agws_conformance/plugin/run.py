@@ -79,6 +79,7 @@ class BoundTarget:
     payment_polled: dict[str, object] = field(default_factory=dict)  # external_id -> last status polled
     payments_allowed: int = 0  # this process's share of [write] max_payments
     shared: dict[str, object] = field(default_factory=dict)  # what one suite test established for others
+    refused_external_ids: set[str] = field(default_factory=set)  # cash-ins this run sent to be refused
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     _ids: "itertools.count[int]" = field(default_factory=lambda: itertools.count(1), repr=False)
 
