@@ -68,6 +68,7 @@ def test_unexpected_error_shape(agws, method: str) -> None:
     content = agws.encode(rules.served_request(agws, method))
     resp = rules.send(agws, method, content, signature=agws.sign_with_secret(content, OTHER_SECRET),
                       why="must be refused: a signature under another key", must_refuse="a signature under another key")
+    agws.judge([judge.no_crash(resp, f"a signature under another key on {method}")])
     agws.expect_unexpected_error(resp, code=judge.SIGNATURE_ERROR, requirement="SCH-ERROR-UNEXPECTED")
 
 

@@ -43,8 +43,10 @@ def provoke(agws, endpoint: str, kind: str) -> Response:
     if kind == "expected":
         return agws.send(endpoint, rules.served_request(agws, endpoint, "unknown"))
     content = agws.encode(rules.served_request(agws, endpoint))
-    return rules.send(agws, endpoint, content, signature=agws.sign_with_secret(content, OTHER_SECRET),
+    resp = rules.send(agws, endpoint, content, signature=agws.sign_with_secret(content, OTHER_SECRET),
                       why="must be refused: a signature under another key", must_refuse="a signature under another key")
+    agws.judge([judge.no_crash(resp, f"a signature under another key on {endpoint}")])
+    return resp
 
 
 def what(endpoint: str, kind: str) -> str:

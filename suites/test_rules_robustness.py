@@ -202,7 +202,7 @@ def test_rob_oversized(agws, method: str) -> None:
     content = valid[:1] + b" " * (OVERSIZED_BYTES - len(valid)) + valid[1:]
     refusal = rules.Refusal(agws, method, fields, f"a {len(content)}-byte body")
     try:
-        resp = refusal.send(content=content)
+        resp = refusal.send(content=content, hang_up_refuses=True)
     except HarnessError as exc:
         if exc.kind != "closed-during-upload":
             raise  # any other failure to get an answer is harness trouble, never a verdict

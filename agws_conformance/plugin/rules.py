@@ -70,8 +70,6 @@ def precondition_rules(method: Method) -> tuple[str, ...]:
 
 def leftover_rules(method: Method) -> tuple[str, ...]:
     """What :class:`Refusal` judges after a refusal of a writing method (created nothing)."""
-    if method.effect == "payment":
-        return ("PAY-REFUSED-CREATES-NOTHING", "BAL-ANSWERED")
     return ("PAY-REFUSED-CREATES-NOTHING",) if method.effect is not None else ()
 
 
@@ -175,26 +173,30 @@ def require_created_once(agws: "Agws", endpoint: str) -> None:
 
 def pending_payment(agws: "Agws") -> str | None:
     """A payment of this run awaiting confirmation ("1"), made with the payment method for the
-    [write] table's expiring_username, reused while it still waits; None without that account."""
+    [write] table's expiring_username, reused while it still waits; None without that account.
+    Its acceptance is the precondition of every case that names it (judged under the payment
+    method's ``found`` each time)."""
     __tracebackhide__ = True
     write = agws.require_write()
     if write.expiring_username is None:
         return None
     current = agws.shared.get("rules-pending")
-    if isinstance(current, str):
-        _, data = agws.payment_status(current)
-        if (data or {}).get("status_code") == PENDING:
-            return current
-    fields = agws.payment_fields(amount=min(RULE_AMOUNT, write.max_amount), endpoint=PAYER.name,
-                                 username=write.expiring_username)
-    resp = agws.pay(fields, endpoint=PAYER.name, why="rule suites: a payment awaiting confirmation")
-    result = resp.json.get("result") if judge.is_success(resp) else None
-    status = ((result or {}).get("data") or {}).get("status_code") if isinstance(result, dict) else None
-    agws.check(status == PENDING, PAYER.found,
-               f"precondition: expected a payment to {write.expiring_username!r} accepted and awaiting confirmation "
-               f"(\"1\"), observed {judge.describe(resp)}, status {status!r}")
-    agws.shared["rules-pending"] = fields[PAYMENT_ID]
-    return fields[PAYMENT_ID]
+    if isinstance(current, tuple):
+        _, data = agws.payment_status(current[0])
+        if (data or {}).get("status_code") != PENDING:
+            current = None
+    if not isinstance(current, tuple):
+        fields = agws.payment_fields(amount=min(RULE_AMOUNT, write.max_amount), endpoint=PAYER.name,
+                                     username=write.expiring_username)
+        resp = agws.pay(fields, endpoint=PAYER.name, why="rule suites: a payment awaiting confirmation")
+        result = resp.json.get("result") if judge.is_success(resp) else None
+        status = ((result or {}).get("data") or {}).get("status_code") if isinstance(result, dict) else None
+        current = agws.shared["rules-pending"] = (fields[PAYMENT_ID], status == PENDING,
+                                                  f"{judge.describe(resp)}, status {status!r}")
+    external_id, ok, observed = current
+    agws.check(ok, PAYER.found, f"precondition: expected a payment to {write.expiring_username!r} accepted and "
+                                f"awaiting confirmation (\"1\"), observed {observed}")
+    return external_id
 
 
 # -- sending --------------------------------------------------------------------------------
@@ -220,7 +222,7 @@ class Refusal:
     endpoint: str
     fields: Mapping[str, Any]
     what: str  # what is wrong with it, for messages ("a truncated signature")
-    balance: float | None = field(default=None, init=False)
+    before: tuple[float, dict[str, Any]] | None = field(default=None, init=False)  # balance_snapshot()
 
     def __post_init__(self) -> None:
         method = METHODS[self.endpoint]
@@ -228,16 +230,18 @@ class Refusal:
             external_id = self.fields.get(PAYMENT_ID)
             if isinstance(external_id, str) and external_id:
                 self.agws.note_refused(external_id)
-            self.balance = judgeable_balance(self.agws)
+            self.before = balance_snapshot(self.agws)
 
     def send(self, fields: Mapping[str, Any] | None = None, *, content: bytes | None = None, signature: Any = SIGN,
-             method: str = "POST") -> "Response":
+             method: str = "POST", hang_up_refuses: bool = False) -> "Response":
         """Send the broken request (``fields`` or ``content``, by default the good fields); a writing
-        method's through ``agws.pay``. ``signature``: SIGN (correct), None (no header) or a value."""
+        method's through ``agws.pay``. ``signature``: SIGN (correct), None (no header) or a value.
+        A dropped connection is judged ROB-NO-CRASH (``Agws.send(must_refuse=...)``) unless
+        ``hang_up_refuses``: closing the connection is a way to refuse this request (an oversized body)."""
         if content is None:
             content = self.agws.encode(fields if fields is not None else self.fields)
         return send(self.agws, self.endpoint, content, signature=signature, method=method,
-                    why=f"must be refused: {self.what}", must_refuse=self.what)
+                    why=f"must be refused: {self.what}", must_refuse=None if hang_up_refuses else self.what)
 
     def judge(self, resp: "Response", checks: Iterable[judge.Check]) -> None:
         """The refusal's own checks, no crash, and (a writing method) that nothing was created, together."""
@@ -258,7 +262,7 @@ class Refusal:
             return []
         status_resp, data = self.agws.payment_status(external_id)
         if method.effect == "confirmation":
-            if external_id != self.agws.shared.get("rules-pending"):
+            if external_id != (self.agws.shared.get("rules-pending") or ("",))[0]:
                 return []  # an unknown payment: nothing to confirm
             status = (data or {}).get("status_code")
             reason = (data or {}).get("fail_reason")
@@ -270,37 +274,45 @@ class Refusal:
                               data is None and judge.error_code(status_resp) == STATUS.missing_code,
                               f"expected the status method to answer {STATUS.missing_code} for {external_id!r} after "
                               f"a {whose}, observed {judge.describe(status_resp)}")]
-        if self.balance is not None:
+        if self.before is not None:
+            balance, statuses = self.before
             now = read_balance(self.agws)
-            checks.append(judge.Check("PAY-REFUSED-CREATES-NOTHING", judge.same_amount(now, self.balance),
-                                      f"expected the balance to stay {self.balance:.2f} after a {whose} "
-                                      f"(balance_exclusive), observed {now:.2f}"))
+            moved = [k for k, v in payment_statuses(self.agws).items() if k in statuses and statuses[k] != v]
+            if now is not None and not moved:
+                checks.append(judge.Check("PAY-REFUSED-CREATES-NOTHING", judge.same_amount(now, balance),
+                                          f"expected the balance to stay {balance:.2f} after a {whose} "
+                                          f"(balance_exclusive; no payment of this run changed status meanwhile), "
+                                          f"observed {now:.2f}"))
         return checks
 
 
-def judgeable_balance(agws: "Agws") -> float | None:
-    """The balance now, where a refused payment's effect on it can be judged: balance_exclusive,
-    one process paying, and every payment of this run final (polled once each, never waited for)."""
-    write = agws.require_write()
-    if not write.balance_exclusive or (agws.workers > 1 and not agws.is_mock):
-        return None
+def payment_statuses(agws: "Agws") -> dict[str, Any]:
+    """Every payment of this run with its status now (those not final polled once, never waited for)."""
     for record in agws.created_payments():
         if record.get("status") not in FINAL_STATUSES:
             agws.payment_status(str(record["external_id"]))
-    if any(r.get("status") not in FINAL_STATUSES for r in agws.created_payments()):
+    return {str(r["external_id"]): r.get("status") for r in agws.created_payments()}
+
+
+def balance_snapshot(agws: "Agws") -> tuple[float, dict[str, Any]] | None:
+    """(the balance, this run's payment statuses) where a refused payment's effect on the balance
+    can be judged: balance_exclusive, one process paying, the balance a number. The comparison
+    afterwards counts only if no payment of this run changed status in between (one that did may
+    have moved the balance itself)."""
+    write = agws.require_write()
+    if not write.balance_exclusive or (agws.workers > 1 and not agws.is_mock):
         return None
-    return read_balance(agws)
+    statuses = payment_statuses(agws)
+    balance = read_balance(agws)
+    return (balance, statuses) if balance is not None else None
 
 
-def read_balance(agws: "Agws") -> float:
-    """The showcase's balance now (BAL-ANSWERED is the precondition)."""
-    __tracebackhide__ = True
+def read_balance(agws: "Agws") -> float | None:
+    """The showcase's balance now, None when it is not answered as a number."""
     resp = agws.send(BALANCE, agws.fields(BALANCE))
     result = resp.json.get("result") if judge.is_success(resp) else None
     balance = result.get("balance") if isinstance(result, dict) else None
-    agws.check(judge.is_number(balance), "BAL-ANSWERED",
-               f"precondition: expected the balance as a number, observed {judge.describe(resp)}")
-    return float(balance)  # type: ignore[arg-type]
+    return float(balance) if judge.is_number(balance) else None
 
 
 def parsed(content: bytes) -> dict[str, Any]:
