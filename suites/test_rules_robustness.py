@@ -204,11 +204,10 @@ def test_rob_oversized(agws, method: str) -> None:
     try:
         resp = refusal.send(content=content, hang_up_refuses=True)
     except HarnessError as exc:
-        if exc.kind != "closed-during-upload":
+        hung_up = exc.kind == "closed-during-upload"  # hanging up on a body too large is a refusal
+        if not hung_up:
             raise  # any other failure to get an answer is harness trouble, never a verdict
-        # Hanging up on a body too large is a refusal; whether it created anything is still judged.
-        agws.judge([judge.Check("ROB-OVERSIZED", True, f"the target closed the connection during the "
-                                                       f"{len(content)}-byte upload")])
+        refusal.judge_hang_up(hung_up, f"the target closed the connection during the {len(content)}-byte upload")
         return
     refused(refusal, resp, "ROB-OVERSIZED", proxy_page=True)
 

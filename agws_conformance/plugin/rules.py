@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 import pytest
 
 from agws_conformance import judge
+from agws_conformance.judge import Check
 from agws_conformance.endpoints import FAILED_STATUSES, FINAL_STATUSES, LIFETIME_REASONS, METHODS, Method
 
 from .context import SIGN
@@ -144,8 +145,8 @@ def created(method: Method, resp: "Response") -> bool:
     """Whether an answer says a request of a writing method took effect: a payment in a success,
     a confirmation (is_success true, or "true": ERRATUM-CONFIRM-IS-SUCCESS), a redirect_url (with or
     without an envelope: ERRATUM-LINK-SHAPE)."""
-    body = resp.json if isinstance(resp.json, dict) else {}
-    result = body.get("result") if isinstance(body.get("result"), dict) else {}
+    body: dict[str, Any] = resp.json if isinstance(resp.json, dict) else {}
+    result: dict[str, Any] = body["result"] if isinstance(body.get("result"), dict) else {}
     if method.effect == "link":
         return bool(result.get("redirect_url") or body.get("redirect_url"))
     if method.effect == "confirmation":
@@ -243,18 +244,25 @@ class Refusal:
         return send(self.agws, self.endpoint, content, signature=signature, method=method,
                     why=f"must be refused: {self.what}", must_refuse=None if hang_up_refuses else self.what)
 
-    def judge(self, resp: "Response", checks: Iterable[judge.Check]) -> None:
+    def judge(self, resp: "Response", checks: Iterable[Check]) -> None:
         """The refusal's own checks, no crash, and (a writing method) that nothing was created, together."""
         __tracebackhide__ = True
         self.agws.judge([judge.no_crash(resp, f"{self.what} on {self.endpoint}"), *checks, *self.leftovers(resp)])
 
-    def leftovers(self, resp: "Response") -> list[judge.Check]:
+    def judge_hang_up(self, hung_up: bool, observed: str) -> None:
+        """A refusal by hanging up (an oversized body): ROB-OVERSIZED, and nothing created."""
+        __tracebackhide__ = True
+        self.agws.judge([judge.Check("ROB-OVERSIZED", hung_up, observed), *self.leftovers(None)])
+
+    def leftovers(self, resp: "Response | None") -> list[Check]:
         """PAY-REFUSED-CREATES-NOTHING, by what the method's served requests leave behind."""
         method = METHODS[self.endpoint]
         if method.effect is None:
             return []
         whose = f"{self.endpoint} refused ({self.what})"
         if method.effect == "link":
+            if resp is None:
+                return []  # no answer: no link handed out
             return [judge.Check("PAY-REFUSED-CREATES-NOTHING", not created(method, resp),
                                 f"expected no redirect_url in the answer to a {whose}, observed {judge.describe(resp)}")]
         external_id = self.fields.get(PAYMENT_ID)
@@ -266,7 +274,7 @@ class Refusal:
                 return []  # an unknown payment: nothing to confirm
             status = (data or {}).get("status_code")
             reason = (data or {}).get("fail_reason")
-            expired = status in FAILED_STATUSES and judge.has_reason(reason) and reason.get("code") in LIFETIME_REASONS
+            expired = status in FAILED_STATUSES and isinstance(reason, dict) and reason.get("code") in LIFETIME_REASONS
             return [judge.Check("PAY-REFUSED-CREATES-NOTHING", status == PENDING or expired,
                                 f"expected {external_id!r} still awaiting confirmation (\"1\") after a {whose}, "
                                 f"observed status {status!r} ({judge.describe(status_resp)})")]
@@ -312,7 +320,7 @@ def read_balance(agws: "Agws") -> float | None:
     resp = agws.send(BALANCE, agws.fields(BALANCE))
     result = resp.json.get("result") if judge.is_success(resp) else None
     balance = result.get("balance") if isinstance(result, dict) else None
-    return float(balance) if judge.is_number(balance) else None
+    return float(balance) if judge.is_number(balance) else None  # type: ignore[arg-type]
 
 
 def parsed(content: bytes) -> dict[str, Any]:
