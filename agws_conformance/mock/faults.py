@@ -629,7 +629,8 @@ def _defaults(target: Target) -> dict[str, str]:
 
 def _fill(when: Callable[[dict[str, Any], str], bool]) -> Callable[[Behaviour], Behaviour]:
     def hook(endpoint: str, body: dict[str, Any], target: Target) -> dict[str, Any]:
-        defaults = _defaults(target)
+        # Every field of every method has a default: the target's valid request, its known ids first.
+        defaults = {**target.request_fields(endpoint, lambda: "agws-defaulted"), **_defaults(target)}
         return {**body, **{f: defaults[f] for f in REQUEST_FIELDS[endpoint] if when(body, f)}}
 
     return lambda b: replace(b, request_hooks=b.request_hooks + (hook,))
