@@ -138,15 +138,20 @@ def served_request(agws: "Agws", endpoint: str, identifier: str = "declared") ->
         if code is not None and "confirm_code" in method.optional:
             fields = dict(sorted({**fields, "confirm_code": code}.items()))  # the page's table order
         return fields
-    if method.subject == "new-payment":
-        fields = agws.payment_fields(amount=min(RULE_AMOUNT, agws.require_write().max_amount), endpoint=endpoint)
-    else:
-        fields = agws.fields(endpoint)
+    fields = fresh_request(agws, endpoint)
     if method.writes:
         require_created_once(agws, endpoint)
     else:
         agws.require_served(endpoint, fields, success=True)
     return fields
+
+
+def fresh_request(agws: "Agws", endpoint: str) -> dict[str, Any]:
+    """The target's valid fields for a method that names nothing declared: a new payment (fresh
+    external_id, RULE_AMOUNT within max_amount) where it makes one, else the fields as they are."""
+    if METHODS[endpoint].subject == "new-payment":
+        return agws.payment_fields(amount=min(RULE_AMOUNT, agws.require_write().max_amount), endpoint=endpoint)
+    return agws.fields(endpoint)
 
 
 def created(method: Method, resp: "Response") -> bool:
@@ -169,10 +174,7 @@ def require_created_once(agws: "Agws", endpoint: str) -> None:
     method = METHODS[endpoint]
     key = f"rules-served:{endpoint}"
     if key not in agws.shared:
-        if method.subject == "new-payment":
-            fields = agws.payment_fields(amount=min(RULE_AMOUNT, agws.require_write().max_amount), endpoint=endpoint)
-        else:
-            fields = agws.fields(endpoint)
+        fields = fresh_request(agws, endpoint)
         resp = agws.pay(fields, endpoint=endpoint, why="rule suites: the correct request first")
         agws.shared[key] = (created(method, resp), judge.describe(resp))
     ok, observed = agws.shared[key]
