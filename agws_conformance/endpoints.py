@@ -37,6 +37,8 @@ def is_loopback_host(host: str) -> bool:
 
 
 ErrorFormatRule = Literal["target", "old"]
+Subject = Literal["account", "payment", "new-payment", "pending-payment"]
+Effect = Literal["payment", "confirmation", "link"]
 
 
 @dataclass(frozen=True)
@@ -61,34 +63,53 @@ class Method:
     lookup: str | None = None  # the field it looks up; the others are the caller's credentials
     missing_code: int | None = None  # the expected error for a lookup value the target does not hold
     missing: str | None = None  # requirement: an unknown value gets missing_code
+    subject: Subject | None = None
+    """What a request this target would serve names besides the caller's credentials: a declared
+    ``account`` or ``payment`` (looked up), a ``new-payment`` (a fresh external_id within the [write]
+    limits), a ``pending-payment`` (one of this run's payments awaiting confirmation, with the
+    declared confirm_code); None: nothing else (the target's valid fields are served as they are).
+    The rule suites build every request they break from it (``plugin/rules.py``)."""
+    scope_codes: tuple[tuple[str, int], ...] = ()
+    """(scope field, code): documented codes a refusal naming another value of that field may carry
+    on this method besides the field's own (``SCOPE_ERRORS``), e.g. balance's 8015 (ERRATUM-BALANCE-UNKNOWN-AGENT)."""
+    effect: Effect | None = None
+    """What a served request of a writing method leaves behind, so that a refused one can be shown
+    to have left nothing (PAY-REFUSED-CREATES-NOTHING): a ``payment`` (the status method knows its
+    external_id, the balance moves), a ``confirmation`` (the payment it names is no longer waiting),
+    a ``link`` (a redirect_url in the answer)."""
 
 
 METHODS: dict[str, Method] = {m.name: m for m in (
     Method("user/check", USER_CHECK_PATH, "Check account status (account-check document)",
            ("agent", "username", "project", "service_code"), "user-check-request", "user-check-success",
            "SCH-CHECK-SUCCESS", ("project", "agent", "service_code"),
-           lookup="username", missing_code=1407, found="CHK-ACCOUNT-FOUND", missing="CHK-UNKNOWN-1407"),
+           lookup="username", missing_code=1407, found="CHK-ACCOUNT-FOUND", missing="CHK-UNKNOWN-1407",
+           subject="account"),
     Method("action/status", ACTION_STATUS_PATH, "Checking the refill status (payment-status document)",
            ("agent", "project", "service_code", "external_id"), "action-status-request", "action-status-success",
            "SCH-STATUS-SUCCESS", ("project", "agent", "service_code"),
-           lookup="external_id", missing_code=1041, found="STS-PAYMENT-FOUND", missing="STS-UNKNOWN-1041"),
+           lookup="external_id", missing_code=1041, found="STS-PAYMENT-FOUND", missing="STS-UNKNOWN-1041",
+           subject="payment"),
     Method("action/cash-in", CASH_IN_PATH, "Make a payment (public-pages.md §2.8)",
            ("username", "amount", "agent", "project", "service_code", "external_id", "datetime"),
            "cash-in-request", "cash-in-success", "SCH-PAY-SUCCESS", ("project", "agent", "service_code"),
-           error_format="old", writes=True, optional=("callback_url",), found="PAY-SUCCESS"),
+           error_format="old", writes=True, optional=("callback_url",), found="PAY-SUCCESS",
+           subject="new-payment", effect="payment"),
     Method("showcase/balance", BALANCE_PATH, "Checking the remaining balance (public-pages.md §2.10)",
            ("agent",), "balance-request", "balance-success", "SCH-BAL-SUCCESS", ("agent",),
-           found="BAL-ANSWERED"),
+           found="BAL-ANSWERED", scope_codes=(("agent", 8015),)),
     Method("calculate/upper/commission", COMMISSION_PATH,
            "Calculation of the upper commission (public-pages.md §2.16)",
            ("agent", "project", "service_code", "amount"), "commission-request", "commission-success",
            "SCH-COM-SUCCESS", ("project", "agent", "service_code"), found="COM-ANSWERED"),
     Method("action/confirm/invoice", CONFIRM_PATH, "Confirmation of funds debit (public-pages.md §2.11)",
            ("agent", "external_id"), "confirm-request", "confirm-success", "SCH-CNF-SUCCESS", ("agent",),
-           writes=True, optional=("confirm_code",), found="CNF-CONFIRMED"),
+           writes=True, optional=("confirm_code",), found="CNF-CONFIRMED", subject="pending-payment",
+           effect="confirmation"),
     Method("action/link", LINK_PATH, "Creating a payment link (public-pages.md §2.12)",
            ("agent", "username", "amount", "service", "refer_host"), "link-request", "link-success",
-           "SCH-LINK-SUCCESS", ("agent",), writes=True, optional=("return_url",), found="LNK-CREATED"),
+           "SCH-LINK-SUCCESS", ("agent",), writes=True, optional=("return_url",), found="LNK-CREATED",
+           effect="link"),
 )}
 
 ENDPOINTS: dict[str, str] = {name: m.path for name, m in METHODS.items()}

@@ -8,7 +8,7 @@ observed, in one sentence, because they are what a partner reads in the report.
 from __future__ import annotations
 
 import math
-from typing import Any, Literal, NamedTuple, Protocol
+from typing import Any, Iterable, Literal, NamedTuple, Protocol
 
 from agws_conformance import schemas
 from agws_conformance.endpoints import (  # noqa: F401 - TRANSACTION_STATUSES re-exported for the suites
@@ -336,10 +336,11 @@ def same_amount(a: Any, b: Any) -> bool:
     return is_number(a) and is_number(b) and abs(a - b) < CENT
 
 
-def scope_code(resp: ResponseLike, scope: str) -> Check:
+def scope_code(resp: ResponseLike, scope: str, also: Iterable[int] = ()) -> Check:
     """ERR-SCOPE-CODE: a request naming an unknown project / agent / service code is refused with
-    that field's documented code (or 1014: the secret may be chosen by the named project)."""
-    codes = {code for code, (name, _) in SCOPE_CODES.items() if name == scope}
+    that field's documented code (or 1014: the secret may be chosen by the named project); ``also``:
+    codes the method documents for it besides (``Method.scope_codes``)."""
+    codes = {code for code, (name, _) in SCOPE_CODES.items() if name == scope} | set(also)
     return Check("ERR-SCOPE-CODE", error_code(resp) in codes | {SIGNATURE_ERROR},
                  f"expected error {' or '.join(map(str, sorted(codes)))} (or 1014) for an unknown {scope}, "
                  f"observed {describe(resp)}")

@@ -1,7 +1,8 @@
 """Confirmation of funds debit (action/confirm/invoice) and payment links (action/link).
 
 Both pages are thin (ERRATUM-CONFIRM-FLOW, ERRATUM-LINK-SHAPE): the suite judges what they
-support (signature, scope, the success shape, that nothing is confirmed without the right code)
+support (the success shape, that nothing is confirmed without the right code; signature, scope and
+robustness are judged for every method in suites/test_rules_*.py)
 and says in the catalogue what it does not invent. Both have side effects, so like the payment
 suites they run only with a ``[write]`` table; every link request counts against max_payments
 and is listed in the report.
@@ -9,7 +10,6 @@ and is listed in the report.
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -117,23 +117,6 @@ def test_declared_code_confirms(agws) -> None:
     ])
 
 
-@pytest.mark.requirement("SIG-ACCEPT-GO-BODY", *judge.unexpected_error_rules("SIG-REJECT-FORMAT"))
-@pytest.mark.parametrize("how", [pytest.param("missing", marks=pytest.mark.requirement("SIG-REJECT-MISSING")),
-                                 pytest.param("wrong-secret", marks=pytest.mark.requirement("SIG-REJECT-WRONG-SECRET"))])
-@pytest.mark.method(CONFIRM)
-def test_badly_signed_confirmation_refused(agws, how: str) -> None:
-    """No signature, or another key's: 1014, whatever the payment."""
-    agws.require_write()
-    fields = confirm_fields(agws, agws.stable_unknown(CONFIRM), WRONG_CODE)
-    agws.require_served(CONFIRM, fields)
-    content = agws.encode(fields)
-    signature = None if how == "missing" else agws.sign_with_secret(content, secrets.token_urlsafe(24))
-    resp = agws.send(CONFIRM, content=content, signature=signature)
-    agws.judge([judge.signature_rejected(resp, requirement="SIG-REJECT-MISSING" if how == "missing"
-                                         else "SIG-REJECT-WRONG-SECRET")])
-    agws.expect_unexpected_error(resp, code=1014, requirement="SIG-REJECT-FORMAT")
-
-
 def link_checks(resp) -> list[judge.Check]:
     """LNK-CREATED and SCH-LINK-SUCCESS: result.code 0 with an absolute http(s) redirect_url."""
     body = resp.json if isinstance(resp.json, dict) else {}
@@ -151,16 +134,6 @@ def link_checks(resp) -> list[judge.Check]:
     ]
 
 
-def first_link(agws) -> None:
-    """The run's first link, created once: the precondition of the refusal tests (LNK-CREATED)."""
-    __tracebackhide__ = True
-    if "first-link" not in agws.shared:
-        resp = agws.pay(agws.fields(LINK), endpoint=LINK, why="payment link")
-        agws.shared["first-link"] = (all(c.ok for c in link_checks(resp)), judge.describe(resp))
-    ok, observed = agws.shared["first-link"]
-    agws.check(ok, "LNK-CREATED", f"precondition: expected a correct link request to create a link, observed {observed}")
-
-
 @pytest.mark.requirement("LNK-CREATED", "SCH-LINK-SUCCESS")
 @pytest.mark.method(LINK)
 def test_link_created(agws) -> None:
@@ -168,31 +141,3 @@ def test_link_created(agws) -> None:
     agws.require_write()
     resp = agws.pay(agws.fields(LINK), endpoint=LINK, why="payment link")
     agws.judge(link_checks(resp))
-
-
-@pytest.mark.requirement("LNK-CREATED", "SIG-SCOPE-AGENT", "ERR-SCOPE-CODE", "ROB-NO-CRASH")
-@pytest.mark.method(LINK)
-def test_link_for_another_agent_refused(agws) -> None:
-    """Another agent, signed with this project's secret: a documented error, no link."""
-    first_link(agws)
-    fields = agws.fields(LINK, agent=agws.other_scope("agent", agws.target.agent)[0])
-    resp = agws.pay(fields, endpoint=LINK, why="payment link for another agent")
-    result = resp.json.get("result") if isinstance(resp.json, dict) else None
-    link = isinstance(result, dict) and bool(result.get("redirect_url"))
-    agws.judge([
-        judge.no_crash(resp, "a link request naming another agent"),
-        judge.Check("SIG-SCOPE-AGENT", not link and not judge.success_body(resp) and judge.observed_error_format(resp) is not None,
-                    f"expected a documented error and no redirect_url for agent {fields['agent']!r}, observed "
-                    f"{judge.describe(resp)}"),
-        judge.scope_code(resp, "agent"),
-    ])
-
-
-@pytest.mark.requirement("LNK-CREATED", "SIG-REJECT-MISSING", *judge.unexpected_error_rules("SIG-REJECT-FORMAT"))
-@pytest.mark.method(LINK)
-def test_unsigned_link_refused(agws) -> None:
-    """No signature: 1014, no link."""
-    first_link(agws)
-    resp = agws.pay(agws.fields(LINK), endpoint=LINK, signature=None, why="payment link, unsigned")
-    agws.judge([judge.signature_rejected(resp, requirement="SIG-REJECT-MISSING")])
-    agws.expect_unexpected_error(resp, code=1014, requirement="SIG-REJECT-FORMAT")

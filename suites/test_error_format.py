@@ -13,6 +13,7 @@ import pytest
 from agws_conformance import judge
 from agws_conformance.client import Response
 from agws_conformance.endpoints import LOOKUP_METHODS, METHODS
+from agws_conformance.plugin import rules
 
 ENDPOINTS = LOOKUP_METHODS  # the read-only methods that look an identifier up (endpoints.METHODS)
 OTHER_SECRET = "agws-conformance-not-the-secret"
@@ -21,56 +22,62 @@ OTHER_SECRET = "agws-conformance-not-the-secret"
 # formats request by request shows both within one class.
 REPEATS = 3
 
-# Each endpoint with what expect_expected_error judges on its "not found" error.
-EXPECTED = [pytest.param(e, marks=pytest.mark.requirement(*judge.expected_error_rules(METHODS[e].missing)))
-            for e in ENDPOINTS]
+# Every method, with what expect_expected_error judges on its "not found" error where it has one.
+EXPECTED = [pytest.param(m.name, marks=pytest.mark.requirement(*judge.expected_error_rules(m.missing)))
+            if m.missing else pytest.param(m.name) for m in METHODS.values()]
 
 
 def send_unknown(agws, endpoint: str) -> Response:
-    """A request naming an identifier the target cannot hold (1407 / 1041)."""
-    unknown = {"username": agws.unknown_username()} if endpoint == "user/check" \
-        else {"external_id": agws.unknown_external_id()}
-    return agws.send(endpoint, agws.fields(endpoint, **unknown))
+    """A request naming an identifier the target cannot hold (1407 / 1041); not applicable to a
+    method without a documented "not found" error."""
+    method = METHODS[endpoint]
+    if method.lookup is None or method.missing_code is None:
+        agws.not_applicable(f"{endpoint} looks up nothing: it has no documented \"not found\" expected error")
+    return agws.send(endpoint, agws.fields(endpoint, **{method.lookup: agws.unknown_username() if
+                                                        method.subject == "account" else agws.unknown_external_id()}))
 
 
 @pytest.mark.requirement("ERR-FORMAT-DECLARED", "ERR-FORMAT-OBSERVED")
-@pytest.mark.parametrize("endpoint", EXPECTED)
-def test_expected_error_in_declared_format(agws, endpoint: str) -> None:
+@pytest.mark.parametrize("method", EXPECTED)
+def test_expected_error_in_declared_format(agws, method: str) -> None:
     """An expected error comes back in the format the target declares (any documented one with auto)."""
-    resp = send_unknown(agws, endpoint)
-    agws.expect_expected_error(resp, code=METHODS[endpoint].missing_code, requirement=METHODS[endpoint].missing)
+    resp = send_unknown(agws, method)
+    agws.expect_expected_error(resp, code=METHODS[method].missing_code, requirement=METHODS[method].missing)
     if agws.error_format == "auto":
-        agws.observe("ERR-FORMAT-DECLARED", f"the target declares error_format auto; error {METHODS[endpoint].missing_code} "
+        agws.observe("ERR-FORMAT-DECLARED", f"the target declares error_format auto; error {METHODS[method].missing_code} "
                      f"came back in the {judge.observed_error_format(resp)} format")
 
 
-@pytest.mark.parametrize("endpoint,fmt", [
-    pytest.param(e, fmt, id=f"{e}-{fmt}", marks=pytest.mark.requirement(*judge.expected_error_rules(METHODS[e].missing, fmt)))
-    for e in ENDPOINTS for fmt in ("old", "new")])
-def test_expected_error_schema(agws, endpoint: str, fmt: str) -> None:
+@pytest.mark.parametrize("method,fmt", [
+    pytest.param(m.name, fmt, id=f"{m.name}-{fmt}",
+                 marks=pytest.mark.requirement(*judge.expected_error_rules(m.missing, fmt)) if m.missing else ())
+    for m in METHODS.values() for fmt in ("old", "new")])
+def test_expected_error_schema(agws, method: str, fmt: str) -> None:
     """An expected error in the old (new) format validates against error-expected-old (-new)."""
-    resp = send_unknown(agws, endpoint)
+    resp = send_unknown(agws, method)
     observed = judge.observed_error_format(resp)
     if observed is not None and observed != fmt:
-        agws.not_applicable(f"error {METHODS[endpoint].missing_code} of {endpoint} came back in the {observed} format, not the {fmt} one")
-    agws.expect_expected_error(resp, code=METHODS[endpoint].missing_code, requirement=METHODS[endpoint].missing)
+        agws.not_applicable(f"error {METHODS[method].missing_code} of {method} came back in the {observed} format, not the {fmt} one")
+    agws.expect_expected_error(resp, code=METHODS[method].missing_code, requirement=METHODS[method].missing)
 
 
 @pytest.mark.requirement(*judge.unexpected_error_rules("SCH-ERROR-UNEXPECTED"))
-@pytest.mark.parametrize("endpoint", ENDPOINTS)
-def test_unexpected_error_shape(agws, endpoint: str) -> None:
+@pytest.mark.parametrize("method", rules.method_params(rules=lambda m: (*rules.precondition_rules(m), "ROB-NO-CRASH")))
+def test_unexpected_error_shape(agws, method: str) -> None:
     """A signature rejection is the documented unexpected error: 1014 "Invalid signature", result {}."""
-    content = agws.encode(agws.fields(endpoint))
-    resp = agws.send(endpoint, content=content, signature=agws.sign_with_secret(content, OTHER_SECRET))
+    content = agws.encode(rules.served_request(agws, method))
+    resp = rules.send(agws, method, content, signature=agws.sign_with_secret(content, OTHER_SECRET),
+                      why="must be refused: a signature under another key", must_refuse="a signature under another key")
+    agws.judge([judge.no_crash(resp, f"a signature under another key on {method}")])
     agws.expect_unexpected_error(resp, code=judge.SIGNATURE_ERROR, requirement="SCH-ERROR-UNEXPECTED")
 
 
 @pytest.mark.requirement("ERR-CODE-MESSAGE")
-@pytest.mark.parametrize("endpoint", EXPECTED)
-def test_expected_error_message(agws, endpoint: str) -> None:
+@pytest.mark.parametrize("method", EXPECTED)
+def test_expected_error_message(agws, method: str) -> None:
     """1407 says "Cache: item not found" and 1041 "Order not found" (SHOULD: the documents' examples)."""
-    resp = send_unknown(agws, endpoint)
-    agws.expect_expected_error(resp, code=METHODS[endpoint].missing_code, requirement=METHODS[endpoint].missing)
+    resp = send_unknown(agws, method)
+    agws.expect_expected_error(resp, code=METHODS[method].missing_code, requirement=METHODS[method].missing)
 
 
 @pytest.mark.requirement(*judge.expected_error_rules("CHK-UNKNOWN-1407"), "STS-UNKNOWN-1041")

@@ -26,31 +26,8 @@ TESTS = Path(__file__).resolve().parent
 _OWED_TO_ITEM_1 = ("action/cash-in", "showcase/balance", "calculate/upper/commission", "action/confirm/invoice",
                    "action/link")
 KNOWN_GAPS: dict[str, tuple[str, ...]] = {
-    # Pairs no suite judges yet, each owed by a rule family still written method by method. Closed by the
-    # registry-driven families (issue 23 item 1): the lead empties this list at merge, and
-    # test_known_gaps_are_still_gaps fails for every entry a suite has since closed.
-    "HTTP-200-SUCCESS": ("action/link",),
-    "SIG-ACCEPT-GO-BODY": ("action/cash-in", "showcase/balance", "calculate/upper/commission", "action/link"),
-    "SIG-REJECT-EMPTY": _OWED_TO_ITEM_1,
-    "SIG-REJECT-WRONG-SECRET": ("action/link",),
-    "SIG-REJECT-TAMPERED": ("action/confirm/invoice", "action/link"),
-    "SIG-REJECT-TRUNCATED": _OWED_TO_ITEM_1,
-    "SIG-REJECT-EXTENDED": _OWED_TO_ITEM_1,
-    "SIG-REJECT-ALTERED": _OWED_TO_ITEM_1,
-    "SIG-REJECT-OTHER-BODY": _OWED_TO_ITEM_1,
-    "SIG-REJECT-SECRET-PREPENDED": _OWED_TO_ITEM_1,
-    "SIG-REJECT-RAW-BYTES": _OWED_TO_ITEM_1,
-    "SIG-BEFORE-LOOKUP": ("action/confirm/invoice",),
-    "SIG-SCOPE-AGENT": ("showcase/balance", "action/confirm/invoice"),
-    "ERR-SCOPE-CODE": ("showcase/balance", "action/confirm/invoice"),
-    "ROB-MALFORMED-JSON": ("action/cash-in", "action/confirm/invoice", "action/link"),
-    "ROB-NON-OBJECT": _OWED_TO_ITEM_1,
-    "ROB-WRONG-TYPES": ("action/confirm/invoice", "action/link"),
-    "ROB-MISSING-FIELD": ("action/confirm/invoice", "action/link"),
-    "ROB-EMPTY-FIELD": _OWED_TO_ITEM_1,
-    "ROB-OVERSIZED": _OWED_TO_ITEM_1,
-    "ROB-WRONG-METHOD": _OWED_TO_ITEM_1,
-    "ROB-EXTRA-FIELDS": _OWED_TO_ITEM_1,
+    # Pairs no suite judges yet. Empty since the registry-driven rule families (issue 23): an entry
+    # here is a known hole to close, and test_known_gaps_are_still_gaps fails once it is closed.
 }
 
 
@@ -94,7 +71,7 @@ def test_removing_a_rule_for_one_method_fails(collected: list[CollectedTest]) ->
     coverage test fails and names exactly that pair."""
     assert holes(collected) is None
     pruned = [t for t in collected
-              if not (t.nodeid.startswith("suites/test_signature_rejected.py::test_truncated_signature[")
+              if not (t.nodeid.startswith("suites/test_rules_signature.py::test_sig_reject_truncated[")
                       and t.method == "action/status")]
     assert len(pruned) < len(collected)
     assert holes(pruned) == ("1 (requirement, method) pairs apply (schemas/requirements.json 'methods', "

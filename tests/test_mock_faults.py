@@ -857,6 +857,84 @@ def _scope_leak_neighbour(clean, faulty):
 PROBES["scope-leak-neighbour"] = _scope_leak_neighbour
 
 
+# -- method by method (issue 23) -------------------------------------------------------------------
+def _raw_post(client, path, fields, signature):
+    body = signer.go_struct_body(fields)
+    headers = {"Content-Type": "application/json", "X-Signature": signature}
+    return client.post(path, content=body, headers=headers)
+
+
+def _right(fields):
+    return signer.sign(signer.go_struct_body(fields), SECRET).signature
+
+
+def _cash_in_signature(make):
+    """Cash-in with ``make(right signature)`` is refused by the clean mock and creates a payment on the
+    faulty one; the other methods keep checking (user/check with the same spelling is refused)."""
+    def probe(clean, faulty):
+        for client, accepted in ((clean, False), (faulty, True)):
+            body_fields = {"username": WRITE.username, "amount": 1.5, "agent": TARGET.agent, "project": TARGET.project,
+                           "service_code": TARGET.service_code, "external_id": f"probe-{next(_IDS)}",
+                           "datetime": "2026-12-01T10:00:00Z"}
+            resp = _raw_post(client, CASH_IN_PATH, body_fields, make(_right(body_fields)))
+            assert (resp.json()["status"] is True) is accepted, resp.text
+            created = status_of(client, body_fields["external_id"])["result"].get("error_code") == 0
+            assert created is accepted
+        body = body_of("user/check")
+        assert send(faulty, "user/check", body, signature=make(signer.sign(body, SECRET).signature)).json()[
+            "status_code"] == 1014
+    return probe
+
+
+def _method_signature(path, fields, make):
+    """``path`` with ``make(right signature)``: refused by the clean mock, served by the faulty one;
+    user/check with the same spelling stays refused on the faulty one."""
+    def probe(clean, faulty):
+        assert _raw_post(clean, path, fields, make(_right(fields))).json()["status_code"] == 1014
+        served = _raw_post(faulty, path, fields, make(_right(fields))).json()
+        assert served.get("status_code") != 1014 and served["result"], served
+        body = body_of("user/check")
+        assert send(faulty, "user/check", body, signature=make(signer.sign(body, SECRET).signature)).json()[
+            "status_code"] == 1014
+    return probe
+
+
+_LINK_FIELDS = {"agent": TARGET.agent, "username": WRITE.username, "amount": 1, "service": TARGET.service_code,
+                "refer_host": "agws-conformance.test"}
+_COMMISSION_FIELDS = {"agent": TARGET.agent, "project": TARGET.project, "service_code": TARGET.service_code,
+                      "amount": 10}
+
+
+def _confirm_other_agent(clean, faulty):
+    for client, confirms in ((clean, False), (faulty, True)):
+        fields, _ = cash_in(client, username=WRITE.expiring_username)
+        answer = signed(client, CONFIRM_PATH, {"agent": TARGET.agent + "-other", "confirm_code": WRITE.confirm_code,
+                                               "external_id": fields["external_id"]}).json()
+        assert (answer["result"].get("is_success") is True) is confirms, answer
+        assert (status_of(client, fields["external_id"])["result"]["data"]["status_code"] != "1") is confirms
+
+
+def _drops_on_non_json(clean, faulty):
+    bad = b'{"agent": '
+    headers = {"Content-Type": "application/json", "X-Signature": "0" * 64}
+    assert clean.post(USER_CHECK_PATH, content=bad, headers=headers).status_code == 400
+    with pytest.raises(httpx.TransportError):
+        faulty.post(USER_CHECK_PATH, content=bad, headers=headers)
+    assert check(faulty, ACCOUNTS[("parking", 1)]).json()["result"]["account_status"] == 1
+
+
+PROBES.update({
+    "cash-in-empty-signature": _cash_in_signature(lambda sig: ""),
+    "cash-in-signature-prefix": _cash_in_signature(lambda sig: sig[:7]),
+    "link-one-character-signature": _method_signature(LINK_PATH, _LINK_FIELDS, lambda sig: sig[:1]),
+    "balance-first-32-digits": _method_signature(BALANCE_PATH, {"agent": TARGET.agent},
+                                                 lambda sig: sig[:32] + "0" * 32 if sig[32:] != "0" * 32 else sig[:32]),
+    "commission-empty-signature": _method_signature(COMMISSION_PATH, _COMMISSION_FIELDS, lambda sig: ""),
+    "confirm-any-agent": _confirm_other_agent,
+    "non-json-drops-connection": _drops_on_non_json,
+})
+
+
 @pytest.fixture(scope="module")
 def clean():
     with MockServer(TARGET) as server:

@@ -135,7 +135,7 @@ def test_chromium_renders_banner_and_failing_requirement(tmp_path: Path) -> None
     suite.write_text(SYNTHETIC_SUITE, encoding="utf-8")
     mock = dataclasses.replace(embedded_target(), secret=Secret(CANARY))
     with MockServer(mock, faults=["accept-any-signature"]) as server:
-        done = run_in(tmp_path, str(ROOT / "suites" / "test_signature_rejected.py"), str(suite),
+        done = run_in(tmp_path, str(ROOT / "suites" / "test_rules_signature.py"), str(suite),
                           "--agws-base-url", server.url, "--agws-agent", mock.agent, "--agws-project", mock.project,
                           "--agws-service-code", mock.service_code, "--html=report.html",
                           env={"AGWS_SECRET": CANARY})
@@ -202,8 +202,8 @@ def test_canary_secret_never_reaches_an_artifact(tmp_path: Path) -> None:
         files = [_target_file(tmp_path, "passing", good.url), _target_file(tmp_path, "faulty", bad.url),
                  _target_file(tmp_path, "leaky", f"http://127.0.0.1:{leaky.server_port}")]
         artifacts = tmp_path / "out"
-        done = run_in(tmp_path, str(ROOT / "suites" / "test_signature_rejected.py"),
-                          str(ROOT / "suites" / "test_envelope.py"),
+        done = run_in(tmp_path, str(ROOT / "suites" / "test_rules_signature.py"),
+                          str(ROOT / "suites" / "test_rules_envelope.py"),
                           str(ROOT / "suites" / "test_confirm_and_links.py"), "-v", "-rA",
                           *[a for f in files for a in ("--agws-target", str(f))],
                           f"--html={artifacts / 'report.html'}", f"--junitxml={artifacts / 'junit.xml'}",

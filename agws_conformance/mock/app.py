@@ -163,6 +163,9 @@ class _WireResponse:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         wire = self.wire
+        if wire.drop:
+            await _hang_up(receive, send, wire)
+            return
         headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in wire.headers]
         headers.append((b"content-length", str(len(wire.body)).encode()))
         await send({"type": "http.response.start", "status": wire.status, "headers": headers})
@@ -178,6 +181,21 @@ class _WireResponse:
                     pass
         except TimeoutError:
             pass
+
+
+async def _hang_up(receive: Receive, send: Send, wire: Wire) -> None:
+    """Close the connection without a byte of answer, as Go's net/http does when a handler panics.
+
+    ASGI has no message for it; uvicorn's ``receive`` is a method of the request cycle, which holds
+    the connection's transport. Elsewhere (another server), a head without a body, then nothing.
+    """
+    transport = getattr(getattr(receive, "__self__", None), "transport", None)
+    if transport is None:
+        await send({"type": "http.response.start", "status": wire.status, "headers": []})
+        return
+    transport.close()
+    for _ in range(3):  # let the server see the connection lost, so it writes no 500 of its own
+        await asyncio.sleep(0)
 
 
 class _Gateway:
@@ -251,7 +269,7 @@ class _Gateway:
             signer.canonicalize(raw, self.target.variant)
         except signer.SignerError as exc:
             return _bad_request(endpoint, str(exc), "malformed-json", body)
-        given = SignatureInput(incoming.signature, raw, self.secret.reveal(), self.target.variant)
+        given = SignatureInput(incoming.signature, raw, self.secret.reveal(), self.target.variant, endpoint)
         method = METHODS[endpoint]
         if not self.behaviour.signature_check(given):
             return self._refused(body, _unexpected(endpoint, 400, 1014, DOCUMENTED_MESSAGES[1014], "signature", body))

@@ -54,6 +54,7 @@ class SignatureInput:
     raw: bytes
     secret: str = field(repr=False)
     variant: signer.Variant
+    endpoint: str = ""  # the method asked for ("action/cash-in"): a fault may check some methods only
 
 
 @dataclass(frozen=True)
@@ -86,12 +87,14 @@ class Reply:
 
 @dataclass(frozen=True)
 class Wire:
-    """The HTTP response as sent. ``stall``: send the head and half the body, then never finish."""
+    """The HTTP response as sent. ``stall``: send the head and half the body, then never finish;
+    ``drop``: hang up without an answer (what Go's net/http does when a handler panics)."""
 
     status: int
     headers: tuple[tuple[str, str], ...]
     body: bytes
     stall: bool = False
+    drop: bool = False
 
 
 def nginx_page(title: str) -> bytes:

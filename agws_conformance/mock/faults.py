@@ -635,7 +635,8 @@ def _defaults(target: Target) -> dict[str, str]:
 
 def _fill(when: Callable[[dict[str, Any], str], bool]) -> Callable[[Behaviour], Behaviour]:
     def hook(endpoint: str, body: dict[str, Any], target: Target) -> dict[str, Any]:
-        defaults = _defaults(target)
+        # Every field of every method has a default: the target's valid request, its known ids first.
+        defaults = {**target.request_fields(endpoint, lambda: "agws-defaulted"), **_defaults(target)}
         return {**body, **{f: defaults[f] for f in REQUEST_FIELDS[endpoint] if when(body, f)}}
 
     return lambda b: replace(b, request_hooks=b.request_hooks + (hook,))
@@ -855,3 +856,50 @@ def _link_any_agent(endpoint: str, body: dict[str, Any], target: Target) -> dict
 
 _fault("link-any-agent", ("SIG-SCOPE-AGENT",), "a payment link is created for any agent the request names")(
     lambda b: replace(b, request_hooks=b.request_hooks + (_link_any_agent,)))
+
+
+# ------------------------------------------------------------------------------------------
+# Method by method (issue 23): deviations on one method only, which a rule tried on two methods misses.
+
+def _right(given: SignatureInput) -> str:
+    return signer.sign(given.raw, given.secret, given.variant).signature
+
+
+def _on_method(endpoint: str, accepts: Callable[[SignatureInput], bool]) -> Callable[[Behaviour], Behaviour]:
+    """The signature check of every method, except that on ``endpoint`` ``accepts`` lets more through."""
+    return _signature(lambda prev, given: (given.endpoint == endpoint and accepts(given)) or prev(given))
+
+
+_fault("cash-in-empty-signature", ("SIG-REJECT-EMPTY", "PAY-REFUSED-CREATES-NOTHING"),
+       "cash-in is served with an empty X-Signature (the payment is made); other methods check it")(
+    _on_method("action/cash-in", lambda given: given.header == ""))
+
+_fault("cash-in-signature-prefix", ("SIG-REJECT-TRUNCATED", "PAY-REFUSED-CREATES-NOTHING"),
+       "cash-in accepts any non-empty prefix of the right signature (the payment is made)")(
+    _on_method("action/cash-in", lambda given: bool(given.header) and _right(given).startswith(given.header or "")))
+
+_fault("link-one-character-signature", ("SIG-REJECT-TRUNCATED", "PAY-REFUSED-CREATES-NOTHING"),
+       "a payment link is created with a one-character prefix of the right signature")(
+    _on_method("action/link", lambda given: len(given.header or "") == 1 and _right(given).startswith(given.header or "")))
+
+_fault("balance-first-32-digits", ("SIG-REJECT-ALTERED", "SIG-REJECT-TRUNCATED", "SIG-REJECT-EXTENDED"),
+       "showcase/balance accepts any signature whose first 32 hex digits are right")(
+    _on_method("showcase/balance", lambda given: (given.header or "")[:32] == _right(given)[:32]))
+
+_fault("commission-empty-signature", ("SIG-REJECT-EMPTY",),
+       "calculate/upper/commission is served with an empty X-Signature")(
+    _on_method("calculate/upper/commission", lambda given: given.header == ""))
+
+
+def _confirm_any_agent(endpoint: str, body: dict[str, Any], target: Target) -> dict[str, Any]:
+    return dict(body, agent=target.agent) if endpoint == "action/confirm/invoice" else body
+
+
+_fault("confirm-any-agent", ("SIG-SCOPE-AGENT", "PAY-REFUSED-CREATES-NOTHING"),
+       "a confirmation naming another agent, signed with this project's secret, confirms the payment")(
+    lambda b: replace(b, request_hooks=b.request_hooks + (_confirm_any_agent,)))
+
+_fault("non-json-drops-connection", ("ROB-NO-CRASH",),
+       "a body that is not JSON panics the handler: the connection is closed without an answer (Go's net/http "
+       "after a panic), while every valid request is served")(
+    _wire(lambda reply, wire: replace(wire, drop=True) if reply.problem in ("malformed-json", "utf-8") else wire))

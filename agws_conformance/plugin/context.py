@@ -38,6 +38,10 @@ if TYPE_CHECKING:
 _NOT_THE_SECRET = "agws-conformance-not-the-secret"
 """A key that is not the target's secret: its signatures must be refused."""
 
+DROPPED = frozenset({"connection-reset"})
+"""Harness error kinds that mean the target hung up on a request it had read (Go's net/http after a
+handler panics): evidence about that request when the target still serves the next one."""
+
 
 class _Sign:
     def __repr__(self) -> str:
@@ -187,19 +191,23 @@ class Agws:
         top = min(Decimal(high), Decimal(repr(self.require_write().max_amount)))
         return money.draw(self._bound.draws, Decimal(low), top)
 
-    def payment_fields(self, *, amount: Decimal | float, **overrides: Any) -> dict[str, Any]:
-        """A valid cash-in for the [write] account, a fresh external_id and ``amount`` (tenge, sent as
-        the float64 Go would write)."""
+    def payment_fields(self, *, amount: Decimal | float, endpoint: str = "action/cash-in",
+                       **overrides: Any) -> dict[str, Any]:
+        """A valid cash-in (or another method making a new payment: ``endpoint``) for the [write]
+        account, a fresh external_id and ``amount`` (tenge, sent as the float64 Go would write)."""
         now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         wire = money.on_the_wire(amount) if isinstance(amount, Decimal) else amount
-        fields = self.fields("action/cash-in", **{"amount": wire, "external_id": self.new_external_id(),
-                                                  "datetime": now, **overrides})
-        if self._bound.receiver is not None and "callback_url" not in overrides:
+        fields = self.fields(endpoint, **{"amount": wire, "external_id": self.new_external_id(),
+                                          "datetime": now, **overrides})
+        fields = {k: v for k, v in fields.items() if k in METHODS[endpoint].fields or k in overrides}
+        if (self._bound.receiver is not None and "callback_url" not in overrides
+                and "callback_url" in METHODS[endpoint].optional):
             fields["callback_url"] = self._bound.receiver.url  # the documented optional field, last as in its table
         return fields
 
     def pay(self, fields: Mapping[str, Any] | None = None, *, content: bytes | None = None,
-            signature: Any = SIGN, why: str = "payment", endpoint: str = "action/cash-in") -> "Response":
+            signature: Any = SIGN, why: str = "payment", endpoint: str = "action/cash-in",
+            method: str = "POST", must_refuse: str | None = None) -> "Response":
         """Send one cash-in (or another request that may move money: ``endpoint``, e.g. a payment
         link) within the [write] limits and list it for the report.
 
@@ -230,7 +238,8 @@ class Agws:
                                   "answer": "not answered", "status": None, "created": False, "timeline": []}
         bound.payments.append(record)
         bound.payment_started[record["external_id"]] = time.monotonic()
-        resp = self._send(endpoint, content=content, signature=signature, why=why, listed=True)
+        resp = self._send(endpoint, content=content, signature=signature, why=why, listed=True, method=method,
+                          must_refuse=must_refuse)
         record["answer"] = judge.describe(resp)[:200]
         self._timeline(record["external_id"], f"cash-in answered: {record['answer'][:80]}")
         data = (resp.json.get("result") or {}).get("data") if judge.is_success(resp) else None
@@ -254,6 +263,10 @@ class Agws:
     def payments_left(self) -> int:
         """How many more cash-ins this process may send (its share of [write] max_payments)."""
         return max(0, self._bound.payments_allowed - len(self._bound.payments))
+
+    def note_refused(self, external_id: str) -> None:
+        """A cash-in this run sent to be refused: no callback may ever name it (PAY-REFUSED-CREATES-NOTHING)."""
+        self._bound.refused.add(external_id)
 
     def refused_external_ids(self) -> frozenset[str]:
         """The external_ids of this process's cash-ins that were refused and never created by another
@@ -377,19 +390,25 @@ class Agws:
 
     def send(self, endpoint: str, fields: Mapping[str, Any] | None = None, *, content: bytes | None = None,
              signature: Any = SIGN, headers: Mapping[str, str] | None = None, method: str = "POST",
-             path: str | None = None, why: str | None = None) -> "Response":
+             path: str | None = None, why: str | None = None, must_refuse: str | None = None) -> "Response":
         """Send one request; a hang becomes a ROB-RESPONSE-TIME failure once the target has answered before.
 
         A method with side effects (a confirmation, sent here; cash-ins and links go through
         :meth:`pay`) is journaled before it leaves and when its answer comes (``why``: for the journal).
+
+        ``must_refuse``: what is wrong with a request the rules say must be refused (e.g. "a body
+        that is not JSON"). If the target drops the connection instead of answering it, and a valid
+        request sent right after is served, the drop is ROB-NO-CRASH failed with that evidence
+        (:meth:`_attribute_drop`); only when the valid request fails too is it harness trouble.
         """
         __tracebackhide__ = True
         return self._send(endpoint, fields, content=content, signature=signature, headers=headers, method=method,
-                          path=path, why=why)
+                          path=path, why=why, must_refuse=must_refuse)
 
     def _send(self, endpoint: str, fields: Mapping[str, Any] | None = None, *, content: bytes | None = None,
               signature: Any = SIGN, headers: Mapping[str, str] | None = None, method: str = "POST",
-              path: str | None = None, why: str | None = None, listed: bool = False) -> "Response":
+              path: str | None = None, why: str | None = None, listed: bool = False,
+              must_refuse: str | None = None) -> "Response":
         """:meth:`send`; ``listed``: a request :meth:`pay` counts and lists for the report."""
         __tracebackhide__ = True
         if content is None:
@@ -419,6 +438,8 @@ class Agws:
             if exc.kind == "timeout" and (bound.answered or started):
                 self.check(False, "ROB-RESPONSE-TIME",
                            f"expected a complete answer within {self.settings.timeout:g} s, observed: {exc}")
+            if must_refuse is not None and exc.kind in DROPPED:
+                self._attribute_drop(endpoint, must_refuse, exc)
             raise
         if journaled is not None:
             self._journal().answered(journaled, target=self.target.name, base_url=self.target.base_url, resp=resp)
@@ -426,6 +447,27 @@ class Agws:
         self.check(resp.elapsed <= self.settings.timeout, "ROB-RESPONSE-TIME",
                    f"expected a complete answer within {self.settings.timeout:g} s, observed one in {resp.elapsed:.2f} s")
         return resp
+
+    def _attribute_drop(self, endpoint: str, what: str, exc: HarnessError) -> None:
+        """A request that must be refused was answered by a dropped connection: send a valid,
+        read-only request right away; served, the drop was the gateway falling over on that request
+        (ROB-NO-CRASH failed); not served, return and let the harness error stand (setup, network)."""
+        __tracebackhide__ = True
+        probe = endpoint if not METHODS[endpoint].writes else next(n for n, m in METHODS.items() if not m.writes)
+        content = self.encode(self.fields(probe))
+        try:
+            resp = self._bound.client.request("POST", ENDPOINTS[probe], content=content,
+                                              headers={"Content-Type": "application/json",
+                                                       "X-Signature": self.sign(content)})
+        except HarnessError:
+            return
+        if not judge.passed_signature_check(resp):
+            return
+        self._bound.note_answer()
+        self.check(False, "ROB-NO-CRASH",
+                   f"expected an answer (an error envelope) to {what} on {endpoint}, observed the connection "
+                   f"dropped ({exc}); a valid {probe} request sent right after was served ({judge.describe(resp)}), "
+                   "so the gateway fell over on this request")
 
     def _journal(self) -> "RunJournal":
         journal = self._run.journal
@@ -465,7 +507,8 @@ class Agws:
         fields = dict(fields if fields is not None else self.fields(endpoint))
         key = (endpoint, self.encode(fields))
         if key not in self._bound.served:
-            resp = self.send(endpoint, fields)
+            resp = (self.pay(fields, endpoint=endpoint, why="precondition: served correctly signed")
+                    if METHODS[endpoint].writes else self.send(endpoint, fields))
             self._bound.served[key] = (judge.passed_signature_check(resp), judge.is_success(resp), judge.describe(resp),
                                        resp.json)
         served, succeeded, observed, body = self._bound.served[key]
