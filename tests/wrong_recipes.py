@@ -112,12 +112,17 @@ GATEWAY_OF = {"go-escapes-1.22": Variant(legacy_escapes=True), "empty-kept": Var
 
 
 def fields_for(recipe_id: str, base: Fields) -> Fields:
-    """The request fields that make ``recipe_id``'s mistake visible: every recipe shows on a body
-    with non-ASCII text, < > &, a float amount and a long enough value; the variant recipes need a
-    U+0008 or an empty field."""
+    """The request fields that make ``recipe_id``'s mistake visible: ``base`` should carry non-ASCII
+    text and < > &; the variant recipes get a U+0008 or an empty field, and the username grows until
+    the Base64 of the signed form has padding and a '+' or '/' (else the Base64 recipes sign right)."""
     fields = dict(base)
     if recipe_id.startswith("go-escapes"):
         fields["comment"] = "bell\bform\ffeed"
     if recipe_id in ("omit-empty", "empty-kept"):
         fields["comment"] = ""
+    for _ in range(12):
+        encoded = _b64(_go(fields))
+        if encoded.endswith(b"=") and (b"+" in encoded or b"/" in encoded):
+            break
+        fields["username"] = str(fields.get("username", "")) + "x"
     return fields
