@@ -157,7 +157,11 @@ def run(args: argparse.Namespace) -> int:
     # inherits SIGINT as ignored, and Ctrl-C must still stop it.
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     if inspector is not None:
-        previous[signal.SIGUSR1] = signal.signal(signal.SIGUSR1, lambda *_: (report_now.set(), stop.set()))
+        def on_usr1(*_: object) -> None:
+            report_now.set()
+            stop.set()  # wakes the wait below; cleared again when the report is written
+
+        previous[signal.SIGUSR1] = signal.signal(signal.SIGUSR1, on_usr1)
     try:
         while True:
             stop.wait(0.5)

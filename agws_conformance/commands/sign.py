@@ -126,9 +126,13 @@ def _check(body: bytes, signature: str, secret: str, gateway: Variant | None, *,
     if as_json:
         lines = [json.dumps(found.as_dict(), ensure_ascii=False)]
     else:
-        lines = [f"verdict:    {found.verdict}", f"gateway:    {found.gateway}", f"diagnosis:  {found.summary()}"]
+        lines = [f"verdict:    {found.verdict}", f"gateway:    {found.gateway}"]
         if found.recipe is not None:
-            lines.append(f"fix:        {found.recipe.fix}")
+            detail = f" [{found.detail}]" if found.detail else ""
+            lines += [f"diagnosis:  wrong recipe {found.recipe.id}: {found.recipe.title}{detail}",
+                      f"fix:        {found.recipe.fix}"]
+        else:
+            lines.append(f"diagnosis:  {found.summary()}")
         if found.canonical is not None and not found.ok:
             lines.append(f"canonical:  {found.canonical}  (sign base64 of exactly this, then the secret)")
     sys.stdout.buffer.write(("\n".join(lines) + "\n").encode("utf-8"))
