@@ -153,24 +153,28 @@ def run(args: argparse.Namespace) -> int:
               f"{os.getpid()})", flush=True)
     stop = threading.Event()
     report_now = threading.Event()
+    wake = threading.Event()  # set by every signal, so the loop below reacts at once
+
+    def on_stop(*_: object) -> None:
+        stop.set()
+        wake.set()
+
+    def on_usr1(*_: object) -> None:
+        report_now.set()
+        wake.set()
+
     # Both set explicitly: a process started in the background of a non-interactive shell (CI)
     # inherits SIGINT as ignored, and Ctrl-C must still stop it.
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
-    if inspector is not None:
-        def on_usr1(*_: object) -> None:
-            report_now.set()
-            stop.set()  # wakes the wait below; cleared again when the report is written
-
+    previous = {sig: signal.signal(sig, on_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    if inspector is not None and hasattr(signal, "SIGUSR1"):  # not on Windows: the report comes on stop only
         previous[signal.SIGUSR1] = signal.signal(signal.SIGUSR1, on_usr1)
     try:
-        while True:
-            stop.wait(0.5)
-            if report_now.is_set():  # SIGUSR1: write now, keep serving
+        while not stop.is_set():
+            wake.wait(0.5)
+            wake.clear()
+            if report_now.is_set() and not stop.is_set():  # SIGUSR1: write now, keep serving
                 report_now.clear()
-                stop.clear()
                 _write_inspection(inspector, args)
-            elif stop.is_set():
-                break
     except KeyboardInterrupt:
         pass
     finally:
