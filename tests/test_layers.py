@@ -17,12 +17,12 @@ PACKAGE = Path(__file__).resolve().parents[1] / "agws_conformance"
 
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("base", ("agws_conformance", "agws_conformance.resources", "agws_conformance.signer",
-              "agws_conformance.endpoints", "agws_conformance.errors", "agws_conformance.findings",
+              "agws_conformance.endpoints", "agws_conformance.errors", "agws_conformance.findings", "agws_conformance.doctor",
               "agws_conformance.transcript")),
     ("data", ("agws_conformance.target", "agws_conformance.schemas", "agws_conformance.catalogue",
               "agws_conformance.results", "agws_conformance.judge", "agws_conformance.strategies",
               "agws_conformance.openapi", "agws_conformance.coverage", "agws_conformance.journal",
-              "agws_conformance.scope")),
+              "agws_conformance.scope", "agws_conformance.inspector")),
     ("io", ("agws_conformance.client", "agws_conformance.preflight", "agws_conformance.mock",
             "agws_conformance.serving", "agws_conformance.receiver")),
     ("state", ("agws_conformance.state",)),

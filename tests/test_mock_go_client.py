@@ -87,3 +87,19 @@ def test_go_sample_with_wrong_secret_is_refused(client_binary, mock):
     other = dataclasses.replace(target, secret=Secret("not-the-secret"))
     status, payload = run_client(client_binary, (other, url), "check", USERNAMES[0])
     assert status == 400 and payload["status_code"] == 1014
+
+
+def test_go_sample_requests_are_judged_correct_by_the_inspector(client_binary):
+    """The inspector (mock --inspect) finds nothing wrong with the documents' own Go client."""
+    from agws_conformance.inspector import Inspector
+
+    target = embedded_target()
+    inspector = Inspector(target.secret.reveal(), target.variant)
+    with MockServer(target, inspector=inspector) as server:
+        for username in USERNAMES:
+            run_client(client_binary, (target, server.url), "check", username)
+        run_client(client_binary, (target, server.url), "status", "ext-0002")
+    doc = inspector.document()
+    assert doc["verdict"] == "CONFORMANT", doc["requirements"]
+    assert doc["requests_seen"] == len(USERNAMES) + 1
+    assert all(r["signature"]["verdict"] == "correct" for r in doc["requests"])

@@ -23,8 +23,8 @@ from agws_conformance.resources import data_dir
 EXAMPLES = Path(__file__).parent / "data" / "examples"
 INDEX = json.loads((EXAMPLES / "index.json").read_text(encoding="utf-8"))["examples"]
 SCHEMA_DIR = data_dir("schemas")
-# requirements.json and errata.json are data described by schemas, not schemas.
-ALL_SCHEMA_FILES = sorted(p for p in SCHEMA_DIR.glob("*.json") if p.name not in ("requirements.json", "errata.json"))
+# requirements.json, integrator-requirements.json and errata.json are data described by schemas, not schemas.
+ALL_SCHEMA_FILES = sorted(p for p in SCHEMA_DIR.glob("*.json") if p.name not in ("requirements.json", "errata.json", "integrator-requirements.json"))
 REPO = Path(__file__).resolve().parent.parent
 
 

@@ -185,3 +185,46 @@ def test_console_script_subprocess(tmp_path: Path) -> None:
     broken = subprocess.run(shell, shell=True,
                             capture_output=True, env=env, timeout=60)
     assert b"Traceback" not in broken.stderr
+
+
+# -- sign --check: the signature doctor -----------------------------------------------------------
+
+def test_check_correct_signature_says_correct_and_which_variants(body_file: Path,
+                                                                  capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    assert cli.main(["sign", "--check", SIGNATURE, str(body_file)]) == 0
+    out = capsysbinary.readouterr().out.decode()
+    assert "verdict:    correct" in out and "go1.22" in out and "go1.21" in out
+
+
+def test_check_names_the_recipe_and_its_fix_never_the_secret(monkeypatch: pytest.MonkeyPatch,
+                                                               capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    import base64
+    import hashlib
+
+    from agws_conformance.doctor import RECIPES
+
+    wrong = hashlib.sha256(base64.b64encode(sign(BODY, SECRET).canonical) + SECRET.encode()).hexdigest().upper()
+    monkeypatch.setattr(sys, "stdin", _Stdin(BODY))
+    assert cli.main(["sign", "--check", wrong]) == 1
+    captured = capsysbinary.readouterr()
+    out = captured.out.decode()
+    assert "uppercase-hex" in out and RECIPES["uppercase-hex"].fix in out
+    assert SECRET not in out and SECRET.encode() not in captured.err
+
+
+def test_check_unknown_recipe_prints_the_canonical_string(body_file: Path,
+                                                           capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    assert cli.main(["sign", "--check", "0" * 64, "--json", str(body_file)]) == 1
+    out = json.loads(capsysbinary.readouterr().out)
+    assert out["verdict"] == "unknown" and out["canonical"] == sign(BODY, SECRET).canonical.decode()
+
+
+def test_check_under_an_explicit_go_version_names_the_other_one(tmp_path: Path,
+                                                                 capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    path = tmp_path / "b.json"
+    path.write_bytes(b'{"a":"\\b"}')
+    legacy = sign(path.read_bytes(), SECRET, Variant(legacy_escapes=True)).signature
+    assert cli.main(["sign", "--check", legacy, str(path)]) == 0  # any Go variant is correct
+    assert "go1.21" in capsysbinary.readouterr().out.decode()
+    assert cli.main(["sign", "--check", legacy, "--go-version", "1.22", str(path)]) == 1
+    assert "go-escapes-1.21" in capsysbinary.readouterr().out.decode()

@@ -4,11 +4,17 @@ The secret comes from the environment variable the target file names (``secret_e
 from the command line, so it stays out of shell history and process listings. The mock binds to
 loopback unless ``--allow-remote`` is given: it is a test double holding a signing secret, not a
 service to expose.
+
+``--inspect FILE.html`` / ``--inspect-json FILE`` turn the mock into an inspector of the
+integrator's own client (``agws_conformance.inspector``): every request is judged and the report is
+written when the mock stops (Ctrl-C, SIGTERM) and whenever it receives SIGUSR1. The answers stay
+exactly the gateway's; what is wrong goes to the report and to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -16,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from agws_conformance.endpoints import is_loopback_host
+from agws_conformance.inspector import DEFAULT_MAX_REQUESTS, Inspector
 from agws_conformance.mock.app import normalize_prefix
 from agws_conformance.mock.data import mock_target_path
 from agws_conformance.mock.faults import FAULTS, UnknownFaultError
@@ -52,6 +59,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="list the legitimate variations and what allows each one, then exit")
     parser.add_argument("--quiet", action="store_true",
                         help="do not print a line per request (method, path, status, outcome; never a header or body)")
+    inspect = parser.add_argument_group(
+        "inspector", "judge the client pointed at the mock: each request's schema, headers and signature (with "
+        "the diagnosis of a wrong signature and its fix); the report is written when the mock stops and on SIGUSR1")
+    inspect.add_argument("--inspect", metavar="FILE.html", type=Path, default=None,
+                         help="write the inspector's HTML report to FILE.html")
+    inspect.add_argument("--inspect-json", metavar="FILE", type=Path, default=None,
+                         help="write the inspector's JSON report to FILE")
+    inspect.add_argument("--inspect-max", metavar="N", type=int, default=DEFAULT_MAX_REQUESTS,
+                         help=f"keep the first N requests in full, count the rest (default {DEFAULT_MAX_REQUESTS})")
     parser.add_argument("--allow-remote", action="store_true",
                         help="allow a non-loopback --host (the mock is a test double; think twice)")
     parser.set_defaults(func=run)
@@ -112,10 +128,16 @@ def run(args: argparse.Namespace) -> int:
         port = urlsplit(target.base_url).port or 8080
     if not 0 <= port <= 65535:
         return _fail(f"--port must be between 0 and 65535 (got {port})")
+    if args.inspect_max < 0:
+        return _fail(f"--inspect-max must not be negative (got {args.inspect_max})")
+    inspector = None
+    if args.inspect is not None or args.inspect_json is not None:
+        inspector = Inspector(target.secret.reveal(), target.variant, max_requests=args.inspect_max,
+                              log=lambda line: print(line, file=sys.stderr, flush=True))
     try:
         log = None if args.quiet else (lambda line: print(line, flush=True))
         server = MockServer(target, faults=args.fault, variations=args.variation, host=args.host, port=port,
-                            prefix=args.prefix, log=log)
+                            prefix=args.prefix, log=log, inspector=inspector)
         url = server.start()
     except (UnknownFaultError, UnknownVariationError) as exc:
         return _fail(str(exc))
@@ -126,21 +148,58 @@ def run(args: argparse.Namespace) -> int:
     print(f"AGWS mock gateway listening on {url} (agent={target.agent}, project={target.project}, "
           f"service_code={target.service_code}, error_format={target.error_format}{faults})",
           flush=True)
+    if inspector is not None:
+        print(f"inspecting every request: the report is written on stop and on SIGUSR1 (kill -USR1 "
+              f"{os.getpid()})", flush=True)
     stop = threading.Event()
+    report_now = threading.Event()
+    wake = threading.Event()  # set by every signal, so the loop below reacts at once
+
+    def on_stop(*_: object) -> None:
+        stop.set()
+        wake.set()
+
+    def on_usr1(*_: object) -> None:
+        report_now.set()
+        wake.set()
+
     # Both set explicitly: a process started in the background of a non-interactive shell (CI)
     # inherits SIGINT as ignored, and Ctrl-C must still stop it.
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, on_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    if inspector is not None and hasattr(signal, "SIGUSR1"):  # not on Windows: the report comes on stop only
+        previous[signal.SIGUSR1] = signal.signal(signal.SIGUSR1, on_usr1)
     try:
-        while not stop.wait(0.5):
-            pass
+        while not stop.is_set():
+            wake.wait(0.5)
+            wake.clear()
+            if report_now.is_set() and not stop.is_set():  # SIGUSR1: write now, keep serving
+                report_now.clear()
+                _write_inspection(inspector, args)
     except KeyboardInterrupt:
         pass
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         server.stop()
+    if inspector is not None:
+        _write_inspection(inspector, args)
     print("AGWS mock gateway stopped", flush=True)
     return 0
+
+
+def _write_inspection(inspector: Inspector | None, args: argparse.Namespace) -> None:
+    """Write the inspector's reports; a path that cannot be written is said, not fatal (the mock serves on)."""
+    if inspector is None:
+        return
+    from agws_conformance.report.inspector import write_reports
+
+    try:
+        written = write_reports(inspector.document(), args.inspect, args.inspect_json)
+    except OSError as exc:
+        print(f"agws-conformance mock: cannot write the inspector report: {exc}", file=sys.stderr, flush=True)
+        return
+    print(f"inspector report ({inspector.verdict()}, {inspector.seen} request(s)): "
+          + ", ".join(str(p) for p in written), flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,5 +1,8 @@
 """``agws-conformance sign``: the X-Signature of a request body, as the Go gateway computes it.
 
+``sign --check SIGNATURE`` asks the signature doctor (``agws_conformance.doctor``) instead: is that
+signature right for the body and, if not, which usual mistake produced it and how to fix it.
+
 The secret comes from an environment variable (``AGWS_SECRET`` or ``--secret-env NAME``), never
 from the command line, and is never printed.
 """
@@ -12,6 +15,7 @@ import os
 import sys
 from typing import Any
 
+from agws_conformance import doctor
 from agws_conformance.signer import DEFAULT_VARIANT, SignerError, Variant, sign
 from agws_conformance.target import secret_problem
 
@@ -36,8 +40,12 @@ def register(subparsers: Any) -> None:
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print {canonical, base64, signature} as JSON")
     output.add_argument("--explain", action="store_true", help="show each step (the secret is not shown)")
+    parser.add_argument("--check", metavar="SIGNATURE", default=None,
+                        help="diagnose SIGNATURE (the X-Signature a client sent with the body): correct, "
+                        "or which known wrong recipe produced it and its fix; exit 0 only when correct. "
+                        "Without --go-version/--omit-empty any Go signing variant counts as correct")
     version = parser.add_mutually_exclusive_group()
-    version.add_argument("--go-version", choices=("1.21", "1.22"), default="1.22",
+    version.add_argument("--go-version", choices=("1.21", "1.22"), default=None,
                          help="Go before 1.22 writes \\b \\f as \\u0008 \\u000c (default 1.22)")
     version.add_argument("--legacy-escapes", action="store_true", help="same as --go-version 1.21")
     parser.add_argument("--omit-empty", action="store_true",
@@ -85,6 +93,9 @@ def run(args: argparse.Namespace) -> int:
         omit_empty=args.omit_empty,
         escape_html=DEFAULT_VARIANT.escape_html,
     )
+    if args.check is not None:
+        explicit = args.legacy_escapes or args.go_version is not None or args.omit_empty
+        return _check(body, args.check, secret, variant if explicit else None, as_json=args.json)
     try:
         signed = sign(body, secret, variant)
     except SignerError as exc:
@@ -107,3 +118,23 @@ def run(args: argparse.Namespace) -> int:
     sys.stdout.buffer.write(("\n".join(lines) + "\n").encode("utf-8"))
     sys.stdout.flush()
     return 0
+
+
+def _check(body: bytes, signature: str, secret: str, gateway: Variant | None, *, as_json: bool) -> int:
+    """Print the doctor's diagnosis; 0 when the signature is correct, 1 otherwise."""
+    found = doctor.diagnose(body, signature, secret, gateway)
+    if as_json:
+        lines = [json.dumps(found.as_dict(), ensure_ascii=False)]
+    else:
+        lines = [f"verdict:    {found.verdict}", f"gateway:    {found.gateway}"]
+        if found.recipe is not None:
+            detail = f" [{found.detail}]" if found.detail else ""
+            lines += [f"diagnosis:  wrong recipe {found.recipe.id}: {found.recipe.title}{detail}",
+                      f"fix:        {found.recipe.fix}"]
+        else:
+            lines.append(f"diagnosis:  {found.summary()}")
+        if found.canonical is not None and not found.ok:
+            lines.append(f"canonical:  {found.canonical}  (sign base64 of exactly this, then the secret)")
+    sys.stdout.buffer.write(("\n".join(lines) + "\n").encode("utf-8"))
+    sys.stdout.flush()
+    return 0 if found.ok else 1

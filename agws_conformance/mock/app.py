@@ -57,6 +57,7 @@ from agws_conformance.mock.ledger import DEFAULT_BALANCE, DEFAULT_SETTLE_SECONDS
 from agws_conformance.mock.behaviour import Behaviour, Incoming, Reply, SignatureInput, Wire
 from agws_conformance.mock.faults import behaviour_for
 from agws_conformance.mock.variations import apply_variations
+from agws_conformance.inspector import Inspector, Seen
 from agws_conformance.target import Secret, Target
 
 DEFAULT_MAX_BODY_BYTES = 65536
@@ -201,8 +202,10 @@ async def _hang_up(receive: Receive, send: Send, wire: Wire) -> None:
 class _Gateway:
     def __init__(self, target: Target, behaviour: Behaviour, max_body_bytes: int,
                  log: Callable[[str], None] | None = None, *, balance: float = DEFAULT_BALANCE,
-                 settle_seconds: float = DEFAULT_SETTLE_SECONDS, callback_time_scale: float = 1.0) -> None:
+                 settle_seconds: float = DEFAULT_SETTLE_SECONDS, callback_time_scale: float = 1.0,
+                 inspector: Inspector | None = None) -> None:
         self.log = log
+        self.inspector = inspector
         if target.secret is None:
             raise ValueError(
                 f"target {target.name!r} has no secret: export {target.secret_env} before starting the mock"
@@ -236,6 +239,7 @@ class _Gateway:
                                f"unsupported Content-Type {content_type[:60]!r}; send application/json",
                                "content-type")
         raw = await self._read_body(request)
+        request.state.agws_raw = raw  # for the inspector (None: over the limit, never kept)
         if raw is None:
             return _unexpected(endpoint, 413, 413,
                                f"request body exceeds {self.max_body_bytes} bytes", "oversized")
@@ -424,6 +428,13 @@ class _Gateway:
     def logged(self, request: Request, response: _WireResponse) -> _WireResponse:
         if self.log is not None:
             self.log(access_line(request.method, request.url.path, response.wire, response.reply))
+        if self.inspector is not None:
+            # After the answer is decided and never changing it: the client gets the gateway's reply.
+            reply = response.reply
+            self.inspector.observe(Seen(
+                request.method, request.url.path, reply.endpoint, request.headers.get("content-type"),
+                request.headers.get("x-signature"), getattr(request.state, "agws_raw", None),
+                response.wire.status, reply.code))
         return response
 
     async def http_exception(self, request: Request, exc: Exception) -> _WireResponse:
@@ -485,6 +496,7 @@ def create_app(
     balance: float = DEFAULT_BALANCE,
     settle_seconds: float = DEFAULT_SETTLE_SECONDS,
     callback_time_scale: float = 1.0,
+    inspector: Inspector | None = None,
 ) -> Starlette:
     """The mock gateway for ``target`` (its accounts, payments, secret and error format).
 
@@ -494,13 +506,14 @@ def create_app(
     documented paths (as a base_url path). ``log`` receives one line per request (``access_line``).
     ``balance`` is the showcase's opening balance; a payment is in progress for ``settle_seconds``.
     A payment that names a callback_url is called back once final, with the documented backoff
-    times ``callback_time_scale`` (``callbacks.py``).
+    times ``callback_time_scale`` (``callbacks.py``). ``inspector`` (``agws_conformance.inspector``)
+    judges every request the client sends, without changing any answer.
     """
     if max_body_bytes < 1:
         raise ValueError("max_body_bytes must be positive")
     behaviour = behaviour_for(list(faults), apply_variations(Behaviour(), list(variations)))
     gateway = _Gateway(target, behaviour, max_body_bytes, log, balance=balance, settle_seconds=settle_seconds,
-                       callback_time_scale=callback_time_scale)
+                       callback_time_scale=callback_time_scale, inspector=inspector)
     prefix = normalize_prefix(prefix)
     routes = [Route(prefix + path, gateway.handler(name), methods=_ROUTE_METHODS)
               for name, path in ENDPOINTS.items()]

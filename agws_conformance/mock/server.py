@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterable
 
+from agws_conformance.inspector import Inspector
 from agws_conformance.mock.app import DEFAULT_MAX_BODY_BYTES, create_app, normalize_prefix
 from agws_conformance.serving import ThreadedServer
 from agws_conformance.target import Target
@@ -29,13 +30,15 @@ class MockServer:
         access_log: bool = False,
         log: Callable[[str], None] | None = None,
         callback_time_scale: float | None = None,
+        inspector: Inspector | None = None,
     ) -> None:
         # The mock calls back as fast as its data file's [callbacks] time_scale says (1: the documented timings).
         if callback_time_scale is None:
             callback_time_scale = target.callbacks.time_scale if target.callbacks is not None else 1.0
         # Build the app now so a bad fault name or a missing secret fails before any socket opens.
         self.app = create_app(target, faults=faults, variations=variations, prefix=prefix,
-                              max_body_bytes=max_body_bytes, log=log, callback_time_scale=callback_time_scale)
+                              max_body_bytes=max_body_bytes, log=log, callback_time_scale=callback_time_scale,
+                              inspector=inspector)
         self.target = target
         self.host = host
         self.port = port
