@@ -115,10 +115,14 @@ background:#777;white-space:nowrap;margin:1px}
 </style>"""
 
 
+SIDES = {"gateway": "Side judged: the gateway (its answers to the suite's requests)",
+         "receiver": "Side judged: an integrator's callback receiver (its answers to the suite's signed callbacks)"}
+
+
 def verdict_banner(verdict: str, level_counts: Mapping[Any, Mapping[str, int]], setup: Iterable[str] = (), *,
-                   mock: bool = False) -> str:
-    """The first thing a partner sees: the verdict (and whether it is the embedded mock's), any setup
-    problem, the requirement counts per level."""
+                   mock: bool = False, side: str = "gateway") -> str:
+    """The first thing a partner sees: the verdict (and whether it is the embedded mock's), which
+    side was judged, any setup problem, the requirement counts per level."""
     parts = []
     for level in ("MUST", "SHOULD", "MAY", "INFO"):
         counts = level_counts.get(level)
@@ -129,6 +133,7 @@ def verdict_banner(verdict: str, level_counts: Mapping[Any, Mapping[str, int]], 
             f'<span class="agws-verdict-text">{esc(verdict)}</span>'
             + ('<span class="agws-mock">(embedded mock: a run against the bundled mock gateway, not a gateway '
                "under test)</span><br>" if mock else "")
+            + f'<span id="agws-side" data-side="{esc(side)}">{esc(SIDES.get(side, side))}</span><br>'
             + f'<span>{esc(VERDICT_MEANING[verdict])}</span><br>{problems}'
             f'<span id="agws-level-counts">{esc(" · ".join(parts))}</span></div>')
 
@@ -342,7 +347,7 @@ def summary_block(results: Results, identity: RunIdentity, catalogue: Catalogue)
     warned = [{"kind": "failed", "requirement": r["id"], "target": target, "text": _first_message(cell["messages"]),
                "tests": len(cell["tests"])}
               for r in document["requirements"] for target, cell in r["results"].items() if cell["status"] == "warn"]
-    return (STYLE + '<div class="agws" id="agws-summary">' + verdict_banner(verdict, ordered, setup, mock=mock)
+    return (STYLE + '<div class="agws" id="agws-summary">' + verdict_banner(verdict, ordered, setup, mock=mock, side=identity.side)
             + reasons_section(document["reasons"], catalogue, other_title="Why incomplete" if verdict == "INCOMPLETE"
                               else "Not judged as well")
             + reasons_section(warned, catalogue, title="What warned (SHOULD, not failing)", table_id="agws-warned")
