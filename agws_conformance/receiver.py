@@ -143,7 +143,7 @@ class CallbackReceiver:
                 elif path != self.path.split("?")[0]:
                     status, problem = 404, "wrong-path"
                 else:
-                    status = self._answer(external_id)
+                    status = await self.respond(headers, body, external_id)
                     problem = None if external_id is not None else "not-json"
             self._record(Delivery(time.monotonic(), method, path[:200], headers.get("x-signature", "")[:200] or None,
                                   headers.get("content-type", "")[:100] or None, body, external_id, status, problem))
@@ -174,6 +174,11 @@ class CallbackReceiver:
         except TimeoutError:
             return b"".join(chunks), "slow"
         return b"".join(chunks), None
+
+    async def respond(self, headers: dict[str, str], body: bytes, external_id: str | None) -> int:
+        """The HTTP status for one complete POST to the path: the plan's (the mock's receiver mode
+        overrides this to judge the callback as an integrator's receiver would)."""
+        return self._answer(external_id)
 
     def _answer(self, external_id: str | None) -> int:
         with self._lock:

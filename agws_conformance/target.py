@@ -31,6 +31,7 @@ __all__ = [
     "Secret",
     "Target",
     "Callbacks",
+    "Receiver",
     "Write",
     "check_path_prefix",
     "is_production",
@@ -63,7 +64,7 @@ ENV_KEYS: dict[str, str] = {
 }
 TARGET_FILE_ENV = "AGWS_TARGET"
 
-_TOP_KEYS = ("target", "accounts", "payments", "write", "callbacks")
+_TOP_KEYS = ("target", "accounts", "payments", "write", "callbacks", "receiver")
 _TARGET_KEYS = (
     "name",
     "base_url",
@@ -87,6 +88,9 @@ _PAYMENT_KEYS = ("external_id", "status_code", "username", "amount", "fail_reaso
 _WRITE_KEYS = ("enabled", "username", "max_amount", "max_payments", "final_within", "poll_interval",
                "balance_exclusive", "expiring_username", "lifetime", "id_prefix", "confirm_code")
 _CALLBACK_KEYS = ("listen", "url", "within", "observe", "time_scale")
+_RECEIVER_KEYS = ("name", "url", "secret_env", "project", "service_code", "external_id", "username", "amount",
+                  "status_code", "timeout", "signing")
+Side = Literal["gateway", "receiver"]
 _ID_PREFIX = re.compile(r"[A-Za-z0-9_-]{1,24}\Z")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
@@ -203,8 +207,27 @@ class Callbacks:
 
 
 @dataclass(frozen=True)
+class Receiver:
+    """The ``[receiver]`` table: an integrator's callback receiver, judged by the suite as the sender.
+
+    The suite POSTs Payment System Callbacks to ``url``, signed with the secret in ``secret_env``,
+    about one payment the receiver may treat as its own (``external_id`` with its ``username``,
+    ``amount`` and final ``status_code``), and waits at most ``timeout`` seconds for each answer
+    (the page states no timeout for the gateway's client: ERRATUM-RECEIVER-TIMEOUT).
+    """
+
+    url: str
+    external_id: str
+    username: str = "test-user"
+    amount: float = 100.0
+    status_code: str = "2"  # the known payment's final status, as the genuine callback reports it
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True)
 class Target:
-    """Everything the suite needs to talk to one gateway deployment."""
+    """Everything the suite needs to talk to one gateway deployment (or, with ``receiver``, to
+    the integrator's callback receiver: the other side, see :attr:`side`)."""
 
     name: str
     base_url: str
@@ -229,9 +252,17 @@ class Target:
     """The ``[write]`` table when present and enabled: what the payment suites may do."""
     callbacks: Callbacks | None = None
     """The ``[callbacks]`` table: the receiver the payments' callback_url names."""
+    receiver: Receiver | None = None
+    """The ``[receiver]`` table: this file judges an integrator's callback receiver, not a gateway
+    (``base_url`` is then the receiver's URL, ``agent`` empty, and no gateway suite applies)."""
     source: str | None = None  # the file it came from, for messages; None when built from flags
     file_keys: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
     """The [target] keys the file set itself (the environment fills only the others)."""
+
+    @property
+    def side(self) -> Side:
+        """Which side of the API the file judges: the gateway, or an integrator's callback receiver."""
+        return "receiver" if self.receiver is not None else "gateway"
 
     @property
     def variant(self) -> Variant:
@@ -468,6 +499,8 @@ def parse_target(text: str, *, source: str, environ: Mapping[str, str] = os.envi
                 raise v.error("", None, key,
                               f"{key} must be inside the [target] table; put [target] above it")
             raise v.error("", None, key, f"{key} is not a known table; {_suggest(key, _TOP_KEYS)}")
+    if "receiver" in data:
+        return _receiver_target(v, data, source, environ)
     table = data.get("target")
     if table is None:
         raise ConfigError(f"{source}:1: the [target] table is missing; add [target] with "
@@ -742,6 +775,47 @@ def _callbacks(v: _Validator, table: object) -> Callbacks | None:
     return Callbacks(host=host, port=int(port), url=url, **{k: float(n) for k, n in numbers.items() if n is not None})
 
 
+def _receiver_target(v: _Validator, data: dict, source: str, environ: Mapping[str, str]) -> Target:
+    """A file with a ``[receiver]`` table judges an integrator's callback receiver: one side per
+    file (and per run), so it holds no gateway table."""
+    table = data["receiver"]
+    if not isinstance(table, dict):
+        raise v.error("", None, "receiver", "receiver must be a table: write [receiver] on its own line")
+    for other in data:
+        if other != "receiver":
+            raise v.error("", None, other, f"[{other}] does not go with [receiver]: a [receiver] file judges an "
+                                           "integrator's callback receiver, not a gateway; put the gateway's tables "
+                                           "in a target file of their own")
+    v.check_keys("receiver", None, table, _RECEIVER_KEYS)
+    url = v.string("receiver", None, table, "url", required=True)
+    assert url is not None
+    problem = _check_base_url(url)
+    if problem:
+        raise v.error("receiver", None, "url", f"receiver.url {problem}")
+    values = {key: v.string("receiver", None, table, key, required=True, allow_int_hint=True)
+              for key in ("project", "service_code", "external_id")}
+    secret_env = v.string("receiver", None, table, "secret_env", required=False) or DEFAULT_SECRET_ENV
+    if not _ENV_NAME.match(secret_env):
+        raise v.error("receiver", None, "secret_env", f"receiver.secret_env must be an environment variable name "
+                                                      f"like {DEFAULT_SECRET_ENV} (got {secret_env[:40]!r})")
+    username = v.string("receiver", None, table, "username", required=False, allow_int_hint=True) or "test-user"
+    status_code = v.string("receiver", None, table, "status_code", required=False, allow_int_hint=True) or "2"
+    if status_code not in ("2", "3", "4", "6"):
+        raise v.error("receiver", None, "status_code", f"receiver.status_code must be a final status: \"2\", \"3\", "
+                                                       f"\"4\" or \"6\" (got {status_code[:20]!r})")
+    amount = _number(v, table, "amount", low=0, high=1e9, default=100.0, example="100.5", where="receiver")
+    timeout = _number(v, table, "timeout", low=0, high=120, default=10.0, example="10", where="receiver")
+    signing = v.choice("receiver", table, "signing", ("go1.22", "go1.21"), "go1.22")
+    receiver = Receiver(url=url, external_id=str(values["external_id"]), username=username,
+                        amount=float(amount or 100.0), status_code=status_code, timeout=float(timeout or 10.0))
+    return Target(
+        name=v.string("receiver", None, table, "name", required=False) or Path(source).stem or "receiver",
+        base_url=_normalize_base_url(url), agent="", project=str(values["project"]),
+        service_code=str(values["service_code"]), secret_env=secret_env, secret=_read_secret(environ, secret_env),
+        error_format="auto", accounts=(), payments=(), signing=signing,  # type: ignore[arg-type]
+        omit_empty=False, receiver=receiver, source=source)
+
+
 def _syntax_message(source: str, text: str, exc: tomllib.TOMLDecodeError) -> str:
     message = str(exc).splitlines()[0] if str(exc) else "invalid TOML"
     found = re.search(r"\s*\(at line (\d+), column (\d+)\)\s*$", message)
@@ -854,6 +928,12 @@ def resolve_target(
     flags = {"base_url": base_url, "agent": agent, "project": project,
              "service_code": service_code, "error_format": error_format}
     target = load_target(file, environ=environ) if file is not None else None
+    if target is not None and target.receiver is not None:
+        given = [f"--agws-{k.replace('_', '-')}" for k, value in flags.items() if value is not None]
+        if given:
+            raise ConfigError(f"{', '.join(given)} do(es) not apply to a [receiver] target ({target.source}): "
+                              "its URL, project and service_code are in its [receiver] table")
+        return target
     merged: dict[str, Any] = {}
     origin: dict[str, str] = {}
     for key, env in ENV_KEYS.items():

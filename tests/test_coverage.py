@@ -81,7 +81,9 @@ def test_removing_a_rule_for_one_method_fails(collected: list[CollectedTest]) ->
 def test_every_method_is_seen(collected: list[CollectedTest]) -> None:
     """Every registry method has collected tests, and the method of every parametrized or marked test is known."""
     assert {t.method for t in collected} >= set(METHODS)
-    about_none = sorted(t.nodeid for t in collected if t.method is None)
+    # The receiver profile judges an integrator's receiver, about no gateway method.
+    about_none = sorted(t.nodeid for t in collected if t.method is None
+                        and not t.nodeid.startswith("suites/test_receiver.py::"))
     assert about_none == ["suites/test_error_format.py::test_one_format_per_error_class",
                           "suites/test_fingerprint.py::test_canonicalization_fingerprint",
                           "suites/test_generated.py::test_go_version_characters_are_served"]

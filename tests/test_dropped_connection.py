@@ -35,7 +35,7 @@ class _Client:
 
 def _agws(client: _Client) -> Agws:
     bound = BoundTarget(name="mock", target=embedded_target(), client=client)  # type: ignore[arg-type]
-    run = SimpleNamespace(redactor=Redactor(()), settings=SimpleNamespace(timeout=10.0, strict=False))
+    run = SimpleNamespace(redactor=Redactor(()), settings=SimpleNamespace(timeout=10.0, strict=False), journal=None)
     return Agws(run, bound, "test")  # type: ignore[arg-type]
 
 

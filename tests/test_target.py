@@ -179,7 +179,7 @@ service_code = "s"
     ('[payments]\nexternal_id = "1"\n',
      "staging.toml:7: payments must be an array of tables: write each entry under [[payments]]"),
     ('[extra]\nx = 1\n',
-     "staging.toml:7: extra is not a known table; allowed keys: target, accounts, payments, write, callbacks"),
+     "staging.toml:7: extra is not a known table; allowed keys: target, accounts, payments, write, callbacks, receiver"),
 ])
 def test_table_errors_name_the_line_and_the_key(extra: str, message: str) -> None:
     assert error_of(BASE + "\n" + extra) == message

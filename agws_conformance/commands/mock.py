@@ -14,6 +14,7 @@ exactly the gateway's; what is wrong goes to the report and to stderr.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import signal
 import sys
@@ -26,6 +27,8 @@ from agws_conformance.inspector import DEFAULT_MAX_REQUESTS, Inspector
 from agws_conformance.mock.app import normalize_prefix
 from agws_conformance.mock.data import mock_target_path
 from agws_conformance.mock.faults import FAULTS, UnknownFaultError
+from agws_conformance.mock.receiver_mode import RECEIVER_FAULTS, MockReceiver
+from agws_conformance.resources import data_dir
 from agws_conformance.mock.server import MockServer
 from agws_conformance.mock.variations import VARIATIONS, UnknownVariationError
 from agws_conformance.target import ConfigError, check_path_prefix, load_target
@@ -57,6 +60,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="take on a legitimate deployment variation (repeatable); see --list-variations")
     parser.add_argument("--list-variations", action="store_true",
                         help="list the legitimate variations and what allows each one, then exit")
+    parser.add_argument("--receiver", action="store_true",
+                        help="serve an integrator's callback receiver instead of the gateway, at the url of a "
+                        "[receiver] target file (default: the bundled targets/mock-receiver.toml), for the "
+                        "receiver profile of the suite")
+    parser.add_argument("--receiver-fault", action="append", default=[], metavar="NAME",
+                        help="with --receiver: inject a receiver fault (repeatable); see --list-faults")
+    parser.add_argument("--time-scale", type=float, default=1.0, metavar="X",
+                        help="with --receiver: the slow fault's delay times X (default 1)")
     parser.add_argument("--quiet", action="store_true",
                         help="do not print a line per request (method, path, status, outcome; never a header or body)")
     inspect = parser.add_argument_group(
@@ -85,7 +96,9 @@ def _listing(title: str, entries: dict, detail: str, value: Callable[[Any], str]
 
 def list_faults() -> str:
     return _listing(f"{len(FAULTS)} fault modes (each breaks the listed requirement IDs):", FAULTS, "breaks",
-                    lambda fault: ", ".join(fault.breaks))
+                    lambda fault: ", ".join(fault.breaks)) + "\n" + _listing(
+        f"{len(RECEIVER_FAULTS)} receiver fault modes (with --receiver; --receiver-fault NAME):", RECEIVER_FAULTS,
+        "breaks", lambda fault: ", ".join(fault.breaks))
 
 
 def list_variations() -> str:
@@ -112,6 +125,10 @@ def run(args: argparse.Namespace) -> int:
     problem = check_path_prefix(normalize_prefix(args.prefix))
     if problem:
         return _fail(f"--prefix {problem} (got {args.prefix!r})")
+    if args.receiver_fault and not args.receiver:
+        return _fail("--receiver-fault applies to --receiver only")
+    if args.receiver:
+        return serve_receiver(args)
     path = args.target or mock_target_path()
     try:
         target = load_target(path)
@@ -151,6 +168,52 @@ def run(args: argparse.Namespace) -> int:
     if inspector is not None:
         print(f"inspecting every request: the report is written on stop and on SIGUSR1 (kill -USR1 "
               f"{os.getpid()})", flush=True)
+    wait_for_stop(on_report=(lambda: _write_inspection(inspector, args)) if inspector is not None else None)
+    server.stop()
+    _write_inspection(inspector, args)
+    print("AGWS mock gateway stopped", flush=True)
+    return 0
+
+
+def serve_receiver(args: argparse.Namespace) -> int:
+    """``--receiver``: an integrator's callback receiver (correct, or with receiver faults) at the
+    [receiver] url of the target file, knowing its payment and verifying with its secret."""
+    from urllib.parse import urlsplit
+
+    path = args.target or data_dir("targets") / "mock-receiver.toml"
+    try:
+        target = load_target(path)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    if target.receiver is None:
+        return _fail(f"--receiver needs a target file with a [receiver] table ({path} has none)")
+    if target.secret is None:
+        return _fail(f"the signing secret is not set; export {target.secret_env} first")
+    if not (math.isfinite(args.time_scale) and 0 < args.time_scale <= 10):
+        return _fail(f"--time-scale must be above 0 and at most 10 (got {args.time_scale})")
+    url = urlsplit(target.receiver.url)
+    port = args.port if args.port is not None else url.port or 8090
+    log = None if args.quiet else (lambda line: print(line, flush=True))
+    try:
+        receiver = MockReceiver(secret=target.secret.reveal(), known=[target.receiver.external_id],
+                                faults=args.receiver_fault, time_scale=args.time_scale, log=log, host=args.host,
+                                port=port, path=url.path or "/")
+        listening = receiver.start()
+    except UnknownFaultError as exc:
+        return _fail(str(exc))
+    except (OSError, RuntimeError) as exc:
+        return _fail(str(exc))
+    faults = f", receiver faults={','.join(args.receiver_fault)}" if args.receiver_fault else ""
+    print(f"AGWS mock callback receiver listening on {listening} (knows {target.receiver.external_id!r}{faults})",
+          flush=True)
+    wait_for_stop()
+    receiver.stop()
+    print("AGWS mock callback receiver stopped", flush=True)
+    return 0
+
+
+def wait_for_stop(on_report: Callable[[], None] | None = None) -> None:
+    """Block until Ctrl-C or SIGTERM; with ``on_report``, call it on each SIGUSR1 and serve on."""
     stop = threading.Event()
     report_now = threading.Event()
     wake = threading.Event()  # set by every signal, so the loop below reacts at once
@@ -166,25 +229,20 @@ def run(args: argparse.Namespace) -> int:
     # Both set explicitly: a process started in the background of a non-interactive shell (CI)
     # inherits SIGINT as ignored, and Ctrl-C must still stop it.
     previous = {sig: signal.signal(sig, on_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    if inspector is not None and hasattr(signal, "SIGUSR1"):  # not on Windows: the report comes on stop only
+    if on_report is not None and hasattr(signal, "SIGUSR1"):  # not on Windows: the report comes on stop only
         previous[signal.SIGUSR1] = signal.signal(signal.SIGUSR1, on_usr1)
     try:
         while not stop.is_set():
             wake.wait(0.5)
             wake.clear()
-            if report_now.is_set() and not stop.is_set():  # SIGUSR1: write now, keep serving
+            if report_now.is_set() and not stop.is_set() and on_report is not None:  # SIGUSR1: report, serve on
                 report_now.clear()
-                _write_inspection(inspector, args)
+                on_report()
     except KeyboardInterrupt:
         pass
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        server.stop()
-    if inspector is not None:
-        _write_inspection(inspector, args)
-    print("AGWS mock gateway stopped", flush=True)
-    return 0
 
 
 def _write_inspection(inspector: Inspector | None, args: argparse.Namespace) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 
 from agws_conformance import signer
-from agws_conformance.endpoints import FINAL_STATUSES
+from agws_conformance.endpoints import FINAL_STATUSES, TRANSACTION_STATUSES
 from agws_conformance.mock.ledger import Entry, Ledger
 
 INITIAL_INTERVAL = 0.5
@@ -54,6 +54,33 @@ class CallbackRules:
     retry_signature: str | None = None  # retries carry this X-Signature instead of the first delivery's (a fault)
     intermediate: bool = False  # also call back the status a payment has when created, before its final one
     call_back_refused: bool = False  # a cash-in refused for its signature is still called back (a fault)
+
+
+def payment_callback(*, project: str, service_code: str, external_id: str, status_code: str, username: str,
+                     amount: float, at: str, fail_reason: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One callback body as the Callback page's example shows it (no envelope, no agent), in the
+    order a Go map renders anyway; ``fail_reason`` goes with status "4" only. The one shape both
+    the mock (through its ledger) and the suite's sender to an integrator's receiver use."""
+    body: dict[str, Any] = {
+        "status_code": status_code,
+        "status_message": TRANSACTION_STATUSES[status_code],
+        "username": username,
+        "amount": amount,
+        "datetime": at,
+        "project": project,
+        "service_code": service_code,
+        "external_id": external_id,
+    }
+    if status_code == "4":
+        body["fail_reason"] = fail_reason or {"code": 100, "message": "Unknown reason, clarification required"}
+    return body
+
+
+def signed_callback(body: dict[str, Any], secret: str, variant: signer.Variant) -> tuple[bytes, str]:
+    """The bytes a callback carries and their X-Signature: rendered as a Go server renders a map,
+    signed like a request with the project secret (ERRATUM-CALLBACK-SECRET)."""
+    content = signer.canonical_from_value(body, variant)
+    return content, signer.sign(content, secret, variant).signature
 
 
 def callback_body(ledger: Ledger, entry: Entry, rules: CallbackRules) -> dict[str, Any]:
@@ -99,17 +126,16 @@ class CallbackSender:
                 return
             await self._send(client, url, callback_body(self.ledger, entry, self.rules))
 
-    def _headers(self, body: dict[str, Any], content: bytes) -> dict[str, str]:
-        signed = content
-        if self.rules.signing == "other-body":
-            signed = signer.canonical_from_value({**body, "amount": body["amount"] + 1}, self.variant)
+    def _signed(self, body: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
         secret = self.secret if self.rules.signing != "other-secret" else self.secret + "-not-it"
-        return {"Content-Type": "application/json", "X-Signature": signer.sign(signed, secret, self.variant).signature}
+        content, signature = signed_callback(body, secret, self.variant)
+        if self.rules.signing == "other-body":
+            _, signature = signed_callback({**body, "amount": body["amount"] + 1}, secret, self.variant)
+        return content, {"Content-Type": "application/json", "X-Signature": signature}
 
     async def _send(self, client: httpx.AsyncClient, url: str, body: dict[str, Any]) -> None:
         """Deliver one callback body with the backoff until a 200 (or the rules say stop)."""
-        content = signer.canonical_from_value(body, self.variant)
-        headers = self._headers(body, content)
+        content, headers = self._signed(body)
         interval, elapsed, extra = INITIAL_INTERVAL * self.scale, 0.0, 0
         while True:
             try:

@@ -13,7 +13,7 @@ import pytest
 
 from agws_conformance.client import HarnessError
 from agws_conformance.coverage import method_of
-from agws_conformance.findings import ConformanceFailure
+from agws_conformance.findings import NOT_APPLICABLE, ConformanceFailure
 from agws_conformance.preflight import preflight_evidence
 from agws_conformance.report import register_report
 from agws_conformance.results import EXIT_INCOMPLETE, Outcome, Results, TestResult, classify, result_of
@@ -43,6 +43,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "requirement(*ids): catalogue requirement IDs that this test judges")
     config.addinivalue_line("markers", "method(name): the endpoints.METHODS method a test without a method or "
                                        "endpoint parameter is about (the rule x method matrix)")
+    config.addinivalue_line("markers", "receiver: judges an integrator's callback receiver (a [receiver] target file); "
+                                       "not applicable to a gateway, as every other suite test is to a receiver")
     config.addinivalue_line("markers", "generated: explores Hypothesis-generated requests without side effects; "
                                        "under --agws-profile soak these tests run last and share the time budget")
     # Under pytest-xdist a worker knows how many share the run; a child pytest inherits only env vars.
@@ -91,8 +93,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                 ident = entry.username if attr == "accounts" else entry.external_id
                 params.append(pytest.param(t.name, entry, id=f"{t.name}-{ident}" if multi else ident))
             if not getattr(t, attr):
+                reason = f"target {t.name!r} configures no [[{attr}]]"
+                if t.side == "receiver":  # a gateway test: not applicable, not missing data
+                    reason = NOT_APPLICABLE + f"target {t.name!r} is a callback receiver, not a gateway"
                 params.append(pytest.param(t.name, None, id=f"{t.name}-none" if multi else "none",
-                                           marks=pytest.mark.skip(reason=f"target {t.name!r} configures no [[{attr}]]")))
+                                           marks=pytest.mark.skip(reason=reason)))
         metafunc.parametrize(f"agws_target_name,{argname}", params, indirect=["agws_target_name"], scope="function")
         return
     if multi:
@@ -109,7 +114,7 @@ IMPLICIT_REQUIREMENTS = ("ROB-RESPONSE-TIME",)
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if "agws" in getattr(item, "fixturenames", ()):
+        if "agws" in getattr(item, "fixturenames", ()) and item.get_closest_marker("receiver") is None:
             item.add_marker(pytest.mark.requirement(*IMPLICIT_REQUIREMENTS))
     try:
         _select_requirements(config, items)
@@ -232,6 +237,10 @@ def agws_target_name(request: pytest.FixtureRequest, agws_run: Run) -> str:
 @pytest.fixture
 def agws(request: pytest.FixtureRequest, agws_run: Run, agws_target_name: str) -> Agws:
     """The conformance context for this test and target (see agws_conformance.plugin.context)."""
+    side = "receiver" if request.node.get_closest_marker("receiver") is not None else "gateway"
+    target = next((t for t in agws_run.targets() if t.name == agws_target_name), None)
+    if target is not None and target.side != side:
+        Agws.not_applicable(f"target {target.name!r} is a {_SIDES[target.side]}; this test judges a {_SIDES[side]}")
     bound = agws_run.bind(agws_target_name)
     if bound.preflight is not None and not bound.preflight.ok:
         # The setup is wrong (the preflight says why): no test of this target is sent or judged.
@@ -247,6 +256,9 @@ def agws(request: pytest.FixtureRequest, agws_run: Run, agws_target_name: str) -
     ctx = Agws(agws_run, bound, request.node.nodeid)
     request.node.stash.setdefault(CONTEXTS_KEY, []).append(ctx)
     return ctx
+
+
+_SIDES = {"gateway": "gateway", "receiver": "callback receiver ([receiver] table)"}
 
 
 @pytest.hookimpl(wrapper=True)

@@ -388,6 +388,17 @@ class Agws:
         """A signature under some other (non-secret) key, e.g. a wrong secret."""
         return signer.sign(content, secret).signature
 
+    def deliver(self, content: bytes, signature: str | None) -> "Response":
+        """POST one Payment System Callback to the integrator's receiver (a [receiver] target): the
+        bytes as given, with this X-Signature (none when None). Bounded like every request (the
+        client's deadline is [receiver] timeout, the answer read up to its byte cap); trouble
+        raises HarnessError for the caller to judge or report."""
+        invariant(self.target.receiver is not None, "deliver() on a target without a [receiver] table")
+        headers = {"Content-Type": "application/json"}
+        if signature is not None:
+            headers["X-Signature"] = signature
+        return self._bound.client.request("POST", "", content=content, headers=headers)
+
     def send(self, endpoint: str, fields: Mapping[str, Any] | None = None, *, content: bytes | None = None,
              signature: Any = SIGN, headers: Mapping[str, str] | None = None, method: str = "POST",
              path: str | None = None, why: str | None = None, must_refuse: str | None = None) -> "Response":

@@ -187,6 +187,10 @@ class Run:
                     error_format=s.error_format) for f in files]
             except target_config.ConfigError as exc:
                 raise pytest.UsageError(str(exc)) from None
+        sides = {t.side for t in targets}
+        if len(sides) > 1:
+            raise pytest.UsageError("a run judges one side: these target files mix gateways and callback receivers "
+                                    "([receiver] tables); run each side on its own")
         names = [t.name for t in targets]
         if len(set(names)) != len(names):
             raise pytest.UsageError(f"two targets share the name {sorted(n for n in names if names.count(n) > 1)[0]!r}; "
@@ -229,7 +233,9 @@ class Run:
             max_rps = self.settings.max_rps
             if max_rps is None and not is_loopback(target.base_url):
                 max_rps = 10.0
-            client = GatewayClient(target.base_url, timeout=self.settings.timeout, max_rps=max_rps,
+            # A callback receiver is judged against the sender's deadline ([receiver] timeout), not --agws-timeout.
+            timeout = target.receiver.timeout if target.receiver is not None else self.settings.timeout
+            client = GatewayClient(target.base_url, timeout=timeout, max_rps=max_rps,
                                    redactor=self.redactor, on_exchange=functools.partial(self._record, name=name))
             bound = BoundTarget(name=name, target=target, client=client, mock=mock,
                                 receiver=self._receiver(target))
@@ -237,7 +243,8 @@ class Run:
                 # Every worker pays from the same showcase: each gets an equal share of the budget.
                 bound.payments_allowed = target.write.max_payments // self.workers
             self._bound[name] = bound
-            bound.preflight = self._preflight(bound)
+            if target.receiver is None:  # a receiver has no gateway endpoints to diagnose
+                bound.preflight = self._preflight(bound)
             return bound
 
     @staticmethod

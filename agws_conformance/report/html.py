@@ -115,10 +115,15 @@ background:#777;white-space:nowrap;margin:1px}
 </style>"""
 
 
+SIDES = {"gateway": "Side judged: the gateway (its answers to the suite's requests)",
+         "receiver": "Side judged: an integrator's callback receiver (its answers to the suite's signed callbacks)"}
+
+
 def verdict_banner(verdict: str, level_counts: Mapping[Any, Mapping[str, int]], setup: Iterable[str] = (), *,
-                   mock: str | bool | None = None, scope: str = "") -> str:
+                   mock: str | bool | None = None, scope: str = "", side: str = "gateway") -> str:
     """The first thing a partner sees: the verdict with its scope (the method groups it did not
-    judge), whether it is a mock's, any setup problem, the requirement counts per level."""
+    judge), whether it is a mock's, which side was judged, any setup problem, the requirement
+    counts per level."""
     parts = []
     for level in ("MUST", "SHOULD", "MAY", "INFO"):
         counts = level_counts.get(level)
@@ -132,6 +137,7 @@ def verdict_banner(verdict: str, level_counts: Mapping[Any, Mapping[str, int]], 
             + (f' <span class="agws-scope">({esc(scope)})</span>' if scope else "")
             + (f'<span class="agws-mock">({esc(which)}: a run against the bundled mock gateway, not a gateway '
                "under test)</span><br>" if which else "")
+            + f'<span id="agws-side" data-side="{esc(side)}">{esc(SIDES.get(side, side))}</span><br>'
             + f'<span>{esc(meaning)}</span><br>{problems}'
             f'<span id="agws-level-counts">{esc(" · ".join(parts))}</span></div>')
 
@@ -349,7 +355,8 @@ def summary_block(results: Results, identity: RunIdentity, catalogue: Catalogue,
               for r in document["requirements"] for target, cell in r["results"].items() if cell["status"] == "warn"]
     scope = verdict_words(document)[len(verdict):].strip(" ()")
     return (STYLE + '<div class="agws" id="agws-summary">'
-            + verdict_banner(verdict, ordered, setup, mock=mock_words(document), scope=scope)
+            + verdict_banner(verdict, ordered, setup, mock=mock_words(document), scope=scope,
+                             side=identity.side)
             + reasons_section(document["reasons"], catalogue, other_title="Why incomplete" if verdict == "INCOMPLETE"
                               else "Not judged as well")
             + reasons_section(warned, catalogue, title="What warned (SHOULD, not failing)", table_id="agws-warned")

@@ -85,6 +85,9 @@ class RunIdentity:
     """Why the run stopped before every test ran (Ctrl-C), or None: a partial report is never CONFORMANT."""
     budget_seconds: float | None = None
     """The soak profile's time budget."""
+    side: str = "gateway"
+    """Which side was judged: "gateway", or "receiver" (an integrator's callback receiver, a
+    [receiver] target file); a run judges one side (plugin.run)."""
 
     @property
     def duration(self) -> float:
@@ -209,5 +212,13 @@ def run_identity(run: "Run", config: "pytest.Config", catalogue: "Catalogue") ->
         started=run.started, finished=run.finished or datetime.now(timezone.utc),
         request_count=run.request_count, targets=_target_identities(run), deselected=run.deselected,
         selection=run.selection.to_dict(),
-        partial=run.interrupted, budget_seconds=run.settings.budget,
+        partial=run.interrupted, budget_seconds=run.settings.budget, side=_side(run),
     )
+
+
+def _side(run: "Run") -> str:
+    try:
+        sides = {t.side for t in run.targets()}
+    except Exception:  # a bad target config is reported by the plugin
+        return "gateway"
+    return "receiver" if sides == {"receiver"} else "gateway"

@@ -70,6 +70,7 @@ def build_summary(results: Results, identity: RunIdentity, catalogue: Catalogue)
     targets = results.targets or [t.name for t in identity.targets] or [""]
     run = identity.to_dict()
     by_name = {t["name"]: t for t in run.pop("targets")}
+    side = run.pop("side")
     target_docs = []
     for name in targets:
         doc: dict[str, Any] = dict(by_name.get(name) or {"name": name})
@@ -99,6 +100,7 @@ def build_summary(results: Results, identity: RunIdentity, catalogue: Catalogue)
         "format": SUMMARY_FORMAT,
         "verdict": verdict,
         "exit_status": EXIT_STATUS[verdict],
+        "side": side,
         "counts": {
             "tests": results.counts() | {"total": len(results.tests)},
             "requirements": _level_counts(requirements),
