@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
 
 from agws_conformance.catalogue import load_catalogue
+from agws_conformance.endpoints import METHODS
 from agws_conformance.mock.faults import FAULTS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -48,9 +49,11 @@ FORMATS = ("new", "old")
 HYPOTHESIS_SEED = "0"
 """Fixed so a matrix is reproducible; the generated tests are not the only check of any fault."""
 
-PRESUPPOSED = frozenset({"ENV-SHAPE", "SIG-ACCEPT-GO-BODY", "ROB-RESPONSE-TIME"})
+PRESUPPOSED = frozenset({"ENV-SHAPE", "SIG-ACCEPT-GO-BODY", "ROB-RESPONSE-TIME",
+                         *(m.found for m in METHODS.values())})
 """Requirements every suite test presupposes (it reads the envelope, sends a Go-signed body and
-waits for the answer): a fault breaking one of them masks any other fault, so it is never paired."""
+waits for the answer; every refusal of the rule families rests on its method's good request being
+served, ``Method.found``): a fault breaking one of them masks any other fault, so it is never paired."""
 
 SHORT_TIMEOUT = "2"
 """--agws-timeout for faults breaking ROB-RESPONSE-TIME: a stalled answer is judged after this."""

@@ -57,18 +57,22 @@ def what(endpoint: str, kind: str) -> str:
             "unexpected": f"the 1014 unexpected error of {endpoint}"}[kind]
 
 
+def kind_checks(resp: Response, endpoint: str, kind: str) -> list[judge.Check]:
+    """The provoked response is of the intended kind, each judged under its own rule."""
+    if kind == "success":
+        return [judge.Check(METHODS[endpoint].found, judge.is_success(resp),
+                            f"expected a success for a request this target serves, observed {judge.describe(resp)}")]
+    if kind == "expected":
+        code = METHODS[endpoint].missing_code
+        return [judge.Check(str(METHODS[endpoint].missing), judge.error_code(resp) == code,
+                            f"expected error {code} in either documented format, observed {judge.describe(resp)}")]
+    return [judge.signature_rejected(resp, requirement="SIG-REJECT-WRONG-SECRET")]
+
+
 def expect_kind(agws, resp: Response, endpoint: str, kind: str) -> None:
     """Precondition: the provoked response is of the intended kind (judged under its own rule)."""
     __tracebackhide__ = True
-    if kind == "success":
-        agws.check(judge.is_success(resp), METHODS[endpoint].found,
-                   f"expected a success for a request this target serves, observed {judge.describe(resp)}")
-    elif kind == "expected":
-        code = METHODS[endpoint].missing_code
-        agws.check(judge.error_code(resp) == code, METHODS[endpoint].missing,
-                   f"expected error {code} in either documented format, observed {judge.describe(resp)}")
-    else:
-        agws.judge([judge.signature_rejected(resp, requirement="SIG-REJECT-WRONG-SECRET")])
+    agws.judge(kind_checks(resp, endpoint, kind))
 
 
 def error_location(body: dict, code: int) -> str | None:
@@ -124,9 +128,11 @@ def test_status_true_has_code_zero(agws, method: str, case: str) -> None:
     if body.get("status") is not True:
         expect_kind(agws, resp, method, case)
         agws.not_applicable(f"{what(method, case)} has status false (the old error format): no status-true envelope to judge")
-    agws.check(body.get("status_code") == 0 and body.get("message") == "Success", "ENV-SUCCESS-CODE-ZERO",
-               f"expected status_code 0 and message 'Success' with status true in {what(method, case)}, "
-               f"observed status_code {body.get('status_code')!r} and message {body.get('message')!r}")
+    # Judged together: a success whose status_code is not 0 fails its method's rule and this one.
+    agws.judge([*kind_checks(resp, method, case),
+                judge.Check("ENV-SUCCESS-CODE-ZERO", body.get("status_code") == 0 and body.get("message") == "Success",
+                            f"expected status_code 0 and message 'Success' with status true in {what(method, case)}, "
+                            f"observed status_code {body.get('status_code')!r} and message {body.get('message')!r}")])
 
 
 @pytest.mark.requirement("ENV-STATUS-FALSE-IFF-UNEXPECTED", "ENV-SHAPE")
