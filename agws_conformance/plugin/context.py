@@ -50,8 +50,6 @@ class _Sign:
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 """What the drawn part of an external_id is made of (safe in any id column and URL)."""
-_WHY = {"action/confirm/invoice": "confirmation", "action/link": "payment link", "action/cash-in": "payment"}
-"""What a request with side effects is for, in the journal, when its sender does not say."""
 
 SIGN: Any = _Sign()
 """Default for ``send(signature=...)``: sign the content correctly with the target's secret."""
@@ -498,7 +496,7 @@ class Agws:
         body = parsed if isinstance(parsed, dict) else {}
         try:
             return self._run.journal.sent(target=self.target.name, base_url=self.target.base_url, method=endpoint,
-                                          body=body, why=why or _WHY.get(endpoint, endpoint), test=self.nodeid,
+                                          body=body, why=why or method.effect or endpoint, test=self.nodeid,
                                           listed=listed)
         except OSError as exc:
             raise HarnessError("setup", f"not sent: cannot write the payments journal {self._run.journal.path} "
