@@ -112,12 +112,18 @@ class Result:
         return self.exit_code == 0 and self.verdict in PASSING
 
 
+def _last_line(message: str) -> str:
+    """The failure's own words (the end of the report's message), not the traceback before them."""
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
 def _result(config: Config, seed: str, run: SuiteRun) -> Result:
     if run.summary is None:
         return Result(config.name, seed, run.exit_code, "NO SUMMARY", run.seconds, problem=run.problem)
     summary = run.summary
-    failing = [f"{t['nodeid'].split('::', 1)[-1]}: {t['message'][:160]}" for t in summary["tests"]
-               if t["outcome"] in ("failed", "error")]
+    failing = [f"{t['nodeid'].split('::', 1)[-1]}: {', '.join(t.get('failed_requirements') or [])} "
+               f"{_last_line(t['message'])[:160]}" for t in summary["tests"] if t["outcome"] in ("failed", "error")]
     warned = sorted({r["id"] for r in summary["requirements"] for c in r["results"].values() if c["status"] == "warn"})
     preflight = (summary["targets"][0].get("preflight") or {}) if summary["targets"] else {}
     return Result(config.name, seed, run.exit_code, summary["verdict"], run.seconds, failing, warned,
