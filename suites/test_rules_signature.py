@@ -252,14 +252,19 @@ def _refusal_shape(resp) -> tuple[Any, ...]:
 def test_sig_before_lookup(agws, method: str) -> None:
     """A badly signed request naming a declared and an unknown identifier: both 1014 refusals are
     the same, or the refusal itself tells anyone without the secret which accounts and payments exist."""
-    if len(rules.identifiers(METHODS[method])) < 2:
-        agws.not_applicable(f"{method} looks up no identifier: there is nothing a refusal could reveal")
+    identifiers = rules.lookup_identifiers(METHODS[method])
+    if len(identifiers) < 2:
+        agws.not_applicable(f"{method} names no existing account or payment: there is nothing a refusal could reveal")
     for how in ("missing", "wrong-secret"):
         answers = []
-        for identifier in rules.identifiers(METHODS[method]):
+        for identifier in identifiers:
             content = agws.encode(rules.served_request(agws, method, identifier))
             signature = None if how == "missing" else agws.sign_with_secret(content, secrets.token_urlsafe(24))
-            answers.append(agws.send(method, content=content, signature=signature))
+            answers.append(agws.send(method, content=content, signature=signature, why=f"must be refused: {how}"))
+        # The unknown identifier must not be looked up (a 1407/1041/5103 answer tells it does not exist).
+        agws.check(not judge.passed_signature_check(answers[1]), "SIG-BEFORE-LOOKUP",
+                   f"expected 1014 for a badly signed {method} request ({how} signature) naming an unknown "
+                   f"identifier, observed it looked up: {judge.describe(answers[1])}")
         if not all(judge.rejected_by_signature(r) for r in answers):
             continue  # not both refused with 1014: the SIG-REJECT-* tests judge that
         declared, unknown = (_refusal_shape(r) for r in answers)

@@ -399,6 +399,9 @@ class _Gateway:
                 held: Any = self.accounts if reply.endpoint == "user/check" else self.payments
                 known = isinstance(value, str) and (value in held or (
                     reply.endpoint == "action/status" and self.ledger.find(value) is not None))
+            elif method.subject == "pending-payment":  # a confirmation names a payment of the ledger
+                value = reply.request.get("external_id")
+                known = isinstance(value, str) and self.ledger.find(value) is not None
             reply = replace(reply, known=known, out_of_scope=tuple(
                 name for name in SCOPE_ERRORS
                 if name in method.scope and reply.request.get(name) != getattr(self.target, name)))

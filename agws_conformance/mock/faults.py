@@ -214,7 +214,8 @@ def _lookup_first(reply: Reply) -> Reply:
     return replace(reply, kind="expected", http_status=200, code=code, message=message, problem=None)
 
 
-_MISSES = {"user/check": (1407, "Cache: item not found"), "action/status": (1041, "Order not found")}
+_MISSES = {"user/check": (1407, "Cache: item not found"), "action/status": (1041, "Order not found"),
+           "action/confirm/invoice": (5103, "transaction not found")}
 
 _fault(
     "lookup-before-signature",

@@ -57,6 +57,13 @@ def identifiers(method: Method) -> tuple[str, ...]:
     return ("declared", "unknown") if method.missing_code is not None else ("declared",)
 
 
+def lookup_identifiers(method: Method) -> tuple[str, ...]:
+    """Identifiers SIG-BEFORE-LOOKUP compares a refusal across: every method whose request names an
+    existing account or payment (a confirmation names a payment too, though it has no "not found"
+    code of its own to provoke), each with a declared and an unknown identifier."""
+    return ("declared", "unknown") if method.subject in ("account", "payment", "pending-payment") else ("declared",)
+
+
 def identifier_cases(method: Method) -> list[Case]:
     return [(i, i, ("SIG-BEFORE-LOOKUP",) if i == "unknown" else ()) for i in identifiers(method)]
 
@@ -131,7 +138,10 @@ def served_request(agws: "Agws", endpoint: str, identifier: str = "declared") ->
         return fields
     if method.subject == "pending-payment":
         # Served (an unknown payment's documented error) without touching the payment refusals name.
-        agws.require_served(endpoint, agws.fields(endpoint, **{PAYMENT_ID: agws.stable_unknown(endpoint)}))
+        unknown = agws.fields(endpoint, **{PAYMENT_ID: agws.stable_unknown(endpoint)})
+        agws.require_served(endpoint, unknown)
+        if identifier == "unknown":
+            return unknown
         pending = pending_payment(agws)
         fields = agws.fields(endpoint, **{PAYMENT_ID: pending or agws.stable_unknown(endpoint)})
         code = agws.require_write().confirm_code
