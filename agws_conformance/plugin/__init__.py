@@ -123,6 +123,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             _run(config).targets()  # raises UsageError with one clear line for a bad target config
     except pytest.UsageError as exc:
         note_usage_error(config, exc)  # an xdist worker: the controller re-raises it
+        _run(config).usage_error = str(exc)  # the report and the JSON summary say it (report.hooks)
         raise
 
 

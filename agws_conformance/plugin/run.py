@@ -152,6 +152,7 @@ class Run:
         self.soak: Soak | None = Soak(settings.budget, requests=lambda: self.request_count) \
             if settings.profile == "soak" and settings.budget else None
         self.generated_left = 1  # generated tests still to run, the current one included (the soak's shares)
+        self.usage_error: str | None = None  # the run stopped before any test: the one-line error (report.summary)
         self.interrupted: str | None = None  # why the run stopped early (Ctrl-C): the reports are partial
         self.collected = 0  # suite tests collected (selected) in this process
 

@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 
 from . import html as fragments
 from .identity import run_identity
-from .summary import final_summary, mock_words, partial_reason, verdict_words, write_summary
+from .summary import (checked_summary, final_summary, mock_words, partial_reason, usage_fix, usage_summary,
+                      verdict_words, write_summary)
 
 REPORTED_METADATA = frozenset({"Python", "Packages", "Plugins"})
 """pytest-metadata entries the HTML report keeps by default (no platform, host or CI details)."""
@@ -217,6 +218,15 @@ class ReportHooks:
     def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str],
                                     session: pytest.Session) -> None:
         run, results = _stash(session.config)
+        if run.usage_error and not results.tests:
+            # The run stopped before any test: the page is the error and its fix, nothing that
+            # could read like a verdict (issue 26).
+            error = run.redactor.redact(run.usage_error)
+            prefix.insert(0, fragments.usage_banner(error, usage_fix(error)))
+            if self._html_data is not None:
+                self._html_data.title = "AGWS conformance report: USAGE ERROR, no test ran"
+            self._sanitize_environment(session.config, run.redactor.redact)
+            return
         catalogue = load_catalogue()
         identity = run_identity(run, session.config, catalogue)
         published = redacted_results(results, run.redactor.redact)
@@ -269,9 +279,16 @@ class ReportHooks:
         run, results = _stash(session.config)
         if not run.settings.json_path:
             return
+        if not results.tests and run.usage_error:
+            # A usage error: the summary says it, so a pipeline that gates on it answers the same.
+            catalogue = load_catalogue()
+            document = final_summary(Results(), run_identity(run, session.config, catalogue), catalogue)
+            write_summary(run.settings.json_path, checked_summary(
+                usage_summary(document, run.redactor.redact(run.usage_error))))
+            return
         if not results.tests:
-            # No suite test ran (-k matched nothing, a usage error): no summary, and no stale one
-            # from an earlier run left at this path for a gate to pass on.
+            # No suite test ran (-k matched nothing): no summary, and no stale one from an earlier
+            # run left at this path for a gate to pass on.
             Path(run.settings.json_path).unlink(missing_ok=True)
             return
         document = session.config.stash.get(SUMMARY_KEY, None)
@@ -283,5 +300,5 @@ class ReportHooks:
 
     def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
         run, results = _stash(config)
-        if run.settings.json_path and results.tests:
+        if run.settings.json_path and (results.tests or run.usage_error):
             terminalreporter.write_line(f"JSON summary: {run.settings.json_path}")

@@ -490,7 +490,7 @@ def errata_section(catalogue: Catalogue) -> str:
 
 
 REASON_HEADINGS = {"interrupted": "Interrupted", "failed": "Failed", "harness": "Harness error", "skipped": "Skipped", "not run": "Not run",
-                   "deselected": "Deselected"}
+                   "deselected": "Deselected", "usage": "Usage error"}
 
 
 def _first_message(messages: list[str]) -> str:
