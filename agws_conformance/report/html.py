@@ -198,6 +198,8 @@ def identity_tables(identity: RunIdentity, test_counts: Mapping[str, int]) -> st
         ]
         if any(t.scope_neighbour for t in identity.targets):
             fields.append(("Scope neighbour (INFO)", lambda t: t.scope_neighbour or "declared: scope judged against it"))
+        if any(t.mock_pace for t in identity.targets):
+            fields.append(("Mock's callback pace", lambda t: t.mock_pace or "as [callbacks] time_scale"))
         if any(t.mock_faults for t in identity.targets):
             fields.append(("Mock faults injected", lambda t: ", ".join(t.mock_faults) or "none"))
         out.append('<h2>Targets</h2><table id="agws-targets"><tr><th></th>')
