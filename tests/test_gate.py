@@ -78,7 +78,8 @@ def test_the_example_target_filled_in_is_conformant(gateway: str, tmp_path: Path
                                    "(no [write] table; enable: add a [write] table"), gated.stdout
     # A mock's report looks like a mock's (issue 26): the DEMO banner first, the verdict on the mock second.
     assert "DEMO RUN against the bundled mock: not evidence about any gateway" in done.html
-    assert "verdict on the mock: <b>CONFORMANT</b> <span class=\"agws-scope\">(read only: payments, callbacks" in done.html
+    assert ("verdict on the mock: <b class=\"agws-v-ok\">CONFORMANT</b> <span class=\"agws-scope\">(read only: payments, "
+            "callbacks") in done.html
     assert "AGWS conformance report: DEMO RUN against a mock gateway" in done.html
     summary = done.summary
     not_applicable = {r["id"] for r in summary["requirements"] if r["results"]["staging"]["status"] == "n/a"}

@@ -106,7 +106,7 @@ body{display:flex;flex-direction:column}#title{order:-2}.summary{order:-1;flex-w
 .agws-v-ok{background:#2e7d32}.agws-v-warn{background:#b26a00}.agws-v-fail{background:#c62828}
 .agws-v-incomplete{background:#6a1b9a}.agws-v-usage{background:#37474f}
 .agws-v-mock{background:repeating-linear-gradient(135deg,#455a64 0 18px,#546e7a 18px 36px);border:4px dashed #ffca28}
-.agws-v-mock .agws-mock{font-size:16px;display:block;margin:4px 0}.agws-tl{display:block}.agws-setup{font-weight:bold;margin:4px 0}.agws-mock{font-weight:bold}
+.agws-v-mock .agws-mock{font-size:16px;display:block;margin:4px 0}.agws-v-mock b{padding:1px 6px;border-radius:3px}.agws-tl{display:block}.agws-setup{font-weight:bold;margin:4px 0}.agws-mock{font-weight:bold}
 a.agws-c,a.agws-c-fail{display:inline-block;padding:0 4px;border-radius:3px;font:11px monospace;color:#fff;
 background:#37474f;white-space:nowrap;margin:1px;text-decoration:none}a.agws-c-fail{background:#c62828}
 .agws-chip{display:inline-block;padding:0 5px;border-radius:3px;font:11px monospace;color:#fff;
@@ -144,10 +144,10 @@ def verdict_banner(verdict: str, level_counts: Mapping[Any, Mapping[str, int]], 
     # A mock's run must never pass for a gateway's at a glance: its own colour and words first, the
     # verdict (what the suite concluded about the mock) second.
     head = (f'<span class="agws-verdict-text">{esc(DEMO_WORDS)}</span><span class="agws-mock">Ran against '
-            f'{esc(which)}. The suite\'s verdict on the mock: <b>{esc(verdict)}</b>'
+            f'{esc(which)}. The suite\'s verdict on the mock: <b class="agws-v-{VERDICT_CLASS[verdict]}">{esc(verdict)}</b>'
             + (f' <span class="agws-scope">({esc(scope)})</span>' if scope else "") + "</span><br>"
             if which else f'<span class="agws-verdict-text">{esc(verdict)}</span>'
-            + (f' <span class="agws-scope">({esc(scope)})</span>' if scope else ""))
+            + (f'<span class="agws-scope">({esc(scope)})</span><br>' if scope else ""))
     colour = "mock" if which else VERDICT_CLASS[verdict]
     return (f'<div id="agws-verdict" class="agws-v-{colour}" data-verdict="{esc(verdict)}">{head}'
             + f'<span id="agws-side" data-side="{esc(side)}">{esc(SIDES.get(side, side))}</span><br>'
@@ -219,7 +219,9 @@ STATUS_KIND = {**{c: "final" for c in FINAL_STATUSES - FAILED_STATUSES - {"3"}},
 an error, cancelled), anything else intermediate (amber)."""
 COLOURS = {"final": "#2e7d32", "failed": "#c62828", "intermediate": "#ef8f00", "answer": "#546e7a",
            "refused": "#8d6e63", "callback": "#1565c0", "callback-refused": "#c62828", "deadline": "#6a1b9a"}
-SVG_WIDTH, SVG_HEIGHT, SVG_PAD = 380, 46, 12
+SVG_WIDTH, SVG_HEIGHT, SVG_PAD = 380, 56, 12
+LABEL_GAP = 44
+"""Pixels between two callback labels on one line; closer ones take the second line."""
 
 
 def status_words(status: object) -> str:
@@ -267,15 +269,17 @@ def timeline_svg(p: Mapping[str, Any]) -> str:
     out = [f'<svg class="agws-tl" width="{SVG_WIDTH}" height="{SVG_HEIGHT}" viewBox="0 0 {SVG_WIDTH} {SVG_HEIGHT}" '
            f'role="img"><title>{text(summary)}</title>'
            f'<line x1="{SVG_PAD}" y1="20" x2="{SVG_WIDTH - SVG_PAD}" y2="20" stroke="#bbb"/>'
-           f'<text x="{SVG_PAD}" y="44" font-size="9" fill="#777">0 s</text>'
-           f'<text x="{SVG_WIDTH - SVG_PAD}" y="44" font-size="9" fill="#777" text-anchor="end">{span:.3g} s</text>']
-    far = [f"{label} {at:g} s" for at, label in deadlines if (at, label) not in near]
+           f'<text x="{SVG_PAD}" y="54" font-size="9" fill="#777">0 s</text>'
+           f'<text x="{SVG_WIDTH - SVG_PAD}" y="54" font-size="9" fill="#777" text-anchor="end">{span:.3g} s</text>']
+    named = [f"┆ {label} {at:g} s" for at, label in near] + \
+        [f"{label} {at:g} s →" for at, label in deadlines if (at, label) not in near]
     for at, label in near:
-        out.append(f'<line x1="{x(at)}" y1="2" x2="{x(at)}" y2="36" stroke="{COLOURS["deadline"]}" '
+        out.append(f'<line x1="{x(at)}" y1="2" x2="{x(at)}" y2="46" stroke="{COLOURS["deadline"]}" '
                    f'stroke-dasharray="3,2"><title>{text(f"{label} deadline: {at:g} s")}</title></line>')
-    if far:
-        out.append(f'<text x="{SVG_WIDTH // 2}" y="44" font-size="9" fill="{COLOURS["deadline"]}" '
-                   f'text-anchor="middle">{text(", ".join(far))} →</text>')
+    if named:
+        out.append(f'<text x="{SVG_WIDTH // 2}" y="54" font-size="9" fill="{COLOURS["deadline"]}" '
+                   f'text-anchor="middle">{text("  ".join(named))}</text>')
+    label_x = {35: -1e9, 45: -1e9}  # the last callback label's x on each of the two label lines
     for event in events:
         at, words = float(event[0]), str(event[1])
         detail = event[2] if len(event) > 2 and isinstance(event[2], Mapping) else {"kind": "answer"}
@@ -287,13 +291,16 @@ def timeline_svg(p: Mapping[str, Any]) -> str:
         elif kind == "callback":
             gap = detail.get("gap")
             label = f"{detail.get('answered')}" + (f" +{gap:.2g}s" if isinstance(gap, (int, float)) else "")
+            line = 35 if cx - label_x[35] >= LABEL_GAP or cx - label_x[45] < LABEL_GAP and label_x[35] <= label_x[45] \
+                else 45
+            label_x[line] = cx
             out.append(f'<path d="M{cx - 5},26 L{cx + 5},26 L{cx},17 Z" fill="{colour}">{tip}</path>'
-                       f'<text x="{cx}" y="35" font-size="9" text-anchor="middle" fill="{colour}">{text(label)}</text>')
+                       f'<text x="{cx}" y="{line}" font-size="9" text-anchor="middle" fill="{colour}">{text(label)}</text>')
         else:
             out.append(f'<rect x="{cx - 4}" y="16" width="8" height="8" fill="{colour}">{tip}</rect>')
     out.append("</svg>")
     listed = "".join(f"<li>+{float(e[0]):g} s {text(e[1])}</li>" for e in events)
-    return "".join(out) + f"<details><summary>{len(events)} events in words</summary><ul>{listed}</ul></details>"
+    return "".join(out) + f"<details class=agws-note><summary>{len(events)} events in words</summary><ul>{listed}</ul></details>"
 
 
 def request_name(p: Mapping[str, Any]) -> str:
