@@ -110,14 +110,15 @@ def explain(catalogue: Catalogue, rid: str, *, as_json: bool = False) -> int:
     lines = [f"{req.id}  {req.level}  ({req.area})", wrap(req.summary), "", "Source:", wrap(req.source)]
     if req.schema:
         lines.append(f"  checked with schemas/{req.schema}.json")
-    errata = [e for e in catalogue.errata.values() if e.id in entry["errata"] or e.id == req.level_erratum]
+    errata = [e for e in catalogue.errata.values() if req.id in e.requirements or e.id == req.level_erratum]
     if errata:
         lines += ["", "Errata:"]
         for e in errata:
             lines += [f"  {e.id}: {e.title}", wrap("decision: " + e.decision)]
-    methods = entry["methods"]
-    lines += ["", "Methods:", "  " + (", ".join(methods) if methods else "every request the suite sends (not a per-method rule)"
-                                   if methods is None else "none")]
+    methods = methods_of(req, catalogue)
+    lines += ["", "Methods:", "  " + (", ".join(methods) if methods else
+                                   "not a per-method rule: judged where the tests below say" if methods is None
+                                   else "none")]
     for method, why in (req.exempt or {}).items():
         lines.append(wrap(f"not {method}: {why}"))
     lines += ["", "Judged by:"]

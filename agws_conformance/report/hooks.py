@@ -282,9 +282,9 @@ class ReportHooks:
         if not results.tests and run.usage_error:
             # A usage error: the summary says it, so a pipeline that gates on it answers the same.
             catalogue = load_catalogue()
-            document = final_summary(Results(), run_identity(run, session.config, catalogue), catalogue)
+            empty = final_summary(Results(), run_identity(run, session.config, catalogue), catalogue)
             write_summary(run.settings.json_path, checked_summary(
-                usage_summary(document, run.redactor.redact(run.usage_error))))
+                usage_summary(empty, run.redactor.redact(run.usage_error))))
             return
         if not results.tests:
             # No suite test ran (-k matched nothing): no summary, and no stale one from an earlier
