@@ -112,7 +112,8 @@ def test_json_summary_of_a_run(synthetic_run: Path) -> None:
 def test_html_report_structure(synthetic_run: Path) -> None:
     page = (synthetic_run / "report.html").read_text(encoding="utf-8")
     assert not (synthetic_run / "assets").exists(), "the report must be one self-contained file"
-    assert "<title id=\"head-title\">AGWS conformance report: NOT CONFORMANT</title>" in page
+    assert ("<title id=\"head-title\">AGWS conformance report: DEMO RUN against the embedded mock, not evidence "
+            "about any gateway (NOT CONFORMANT on the mock)</title>") in page
     assert page.index('id="agws-verdict"') < page.index('id="agws-matrix"') < page.index('id="agws-errata"')
     assert 'id="req-ENV-SHAPE"' in page and "Hypothesis seed</th><td>1234" in page
     assert "onerror=" not in page.replace("&amp;", "&").replace("&lt;img src=x onerror=", "")
