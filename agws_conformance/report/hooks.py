@@ -62,6 +62,14 @@ def redacted_results(results: Results, redact: Any) -> Results:
     return out
 
 
+def _has_a_row(payload: dict[str, Any], outcome: str) -> bool:
+    """Whether a test is a row of the results table: it failed, warned, hit harness trouble, or
+    passed with an INFO observation to report (the soak's statistics, a variant detected). A plain
+    pass or a skip is listed in the summary instead (html.listed_tests)."""
+    return (outcome in ("failed", "error", "warn") or bool(payload.get("harness"))
+            or any(f.get("outcome") == "info" for f in payload.get("findings") or ()))
+
+
 def skip_reason(report: pytest.TestReport) -> str:
     """A skip's reason as its words: no suite file path, no line number, no "Skipped:" prefix."""
     longrepr = report.longrepr
@@ -158,14 +166,14 @@ class ReportHooks:
         report, payload = min(entries, key=lambda e: (_RANK.get(e[1].get("outcome") or "", 5), e[0].when != "call"))
         outcome = payload.get("outcome") or report.outcome
         run, _ = _stash(self.config)
-        if outcome not in ("failed", "error", "warn") and not payload.get("harness") \
-                and run.settings.transcripts != "all":
+        if not _has_a_row(payload, outcome) and run.settings.transcripts != "all":
             return
         payload = redact_deep(payload, run.redactor.redact)
         details = fragments.details_html(
             payload, outcome=outcome, catalogue=load_catalogue(),
             rerun=fragments.rerun_command(teardown.nodeid, self._rerun_options()),
-            show_transcript=True, budget=self.budget)
+            show_transcript=run.settings.transcripts == "all" or outcome in ("failed", "error", "warn"),
+            budget=self.budget)
         teardown.extras = [*getattr(teardown, "extras", []), extras.html(details)]  # type: ignore[attr-defined]
 
     # -- pytest-html ---------------------------------------------------------------------------
@@ -184,7 +192,7 @@ class ReportHooks:
         label = report.nodeid + (" (harness error)" if payload.get("harness") else
                                  f"::{report.when}" if report.when not in ("call", HARNESS_PHASE) else "")
         outcome = payload.get("outcome") or report.outcome
-        if outcome in ("passed", "skipped") and (report.passed or report.skipped) \
+        if not _has_a_row(payload, outcome) and (report.passed or report.skipped) \
                 and run.settings.transcripts != "all":
             # A passed or skipped test is listed in the summary ("Tests passed", "Tests skipped" by
             # reason), not as a row here: each row costs about a kilobyte of escaped JSON, and the

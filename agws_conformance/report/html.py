@@ -467,9 +467,10 @@ def listed_tests(results: Results) -> str:
     out = []
     if by_file:
         total = sum(len(v) for v in by_file.values())
-        out.append(f'<h2 id="agws-passed">Tests passed ({total})</h2><p class=agws-note>Listed here, not as rows of the '
-                   "results table (it holds what needs a look); each passed test's checks are in the JSON summary, "
-                   "and --agws-transcripts=all makes them rows with their transcripts.</p>")
+        out.append(f'<h2 id="agws-passed">Tests passed ({total})</h2><p class=agws-note>Listed here; a row of the '
+                   "results table only when it reports an INFO observation (the table holds what needs a look). "
+                   "Each passed test's outcome is in the JSON summary, and --agws-transcripts=all makes every test "
+                   "a row with its findings and transcript.</p>")
         out += [f"<details><summary><code>{text(path)}</code>: {len(names)}</summary><p class=agws-note>"
                 + " · ".join(text(n) for n in names) + "</p></details>" for path, names in sorted(by_file.items())]
     if by_reason:
@@ -672,13 +673,18 @@ def details_html(payload: Mapping[str, Any], *, outcome: str, catalogue: Catalog
     if findings:
         judged = [f for f in findings if f.get("outcome") != "pass"] + [f for f in findings if f.get("outcome") == "pass"]
         limit = FINDINGS_SHOWN if outcome in ("failed", "error", "warn") else FINDINGS_SHOWN // 2
+        if outcome == "passed" and not show_transcript:  # its row is for its INFO observations (not --agws-transcripts=all)
+            limit = min(limit, sum(1 for f in findings if f.get("outcome") != "pass"))
         out.append("<ul>")
         for f in judged[:limit]:
             message, cut = clip(str(f.get("message", "")), 1000)
             out.append(f"<li>{chip(f.get('outcome', ''), f.get('outcome', ''))} <code>{text(f.get('requirement'))}</code> "
                        f"{text(message)}{'…' if cut else ''}</li>")
         if len(judged) > limit:
-            out.append(f"<li>and {len(judged) - limit} more findings</li>")
+            out.append(f"<li>and {len(judged) - limit} more findings"
+                       + (" (passed checks; in the JSON summary's tests[].judged)" if outcome == "passed"
+                          and not show_transcript else "")
+                       + "</li>")
         out.append("</ul>")
     if payload.get("harness"):
         out.append(f'<p><b>Harness error (not a conformance verdict):</b> {esc(payload["harness"])}</p>')
