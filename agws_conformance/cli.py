@@ -14,9 +14,11 @@ import sys
 from collections.abc import Sequence
 
 from agws_conformance import __version__
+from agws_conformance.endpoints import METHODS
 
-COMMANDS: tuple[str, ...] = ("agws_conformance.commands.sign", "agws_conformance.commands.openapi", "agws_conformance.commands.mock",
-                             "agws_conformance.commands.payments", "agws_conformance.commands.gate")
+COMMANDS: tuple[str, ...] = ("agws_conformance.commands.mock", "agws_conformance.commands.sign",
+                             "agws_conformance.commands.openapi", "agws_conformance.commands.gate",
+                             "agws_conformance.commands.requirements", "agws_conformance.commands.payments")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,7 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="agws-conformance",
         allow_abbrev=False,
-        description="Conformance tooling for the AGWS showcase-gateway API.",
+        description=f"Conformance tooling for the AGWS showcase-gateway API ({len(METHODS)} methods: "
+                    f"{', '.join(METHODS)}). The conformance run itself is `pytest suites` (pytest --help "
+                    "lists its --agws-* options and their environment variables).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")

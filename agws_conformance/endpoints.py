@@ -21,6 +21,10 @@ PRODUCTION_HOSTS: frozenset[str] = frozenset({"agwsapi.tarlanpayments.kz"})
 MOCK_HEADER = "X-AGWS-Mock"
 """Not AGWS: the response header every answer of the bundled mock carries (embedded, or served by
 ``agws-conformance mock``). A gateway does not send it, so a run that sees it is a mock run."""
+MOCK_TIME_SCALE_HEADER = "X-AGWS-Mock-Time-Scale"
+"""The bundled mock's own pace on every answer: its callback backoff (and a receiver's slow delay) is
+the documented timing times this (``agws-conformance mock --time-scale``); a real gateway sends none."""
+
 
 def is_loopback_host(host: str) -> bool:
     """Whether ``host`` (a name or an IP literal, brackets allowed) is this machine's loopback.

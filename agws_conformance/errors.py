@@ -10,7 +10,7 @@ broke a rule, not an error of the suite.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Iterable, Literal, get_args
 
 if TYPE_CHECKING:
     from agws_conformance.transcript import Exchange
@@ -30,7 +30,19 @@ __all__ = [
     "UnknownFaultError",
     "UnknownSchemaError",
     "UnknownVariationError",
+    "did_you_mean",
 ]
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``"did you mean 'X'? "`` for the choice closest to a mistyped ``word``, or "" when none is
+    close: the same help for a mistyped key, requirement ID, method name or fault name."""
+    import difflib
+
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    if not close and word.upper() != word:
+        close = difflib.get_close_matches(word.upper(), list(choices), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}? " if close else ""
 
 
 class AgwsError(Exception):

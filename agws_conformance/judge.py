@@ -7,6 +7,8 @@ observed, in one sentence, because they are what a partner reads in the report.
 
 from __future__ import annotations
 
+import json
+
 import math
 from typing import Any, Iterable, Literal, NamedTuple, Protocol
 
@@ -82,8 +84,31 @@ def _short(value: Any, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def compact_json(value: Any, limit: int = 120) -> str:
+    """``value`` as compact JSON (what a partner's tools print, never Python's repr), cut only at a
+    field or item boundary with "..." so no word is ever cut in half."""
+    def dump(v: Any) -> str:
+        return json.dumps(v, ensure_ascii=False, separators=(",", ":"), default=str)
+
+    whole = dump(value)
+    if len(whole) <= limit:
+        return whole
+    if isinstance(value, dict):
+        parts, opener, closer = [f"{dump(str(k))}:{dump(v)}" for k, v in value.items()], "{", "}"
+    elif isinstance(value, list):
+        parts, opener, closer = [dump(v) for v in value], "[", "]"
+    else:
+        return f"({type(value).__name__}, {len(whole)} characters)"
+    kept: list[str] = []
+    for part in parts:
+        if len(opener) + len(",".join([*kept, part])) + len(",...") + len(closer) > limit:
+            break
+        kept.append(part)
+    return opener + ",".join([*kept, "..."]) + closer
+
+
 def describe(resp: ResponseLike) -> str:
-    """One phrase for what came back, used in every message."""
+    """One phrase for what came back, used in every message (the envelope's fields as compact JSON)."""
     if resp.json_error:
         return f"HTTP {resp.status} with an unusable body ({resp.json_error})"
     body = resp.json
@@ -92,8 +117,8 @@ def describe(resp: ResponseLike) -> str:
         result = body.get("result")
         if isinstance(result, dict) and "error_code" in result:
             keys["result.error_code"] = result.get("error_code")
-        return f"HTTP {resp.status} {_short(keys)}"
-    return f"HTTP {resp.status} with JSON {type(body).__name__} {_short(body, 60)}"
+        return f"HTTP {resp.status} {compact_json(keys)}"
+    return f"HTTP {resp.status} with JSON {type(body).__name__} {compact_json(body, 60)}"
 
 
 def envelope_ok(resp: ResponseLike) -> bool:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Literal, cast
 from urllib.parse import urlsplit
 
-from agws_conformance.errors import ConfigError
+from agws_conformance.errors import ConfigError, did_you_mean
 from agws_conformance.endpoints import PRODUCTION_HOSTS, REASON_CODES, REQUEST_FIELDS, TRANSACTION_STATUSES
 from agws_conformance.signer import Variant
 
@@ -385,10 +385,7 @@ def _describe(value: object) -> str:
 
 
 def _suggest(key: str, allowed: tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-    if close:
-        return f"did you mean {close[0]!r}?"
-    return "allowed keys: " + ", ".join(allowed)
+    return did_you_mean(key, allowed).strip() or "allowed keys: " + ", ".join(allowed)
 
 
 class _Validator:

@@ -150,7 +150,10 @@ def run_suite(args: Sequence[str] = (), *, worker: Worker | None = None, timeout
         seconds = time.monotonic() - start
         if not json_path.exists():
             return SuiteRun(tuple(args), code, seconds, None, problem or "no summary written")
-        return SuiteRun(tuple(args), code, seconds, json.loads(json_path.read_text(encoding="utf-8")))
+        summary = json.loads(json_path.read_text(encoding="utf-8"))
+        if isinstance(summary.get("usage_error"), dict):  # no test ran: the summary is the error, not results
+            return SuiteRun(tuple(args), code, seconds, None, summary["usage_error"]["error"])
+        return SuiteRun(tuple(args), code, seconds, summary)
 
 
 _T = TypeVar("_T")

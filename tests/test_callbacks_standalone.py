@@ -67,7 +67,27 @@ def test_callbacks_pass_over_real_sockets_with_a_declared_url(standalone_mock: s
         done.output[-3000:]
     assert done.summary["counts"]["tests"]["failed"] == 0
     timelines = [p["timeline"] for p in done.summary["targets"][0]["payments"]]
-    assert any("callback #3" in what for timeline in timelines for _, what in timeline)
+    assert any("callback #3" in entry[1] for timeline in timelines for entry in timeline)
+    # The file's [callbacks] time_scale is the mock's own pace: nothing to point out.
+    assert done.summary["targets"][0]["mock_pace"] is None and "NOTE 'qa'" not in done.output
+
+
+@pytest.mark.slow
+def test_a_time_scale_that_disagrees_with_the_mock_is_pointed_out(standalone_mock: str, tmp_path: Path) -> None:
+    """The README's callbacks example (time_scale = 1) against the mock at its bundled pace (0.1):
+    one line naming both paces and the two fixes (issue 26), in the terminal and the summary."""
+    mock = embedded_target()
+    text = false_failures.qa_target_file(standalone_mock, mock).replace("time_scale = 0.1", "time_scale = 1")
+    assert "time_scale = 1\n" in text
+    target = tmp_path / "qa.toml"
+    target.write_text(text, encoding="utf-8")
+    done = run_suites(tmp_path, "--agws-target", target, "--hypothesis-seed=0",
+                      paths=("suites/test_callbacks.py::test_callback_for_a_final_payment",),
+                      env={false_failures.SECRET_ENV: SECRET})
+    pace = done.summary["targets"][0]["mock_pace"]
+    assert pace == ("the mock calls back at time scale 0.1 but [callbacks] time_scale is 1: set time_scale = 0.1 in "
+                    "the target file, or start the mock with agws-conformance mock --time-scale 1"), pace
+    assert done.output.count(f"NOTE 'qa': {pace}") == 1, done.output[-3000:]
 
 
 @pytest.mark.slow

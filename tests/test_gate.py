@@ -76,7 +76,11 @@ def test_the_example_target_filled_in_is_conformant(gateway: str, tmp_path: Path
     assert gated.returncode == 10, gated.stdout + gated.stderr
     assert gated.stdout.startswith("INCOMPLETE: --require payments,callbacks: not judged: payments on 'staging' "
                                    "(no [write] table; enable: add a [write] table"), gated.stdout
-    assert 'CONFORMANT</span> <span class="agws-scope">(read only: payments, callbacks' in done.html
+    # A mock's report looks like a mock's (issue 26): the DEMO banner first, the verdict on the mock second.
+    assert "DEMO RUN against the bundled mock: not evidence about any gateway" in done.html
+    assert ("verdict on the mock: <b class=\"agws-v-ok\">CONFORMANT</b> <span class=\"agws-scope\">(read only: payments, "
+            "callbacks") in done.html
+    assert "AGWS conformance report: DEMO RUN against a mock gateway" in done.html
     summary = done.summary
     not_applicable = {r["id"] for r in summary["requirements"] if r["results"]["staging"]["status"] == "n/a"}
     assert {"SCH-INFO-FINANCE", "SCH-INFO-UTILITIES"} <= not_applicable  # not served, so n/a, not skipped

@@ -468,3 +468,56 @@ def test_balance_exclusive_false_leaves_payments_not_judged_as_a_whole() -> None
     assert scope_words([scope]) == ("judged: read, links; callbacks and confirmation not enabled; payments not judged "
                                     "as a whole (balance_exclusive = false: the balance debit rules are not judged)")
     assert scope_words([target_scope(target)]) == ""
+
+
+# -- payments as a picture (issue 26) ----------------------------------------------------------------
+
+def _payment(**extra: object) -> dict:
+    return {"external_id": "agws-test-abc", "amount": 1.5, "username": "u", "test": "suites/t.py::t", "why": "w",
+            "answer": 'HTTP 200 {"status":true}', "status": "2", "created": True, "method": "action/cash-in",
+            "request": 1, "final_within": 10.0, "callback_within": 5.0, **extra}
+
+
+def test_a_timeline_is_an_svg_with_every_event_named() -> None:
+    timeline = [[0.01, "action/cash-in answered HTTP 200", {"kind": "answer", "http": 200, "success": True}],
+                [0.02, 'status "7" (Transaction is in progress)', {"kind": "status", "status": "7"}],
+                [0.3, 'callback #1: status "2", receiver answered 500', {"kind": "callback", "n": 1, "answered": 500,
+                                                                          "gap": None, "status": "2"}],
+                [0.8, 'callback #2: status "2", receiver answered 500, 0.50 s after the previous',
+                 {"kind": "callback", "n": 2, "answered": 500, "gap": 0.5, "status": "2"}],
+                [0.9, 'status "2" (Transaction successfully processed)', {"kind": "status", "status": "2"}]]
+    svg = fragments.timeline_svg(_payment(timeline=timeline))
+    assert svg.startswith('<svg class="agws-tl"') and "<script" not in svg
+    assert svg.count("<circle") == 2 and svg.count("<path") == 2 and svg.count("<rect") == 1
+    assert f'fill="{fragments.COLOURS["intermediate"]}"' in svg and f'fill="{fragments.COLOURS["final"]}"' in svg
+    assert ">500 +0.5s<" in svg and "final_within" in svg and "callback within" in svg
+    assert "<li>+0.8 s callback #2: status &quot;2&quot;" in svg or '<li>+0.8 s callback #2: status "2"' in svg
+    assert fragments.timeline_svg(_payment(timeline=[])) == ""
+
+
+def test_requests_without_an_external_id_are_rows_of_their_own() -> None:
+    links = [_payment(external_id="(none)", method="action/link", request=n, created=False, status=None,
+                      timeline=[[0.01, "action/link answered", {"kind": "answer"}]]) for n in (1, 2)]
+    identity = RunIdentity(suite_version="0", git_commit=None, git_dirty=None, catalogue_version="1",
+                           errata_version="1", hypothesis_seed="0", profile="quick", strict=False,
+                           started=datetime(2025, 1, 1, tzinfo=timezone.utc),
+                           finished=datetime(2025, 1, 1, tzinfo=timezone.utc), request_count=2,
+                           targets=(TargetIdentity(name="t", base_url="http://x", agent="a", project="p",
+                                                   service_code="s", error_format_declared="auto",
+                                                   error_format_observed=None, fingerprint=None, signing="go1.22",
+                                                   embedded_mock=True, payments=[_payment(timeline=[]), *links]),))
+    table = fragments.payments_table(identity)
+    assert "action/link #1 (no external_id)" in table and "action/link #2 (no external_id)" in table
+    assert "(none)" not in table and "2 (Transaction successfully processed)" in table
+
+
+@pytest.mark.parametrize(("value", "limit", "expected"), [
+    ({"status": True, "message": "Success"}, 120, '{"status":true,"message":"Success"}'),
+    ({"status": False, "status_code": 1042, "message": "duplicate external id for this payment"}, 40,
+     '{"status":false,"status_code":1042,...}'),
+    (["a" * 50, "b"], 20, "[...]"),
+])
+def test_compact_json_cuts_only_at_a_field_boundary(value: object, limit: int, expected: str) -> None:
+    from agws_conformance.judge import compact_json
+
+    assert compact_json(value, limit) == expected

@@ -112,7 +112,8 @@ def test_json_summary_of_a_run(synthetic_run: Path) -> None:
 def test_html_report_structure(synthetic_run: Path) -> None:
     page = (synthetic_run / "report.html").read_text(encoding="utf-8")
     assert not (synthetic_run / "assets").exists(), "the report must be one self-contained file"
-    assert "<title id=\"head-title\">AGWS conformance report: NOT CONFORMANT</title>" in page
+    assert ("<title id=\"head-title\">AGWS conformance report: DEMO RUN against the embedded mock, not evidence "
+            "about any gateway (NOT CONFORMANT on the mock)</title>") in page
     assert page.index('id="agws-verdict"') < page.index('id="agws-matrix"') < page.index('id="agws-errata"')
     assert 'id="req-ENV-SHAPE"' in page and "Hypothesis seed</th><td>1234" in page
     assert "onerror=" not in page.replace("&amp;", "&").replace("&lt;img src=x onerror=", "")
@@ -145,8 +146,11 @@ def test_chromium_renders_banner_and_failing_requirement(tmp_path: Path) -> None
          "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
          "--virtual-time-budget=5000", "--dump-dom", (tmp_path / "report.html").as_uri()],
         capture_output=True, text=True, timeout=120).stdout
-    banner = re.search(r'<div id="agws-verdict"[^>]*><span class="agws-verdict-text">([^<]+)</span>', dom)
-    assert banner and banner.group(1) == "NOT CONFORMANT"
+    # The faulty gateway is the bundled mock served standalone: a DEMO banner, the verdict on the mock second.
+    banner = re.search(r'<div id="agws-verdict" class="agws-v-mock" data-verdict="([^"]+)"><span '
+                       r'class="agws-verdict-text">([^<]+)</span>', dom)
+    assert banner and banner.groups() == ("NOT CONFORMANT", "DEMO RUN against the bundled mock: not evidence about "
+                                                            "any gateway"), dom[:3000]
     assert re.search(r'<tr id="req-SIG-REJECT-WRONG-SECRET">.*?data-status="fail"', dom)
     # Rendered by pytest-html's JavaScript: the failing row with its requirement chip.
     assert re.search(r'<tbody class="results-table-row failed"[^>]*>\s*<tr[^>]*>.*?SIG-REJECT-', dom, re.S)
@@ -159,6 +163,51 @@ def test_chromium_renders_banner_and_failing_requirement(tmp_path: Path) -> None
     links = re.findall(r'href="#(req-[A-Z0-9-]+)"', failed)
     assert "req-SIG-REJECT-WRONG-SECRET" in links and all(f'id="{link}"' in dom for link in links)
     assert CANARY not in dom and CANARY not in (tmp_path / "report.html").read_text(encoding="utf-8")
+
+
+def chromium_dom(html: Path, profile: Path) -> str:
+    """The page as headless Chromium renders it (pytest-html's script included)."""
+    return subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
+         "--virtual-time-budget=5000", "--dump-dom", html.as_uri()],
+        capture_output=True, text=True, timeout=120).stdout
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (Debian: apt-get install chromium)")
+def test_chromium_renders_payments_as_timelines_with_nothing_local(tmp_path: Path) -> None:
+    """The embedded mock's payment suites, opened in headless Chromium (issue 26): a DEMO banner,
+    an SVG timeline per payment (a callback answered 500 twice shows both), a row per link request,
+    answers as whole JSON fields, and no absolute path, Python repr or cut word anywhere."""
+    out = tmp_path / "out"
+    out.mkdir()
+    done = run_pytest(ROOT / "suites" / "test_callbacks.py", ROOT / "suites" / "test_confirm_and_links.py",
+                      "--hypothesis-seed=0", f"--html={out / 'report.html'}", f"--agws-json={out / 'summary.json'}",
+                      cwd=ROOT)
+    assert done.returncode in (0, 10), done.stdout[-3000:] + done.stderr[-3000:]
+    dom = chromium_dom(out / "report.html", tmp_path / "profile")
+    assert 'class="agws-v-mock"' in dom and "DEMO RUN against the bundled mock" in dom
+    assert "<title" in dom and "DEMO RUN against the embedded mock" in dom
+    payments = json.loads((out / "summary.json").read_text(encoding="utf-8"))["targets"][0]["payments"]
+    created = [p for p in payments if p["created"]]
+    assert created and dom.count('<svg class="agws-tl"') >= len(created)
+    # One row per link request: each link's timeline holds its own answer only, never the others'.
+    links = [p for p in payments if p.get("method") == "action/link"]
+    assert links and all(len(p["timeline"]) == 1 for p in links if p["external_id"] == "(none)")
+    assert all(f"action/link #{p['request']} (no external_id)" in dom for p in links if p["external_id"] == "(none)")
+    retried = next(p for p in payments if p["test"].endswith("test_callback_retried_until_200") and p["created"])
+    row = dom[dom.index(f"<code>{retried['external_id']}</code>"):]
+    svg = row[row.index("<svg"):row.index("</svg>")]
+    assert svg.count(">500") >= 2 and ">200" in svg, svg
+    # Nothing local, nothing Python, nothing cut inside a word.
+    for local in (str(ROOT), str(tmp_path), str(Path.home())):
+        assert local not in dom, local
+    assert not re.search(r"\{'[a-z_.]+': |': (True|False|None)\b|Skipped: |\('/", dom)
+    answers = re.findall(r"<td><code>HTTP \d{3} (\{[^<]*\})</code></td>", dom.replace("<wbr>", ""))
+    assert len(answers) >= len(created)
+    for answer in answers:
+        json.loads(answer.replace(",...}", "}"))  # whole fields only: the JSON still parses
 
 
 class _Leaky(BaseHTTPRequestHandler):

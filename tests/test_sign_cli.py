@@ -165,7 +165,7 @@ def test_keyboard_interrupt_is_one_line(monkeypatch: pytest.MonkeyPatch, capsys:
 
 
 def test_commands_are_pluggable() -> None:
-    assert cli.COMMANDS[0] == "agws_conformance.commands.sign"
+    assert "agws_conformance.commands.sign" in cli.COMMANDS
     parser = cli.build_parser()
     args = parser.parse_args(["sign", "-"])
     assert callable(args.func)

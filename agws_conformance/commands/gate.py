@@ -10,8 +10,9 @@ from agws_conformance.report.__main__ import add_arguments, run_gate
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("gate", help="exit 0 / 1 / 10 from a run's JSON summary (--agws-json)",
+    parser = subparsers.add_parser("gate", help="exit 0 / 1 / 10 (4: a usage error) from a run's JSON summary (--agws-json)",
                                    description="Decide a release from an agws-conformance JSON summary: "
-                                               "0 CONFORMANT, 1 NOT CONFORMANT, 10 INCOMPLETE.")
+                                               "0 CONFORMANT, 1 NOT CONFORMANT, 10 INCOMPLETE, 4 the run stopped "
+                                               "before any test for a usage error.")
     add_arguments(parser)
     parser.set_defaults(func=run_gate)

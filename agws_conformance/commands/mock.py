@@ -22,7 +22,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
-from agws_conformance.endpoints import is_loopback_host
+from agws_conformance.endpoints import METHODS, is_loopback_host
 from agws_conformance.inspector import DEFAULT_MAX_REQUESTS, Inspector
 from agws_conformance.mock.app import normalize_prefix
 from agws_conformance.mock.data import mock_target_path
@@ -41,8 +41,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         NAME,
         help="run the mock AGWS gateway (a local sandbox, optionally with injected faults)",
-        description="Serve the two documented AGWS endpoints from a target file's accounts and "
-        "payments. The signing secret is read from the variable named by secret_env.",
+        description=f"Serve the {len(METHODS)} AGWS methods of the registry ({', '.join(METHODS)}) from a target "
+        "file's accounts and payments. The signing secret is read from the variable named by secret_env. "
+        "The mock's pace: it calls back with the documented retry intervals times its time scale, by default "
+        "the target file's [callbacks] time_scale (the bundled targets/mock.toml: 0.1, ten times faster than "
+        "a gateway); --time-scale changes it, and every answer names it (X-AGWS-Mock-Time-Scale), so a suite "
+        "whose [callbacks] time_scale disagrees says so in one line.",
     )
     parser.add_argument("--target", metavar="FILE", type=Path, default=None,
                         help="target file with the accounts and payments (default: the bundled "
@@ -66,8 +70,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "receiver profile of the suite")
     parser.add_argument("--receiver-fault", action="append", default=[], metavar="NAME",
                         help="with --receiver: inject a receiver fault (repeatable); see --list-faults")
-    parser.add_argument("--time-scale", type=float, default=1.0, metavar="X",
-                        help="with --receiver: the slow fault's delay times X (default 1)")
+    parser.add_argument("--time-scale", type=float, default=None, metavar="X",
+                        help="the mock's own pace: every timing it plays (the gateway's callback retry intervals; "
+                        "with --receiver, the slow fault's delay) is the documented one times X, 0 < X <= 10 "
+                        "(default: the target file's [callbacks] time_scale, else 1; the bundled mock.toml says 0.1). "
+                        "A suite run against it sets the same [callbacks] time_scale")
     parser.add_argument("--quiet", action="store_true",
                         help="do not print a line per request (method, path, status, outcome; never a header or body)")
     inspect = parser.add_argument_group(
@@ -127,6 +134,8 @@ def run(args: argparse.Namespace) -> int:
         return _fail(f"--prefix {problem} (got {args.prefix!r})")
     if args.receiver_fault and not args.receiver:
         return _fail("--receiver-fault applies to --receiver only")
+    if args.time_scale is not None and not (math.isfinite(args.time_scale) and 0 < args.time_scale <= 10):
+        return _fail(f"--time-scale must be above 0 and at most 10 (got {args.time_scale})")
     if args.receiver:
         return serve_receiver(args)
     path = args.target or mock_target_path()
@@ -153,8 +162,10 @@ def run(args: argparse.Namespace) -> int:
                               log=lambda line: print(line, file=sys.stderr, flush=True))
     try:
         log = None if args.quiet else (lambda line: print(line, flush=True))
+        time_scale = args.time_scale if args.time_scale is not None else \
+            target.callbacks.time_scale if target.callbacks is not None else 1.0
         server = MockServer(target, faults=args.fault, variations=args.variation, host=args.host, port=port,
-                            prefix=args.prefix, log=log, inspector=inspector)
+                            prefix=args.prefix, log=log, inspector=inspector, callback_time_scale=time_scale)
         url = server.start()
     except (UnknownFaultError, UnknownVariationError) as exc:
         return _fail(str(exc))
@@ -164,6 +175,9 @@ def run(args: argparse.Namespace) -> int:
     faults += f", variations={','.join(args.variation)}" if args.variation else ""
     print(f"AGWS mock gateway listening on {url} (agent={target.agent}, project={target.project}, "
           f"service_code={target.service_code}, error_format={target.error_format}{faults})",
+          flush=True)
+    print(f"callback time scale {time_scale:g}: retries come at the documented intervals times {time_scale:g}; a target "
+          f"file run against this mock sets [callbacks] time_scale = {time_scale:g} (change it with --time-scale)",
           flush=True)
     if inspector is not None:
         print(f"inspecting every request: the report is written on stop and on SIGUSR1 (kill -USR1 "
@@ -189,14 +203,14 @@ def serve_receiver(args: argparse.Namespace) -> int:
         return _fail(f"--receiver needs a target file with a [receiver] table ({path} has none)")
     if target.secret is None:
         return _fail(f"the signing secret is not set; export {target.secret_env} first")
-    if not (math.isfinite(args.time_scale) and 0 < args.time_scale <= 10):
-        return _fail(f"--time-scale must be above 0 and at most 10 (got {args.time_scale})")
     url = urlsplit(target.receiver.url)
+    time_scale = args.time_scale if args.time_scale is not None else \
+        target.callbacks.time_scale if target.callbacks is not None else 1.0
     port = args.port if args.port is not None else url.port or 8090
     log = None if args.quiet else (lambda line: print(line, flush=True))
     try:
         receiver = MockReceiver(secret=target.secret.reveal(), known=[target.receiver.external_id],
-                                faults=args.receiver_fault, time_scale=args.time_scale, log=log, host=args.host,
+                                faults=args.receiver_fault, time_scale=time_scale, log=log, host=args.host,
                                 port=port, path=url.path or "/")
         listening = receiver.start()
     except UnknownFaultError as exc:

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from agws_conformance.endpoints import METHODS
 from agws_conformance.openapi import build_openapi
 
 NAME = "openapi"
@@ -17,9 +18,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``openapi`` subcommand."""
     parser = subparsers.add_parser(
         NAME,
-        help="export an OpenAPI 3.1 document of the two documented methods",
+        help=f"export an OpenAPI 3.1 document of the {len(METHODS)} methods of the registry",
         description="Build an OpenAPI 3.1 document from the suite's JSON Schemas (the same files the "
-        "suite validates responses with) and print it, or write it with -o.",
+        f"suite validates responses with) for {', '.join(METHODS)}, and print it, or write it with -o.",
     )
     parser.add_argument("-o", "--output", metavar="FILE", type=Path, default=None,
                         help="write to FILE instead of standard output (YAML for .yaml/.yml, else JSON)")

@@ -50,6 +50,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agws_conformance import signer
 from agws_conformance.endpoints import (DOCUMENTED_MESSAGES, ENDPOINTS, FINAL_STATUSES, METHODS, MOCK_HEADER,
+                                       MOCK_TIME_SCALE_HEADER,
                                         SCOPE_ERRORS)
 from agws_conformance.mock.data import NEIGHBOUR_BALANCE, account_result, payment_data
 from agws_conformance.mock.callbacks import CallbackSender
@@ -522,7 +523,8 @@ def create_app(
               for name, path in ENDPOINTS.items()]
     routes.append(Route("/{path:path}", gateway.handler(None), methods=_ROUTE_METHODS))
     handlers: dict[Any, Any] = {HTTPException: gateway.http_exception}  # its own response type, an ASGI app
-    return Starlette(routes=routes, exception_handlers=handlers, middleware=[Middleware(_NamesItself)])
+    return Starlette(routes=routes, exception_handlers=handlers,
+                     middleware=[Middleware(_NamesItself, time_scale=callback_time_scale)])
 
 
 MOCK_HEADER_VALUE = "agws-conformance"
@@ -530,11 +532,14 @@ MOCK_HEADER_VALUE = "agws-conformance"
 
 
 class _NamesItself:
-    """Adds ``X-AGWS-Mock: agws-conformance`` to every answer, embedded or served standalone
+    """Adds ``X-AGWS-Mock: agws-conformance`` (and ``X-AGWS-Mock-Time-Scale``) to every answer, embedded or served standalone
     (``agws-conformance mock``): a run records it, and its verdict and the gate treat any mock as a mock."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, time_scale: float = 1.0) -> None:
         self.app = app
+        # Its pace too: a suite whose [callbacks] time_scale disagrees points it out (plugin.run).
+        self.headers = [(MOCK_HEADER.lower().encode("latin-1"), MOCK_HEADER_VALUE.encode()),
+                        (MOCK_TIME_SCALE_HEADER.lower().encode("latin-1"), f"{time_scale:g}".encode())]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -543,8 +548,7 @@ class _NamesItself:
 
         async def named(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", ()),
-                                                  (MOCK_HEADER.lower().encode("latin-1"), MOCK_HEADER_VALUE.encode())]}
+                message = {**message, "headers": [*message.get("headers", ()), *self.headers]}
             await send(message)
 
         await self.app(scope, receive, named)

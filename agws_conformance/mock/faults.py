@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterable
 
 from agws_conformance import signer
 from agws_conformance.endpoints import REQUEST_FIELDS, SCOPE_ERRORS
-from agws_conformance.errors import UnknownFaultError
+from agws_conformance.errors import UnknownFaultError, did_you_mean
 from agws_conformance.mock.behaviour import (
     Behaviour,
     Incoming,
@@ -66,7 +66,7 @@ def behaviour_for(names: Iterable[str], base: Behaviour | None = None) -> Behavi
         fault = FAULTS.get(name)
         if fault is None:
             raise UnknownFaultError(
-                f"unknown mock fault {name!r}; valid faults: {', '.join(sorted(FAULTS))}"
+                f"unknown mock fault {name!r}; {did_you_mean(name, FAULTS)}valid faults: {', '.join(sorted(FAULTS))}"
             )
         behaviour = fault.apply(behaviour)
     return behaviour

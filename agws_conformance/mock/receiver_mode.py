@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterable
 
 from agws_conformance import signer
 from agws_conformance.endpoints import FINAL_STATUSES
-from agws_conformance.errors import UnknownFaultError
+from agws_conformance.errors import UnknownFaultError, did_you_mean
 from agws_conformance.receiver import DEFAULT_PATH, CallbackReceiver
 
 SLOW_SECONDS = 11.0
@@ -65,7 +65,8 @@ def receiver_faults(names: Iterable[str]) -> frozenset[str]:
     out = frozenset(names)
     unknown = sorted(out - set(RECEIVER_FAULTS))
     if unknown:
-        raise UnknownFaultError(f"unknown receiver fault {unknown[0]!r}; choose from {', '.join(sorted(RECEIVER_FAULTS))}")
+        raise UnknownFaultError(f"unknown receiver fault {unknown[0]!r}; {did_you_mean(unknown[0], RECEIVER_FAULTS)}"
+                                    f"choose from {', '.join(sorted(RECEIVER_FAULTS))}")
     return out
 
 

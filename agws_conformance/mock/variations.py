@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable
 
-from agws_conformance.errors import UnknownVariationError
+from agws_conformance.errors import UnknownVariationError, did_you_mean
 from agws_conformance.mock.behaviour import (Behaviour, Reply, Wire, nginx_page, on_payload, on_reply, on_wire,
                                              wrap_signature_check)
 
@@ -46,7 +46,8 @@ def apply_variations(behaviour: Behaviour, names: Iterable[str]) -> Behaviour:
         variation = VARIATIONS.get(name)
         if variation is None:
             raise UnknownVariationError(
-                f"unknown mock variation {name!r}; valid variations: {', '.join(sorted(VARIATIONS))}")
+                f"unknown mock variation {name!r}; {did_you_mean(name, VARIATIONS)}valid variations: "
+                f"{', '.join(sorted(VARIATIONS))}")
         behaviour = variation.apply(behaviour)
     return behaviour
 

@@ -13,6 +13,7 @@ import pytest
 
 from agws_conformance.client import HarnessError
 from agws_conformance.coverage import method_of
+from agws_conformance.errors import did_you_mean
 from agws_conformance.findings import NOT_APPLICABLE, ConformanceFailure
 from agws_conformance.preflight import preflight_evidence
 from agws_conformance.report import register_report
@@ -123,6 +124,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             _run(config).targets()  # raises UsageError with one clear line for a bad target config
     except pytest.UsageError as exc:
         note_usage_error(config, exc)  # an xdist worker: the controller re-raises it
+        _run(config).usage_error = str(exc)  # the report and the JSON summary say it (report.hooks)
         raise
 
 
@@ -138,7 +140,8 @@ def _select_requirements(config: pytest.Config, items: list[pytest.Item]) -> Non
     known = list(load_catalogue().requirements)
     for p in patterns:
         if not fnmatch.filter(known, p):
-            raise pytest.UsageError(f"--agws-requirement {p!r} matches no requirement ID in the catalogue")
+            raise pytest.UsageError(f"--agws-requirement {p!r} matches no requirement ID in the catalogue; "
+                                    f"{did_you_mean(p, known)}agws-conformance requirements lists them")
     keep: list[pytest.Item] = []
     drop: list[pytest.Item] = []
     for item in items:
@@ -357,7 +360,7 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
         return "error", "E", "HARNESS ERROR"
     payload = getattr(report, "agws", None)
     if report.when == "call" and payload and payload.get("outcome") == "warn":
-        return "warnings-agws", "w", "PASSED (SHOULD warning)"
+        return "warned", "w", "PASSED (SHOULD warning)"  # the summary line: "1 warned"
     return None
 
 
@@ -473,6 +476,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     for t in document["targets"]:
         if t.get("scope_neighbour"):
             tr.write_line(f"INFO {t['name']!r}: {t['scope_neighbour']}")
+        if t.get("mock_pace"):
+            tr.write_line(f"NOTE {t['name']!r}: {t['mock_pace']}", yellow=True)
     payments = [p for t in document["targets"] for p in t.get("payments", ())]
     if payments:
         created = sum(1 for p in payments if p.get("created"))

@@ -18,7 +18,7 @@ import pytest
 from agws_conformance import judge, money, signer
 from agws_conformance.catalogue import load_catalogue
 from agws_conformance.client import HarnessError
-from agws_conformance.endpoints import ENDPOINTS, FINAL_STATUSES, LOOKUP_FIELDS, METHODS
+from agws_conformance.endpoints import ENDPOINTS, FINAL_STATUSES, LOOKUP_FIELDS, METHODS, TRANSACTION_STATUSES
 from agws_conformance.findings import NOT_APPLICABLE, ConformanceFailure, Finding, invariant
 from agws_conformance.state import format_note
 from agws_conformance.target import SCOPE_FIELDS
@@ -233,13 +233,24 @@ class Agws:
         record: dict[str, Any] = {"external_id": str(body.get("external_id", "(none)"))[:120],
                                   **typed_value("amount", amount, number=True),
                                   "username": str(body.get("username", ""))[:120], "test": self.nodeid, "why": why,
-                                  "answer": "not answered", "status": None, "created": False, "timeline": []}
+                                  "answer": "not answered", "status": None, "created": False, "timeline": [],
+                                  # What the request really was: its method and its number among this
+                                  # process's requests of that method (a link has no external_id of its own).
+                                  "method": endpoint,
+                                  "request": 1 + sum(1 for r in bound.payments if r.get("method") == endpoint),
+                                  "final_within": write.final_within}
+        if bound.receiver is not None and "callback_url" in METHODS[endpoint].optional:
+            record["callback_within"] = self.target.callbacks.within if self.target.callbacks else None
+            if record["callback_within"] is None:
+                del record["callback_within"]
         bound.payments.append(record)
-        bound.payment_started[record["external_id"]] = time.monotonic()
+        sent = time.monotonic()
+        bound.payment_started.setdefault(record["external_id"], sent)
         resp = self._send(endpoint, content=content, signature=signature, why=why, listed=True, method=method,
                           must_refuse=must_refuse)
-        record["answer"] = judge.describe(resp)[:200]
-        self._timeline(record["external_id"], f"cash-in answered: {record['answer'][:80]}")
+        record["answer"] = judge.describe(resp)
+        self._event(record, time.monotonic() - sent, f"{endpoint} answered {record['answer']}",
+                    {"kind": "answer", "http": resp.status, "success": judge.is_success(resp)})
         data = (resp.json.get("result") or {}).get("data") if judge.is_success(resp) else None
         if isinstance(data, dict):
             record.update(typed_value("status", data.get("status_code")))
@@ -276,27 +287,39 @@ class Agws:
         """This process's cash-ins that were answered with a success (their last known status)."""
         return [dict(r) for r in self._bound.payments if r.get("created")]
 
-    def _timeline(self, external_id: str, what: str, at: float | None = None) -> None:
-        """One event of a payment this run sent, in seconds after its cash-in (the partner report's timeline)."""
+    @staticmethod
+    def _event(record: dict[str, Any], moment: float, what: str, detail: dict[str, Any]) -> None:
+        """One event on one request's timeline: [seconds after it was sent, the event in words, the
+        event as data (``kind``: answer, status or callback) for the report's picture]."""
+        timeline = record["timeline"]
+        if isinstance(timeline, list) and len(timeline) < 40:
+            timeline.append([round(moment, 3), what, detail])
+            timeline.sort(key=lambda e: e[0])
+
+    def _timeline(self, external_id: str, what: str, detail: dict[str, Any], at: float | None = None) -> None:
+        """An event of the payment ``external_id`` names, in seconds after its first cash-in: on the
+        request that created it (else the first that named it), never on requests without an
+        external_id of their own ("(none)": each is its own row)."""
         started = self._bound.payment_started.get(external_id)
-        if started is None:
+        if started is None or external_id == "(none)":
             return
-        for record in self._bound.payments:
-            timeline = record["timeline"]
-            if record["external_id"] == external_id and isinstance(timeline, list) and len(timeline) < 40:
-                moment = (at if at is not None else time.monotonic()) - started
-                timeline.append([round(moment, 3), what[:120]])
-                timeline.sort()
+        named = [r for r in self._bound.payments if r["external_id"] == external_id]
+        record = next((r for r in named if r.get("created")), named[0] if named else None)
+        if record is not None:
+            self._event(record, (at if at is not None else time.monotonic()) - started, what, detail)
 
     def note_callbacks(self, external_id: str, deliveries: Iterable[Any]) -> None:
         """A payment's callback deliveries (``receiver.Delivery``) on its timeline, with their intervals
         and the receiver's answers."""
         previous = None
         for n, d in enumerate(deliveries, 1):
-            gap = f", {d.at - previous:.2f} s after the previous" if previous is not None else ""
+            gap = round(d.at - previous, 3) if previous is not None else None
             body = d.json()
-            status = f"status {body.get('status_code')!r}, " if isinstance(body, dict) else ""
-            self._timeline(external_id, f"callback #{n}: {status}receiver answered {d.answered}{gap}", at=d.at)
+            status = body.get("status_code") if isinstance(body, dict) else None
+            words = (f"callback #{n}: status {judge.compact_json(status)}, " if status is not None else f"callback #{n}: ") \
+                + f"receiver answered {d.answered}" + (f", {gap:.2f} s after the previous" if gap is not None else "")
+            self._timeline(external_id, words, {"kind": "callback", "n": n, "answered": d.answered, "gap": gap,
+                                                "status": status if isinstance(status, str) else None}, at=d.at)
             previous = d.at
 
     def note_payment_status(self, external_id: str, status: Any) -> None:
@@ -305,7 +328,9 @@ class Agws:
         for record in self._bound.payments:
             if record["external_id"] == external_id:
                 if self._bound.payment_polled.get(external_id, "none") != status:
-                    self._timeline(external_id, f"status method: {status!r}")
+                    name = TRANSACTION_STATUSES.get(status) if isinstance(status, str) else None
+                    self._timeline(external_id, f"status {judge.compact_json(status)}" + (f" ({name})" if name else ""),
+                                   {"kind": "status", "status": status if isinstance(status, str) else None})
                 self._bound.payment_polled[external_id] = status
                 record.pop("status_json", None)
                 record.update(typed_value("status", status))

@@ -61,6 +61,8 @@ class Settings:
     """--agws-budget in seconds: how long a soak run generates (set only for the soak profile)."""
     journal: str | None = None
     """--agws-journal / AGWS_JOURNAL as given: the payments journal (default: plugin.journaling.journal_path)."""
+    root: str | None = None
+    """The run's root directory (pytest's rootdir): paths in partner documents are shown relative to it."""
 
     @property
     def embedded(self) -> bool:
@@ -75,7 +77,8 @@ class Settings:
 def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("agws", "AGWS conformance (agws-conformance)")
     group.addoption("--agws-target", action="append", default=[], metavar="FILE",
-                    help="target file (TOML); repeat for a multi-target run [env AGWS_TARGET]")
+                    help="target file (TOML); repeat for a multi-target run [env AGWS_TARGET]; its secret is read "
+                         "from the environment variable its secret_env names [env AGWS_SECRET without a file]")
     group.addoption("--agws-base-url", metavar="URL", help="origin plus optional path prefix [env AGWS_BASE_URL]")
     group.addoption("--agws-agent", metavar="CODE", help="showcase (agent) code [env AGWS_AGENT]")
     group.addoption("--agws-project", metavar="CODE", help="project code [env AGWS_PROJECT]")
@@ -84,7 +87,8 @@ def add_options(parser: pytest.Parser) -> None:
                     help="error format the target uses [env AGWS_ERROR_FORMAT; default auto]")
     group.addoption("--agws-profile", choices=tuple(PROFILES),
                     help="how many generated cases: quick (default, CI: 25 per generated test), thorough "
-                         "(300), or soak (generate until --agws-budget is spent) [env AGWS_PROFILE]")
+                         "(300), or soak (generate until --agws-budget is spent) [env AGWS_PROFILE]; the cases "
+                         "are drawn from Hypothesis' --hypothesis-seed [env AGWS_HYPOTHESIS_SEED]")
     group.addoption("--agws-budget", metavar="DURATION",
                     help="soak profile: how long to generate, e.g. 90s, 10m, 1h (default 10m) [env AGWS_BUDGET]")
     group.addoption("--agws-timeout", type=float, metavar="SECONDS",
@@ -96,7 +100,8 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--agws-allow-production", action="store_true", default=None,
                     help="allow the documented production host [env AGWS_ALLOW_PRODUCTION=1]")
     group.addoption("--agws-mock-fault", action="append", default=[], metavar="NAME",
-                    help="inject a fault into the embedded mock (repeatable; see agws-conformance mock --list-faults)")
+                    help="inject a fault into the embedded mock (repeatable; see agws-conformance mock --list-faults) "
+                         "[env AGWS_MOCK_FAULTS, comma-separated]")
     group.addoption("--agws-json", metavar="FILE", help="write the JSON summary for release gates [env AGWS_JSON]")
     group.addoption("--agws-journal", metavar="PATH",
                     help="the payments journal: every request with side effects is appended (and fsynced) "
@@ -104,7 +109,8 @@ def add_options(parser: pytest.Parser) -> None:
                          "agws-payments.jsonl beside --agws-json, else in the working directory; the embedded "
                          "mock only when given) [env AGWS_JOURNAL]")
     group.addoption("--agws-transcripts", choices=("failures", "all"),
-                    help="which tests show HTTP transcripts in the HTML report (default failures)")
+                    help="which tests show HTTP transcripts in the HTML report (default failures: every failed, "
+                         "warned or erroring test's; passed tests' exchanges stay in the run, not the page)")
     group.addoption("--agws-host-details", action="store_true", default=False,
                     help="show the host's platform and CI details in the HTML report (hidden by default)")
     group.addoption("--agws-requirement", action="append", default=[], metavar="ID",
@@ -181,15 +187,32 @@ def settings_from(config: pytest.Config, environ: Mapping[str, str] = os.environ
         hypothesis_seed=getattr(opt, "hypothesis_seed", None),
         budget=budget,
         journal=getattr(opt, "agws_journal", None) or environ.get("AGWS_JOURNAL", "").strip() or None,
+        root=str(config.rootpath),
     )
+
+
+def shown_path(path: str, root: str | None) -> str:
+    """A path as a partner document shows it: relative to the run's root directory when it is
+    inside it, else by its name alone (nothing about the machine it ran on)."""
+    if not os.path.isabs(path):
+        return path
+    if root:
+        try:
+            relative = os.path.relpath(path, root)
+        except ValueError:  # another drive (Windows)
+            relative = os.pardir
+        if not relative.startswith(os.pardir):
+            return relative
+    return os.path.basename(path)
 
 
 def target_options(settings: Settings) -> list[str]:
     """The command-line options that select the same target and judging as ``settings`` (for
-    re-run and replay commands). Never a secret: the secret is read from the environment."""
+    re-run and replay commands). Never a secret: the secret is read from the environment; target
+    files relative to the run's root (``shown_path``)."""
     opts: list[str] = []
     for f in settings.target_files:
-        opts += ["--agws-target", f]
+        opts += ["--agws-target", shown_path(f, settings.root)]
     for flag, value in (("--agws-base-url", settings.base_url), ("--agws-agent", settings.agent),
                         ("--agws-project", settings.project), ("--agws-service-code", settings.service_code),
                         ("--agws-error-format", settings.error_format)):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
+import math
 import random
 import threading
 import time
@@ -26,7 +27,7 @@ from agws_conformance import signer
 from agws_conformance import target as target_config
 from agws_conformance.client import GatewayClient, HarnessError
 from agws_conformance.errors import AgwsConfigWarning
-from agws_conformance.endpoints import ENDPOINTS, MOCK_HEADER, is_loopback_host
+from agws_conformance.endpoints import ENDPOINTS, MOCK_HEADER, MOCK_TIME_SCALE_HEADER, is_loopback_host
 from agws_conformance.preflight import PreflightReport, run_preflight
 from agws_conformance.state import Selection
 from agws_conformance.transcript import Redactor
@@ -152,6 +153,7 @@ class Run:
         self.soak: Soak | None = Soak(settings.budget, requests=lambda: self.request_count) \
             if settings.profile == "soak" and settings.budget else None
         self.generated_left = 1  # generated tests still to run, the current one included (the soak's shares)
+        self.usage_error: str | None = None  # the run stopped before any test: the one-line error (report.summary)
         self.interrupted: str | None = None  # why the run stopped early (Ctrl-C): the reports are partial
         self.collected = 0  # suite tests collected (selected) in this process
 
@@ -310,6 +312,10 @@ class Run:
             mock = next((v for k, v in exchange.response_headers if k.lower() == MOCK_HEADER.lower()), None)
             if mock:
                 bound.observations["mock"] = self.redactor(str(mock))[:80]
+                pace = pace_mismatch(bound.target, next((v for k, v in exchange.response_headers
+                                                         if k.lower() == MOCK_TIME_SCALE_HEADER.lower()), None))
+                if pace:
+                    bound.observations["mock_pace"] = pace
         sink = self.current_sink
         if sink is not None:
             sink(exchange)
@@ -333,6 +339,23 @@ class Run:
     def duration(self) -> float:
         end = self.finished or datetime.now(timezone.utc)
         return (end - self.started).total_seconds()
+
+
+def pace_mismatch(target: "Target", announced: str | None) -> str | None:
+    """One line when the bundled mock's own pace (its ``X-AGWS-Mock-Time-Scale``) disagrees with the
+    target file's [callbacks] time_scale: the retry intervals would be judged against the wrong
+    clock (CB-RETRY-INTERVALS warned against our own mock). None when they agree or cannot disagree."""
+    if target.callbacks is None or announced is None:
+        return None
+    try:
+        scale = float(announced)
+    except ValueError:
+        return None
+    if math.isclose(scale, target.callbacks.time_scale, rel_tol=1e-6):
+        return None
+    return (f"the mock calls back at time scale {scale:g} but [callbacks] time_scale is "
+            f"{target.callbacks.time_scale:g}: set time_scale = {scale:g} in the target file, or start the mock "
+            f"with agws-conformance mock --time-scale {target.callbacks.time_scale:g}")
 
 
 def monotonic() -> float:

@@ -3,7 +3,9 @@ release gate without jq or HTML.
 
 Exits 0 (CONFORMANT, with or without warnings), 1 (NOT CONFORMANT) or 10 (INCOMPLETE: a missing or
 invalid summary, a run against a mock without --allow-mock, a partial selection without
---allow-partial, a --require'd method group the run did not judge) and prints one line saying why.
+--allow-partial, a --require'd method group the run did not judge) or 4 (USAGE ERROR: the run stopped
+before any test, for a mistyped option or key, a secret not exported ...; the summary says which and
+its fix) and prints one line saying why.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m agws_conformance.report",
                                      description="Decide a release from an agws-conformance JSON summary.")
     sub = parser.add_subparsers(dest="command", required=True)
-    add_arguments(sub.add_parser("gate", help="exit 0 / 1 / 10 from the summary's verdict"))
+    add_arguments(sub.add_parser("gate", help="exit 0 / 1 / 10 (4: a usage error) from the summary's verdict"))
     return run_gate(parser.parse_args(argv))
 
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 import shlex
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from agws_conformance.catalogue import Catalogue
+from agws_conformance.endpoints import FAILED_STATUSES, FINAL_STATUSES, TRANSACTION_STATUSES
 from agws_conformance.preflight import preflight_evidence
 from agws_conformance.results import Results
 from agws_conformance.transcript import Exchange, Redactor
@@ -37,6 +39,7 @@ VERDICT_MEANING = {
     "NOT CONFORMANT": "at least one MUST requirement failed",
     "INCOMPLETE": "harness errors, or MUST requirements skipped or not run: no verdict on those",
 }
+DEMO_WORDS = "DEMO RUN against the bundled mock: not evidence about any gateway"
 _NO_REDACTION = Redactor(())
 
 
@@ -101,7 +104,11 @@ body{display:flex;flex-direction:column}#title{order:-2}.summary{order:-1;flex-w
 #agws-verdict{padding:14px 18px;border-radius:6px;color:#fff;margin:6px 0 10px}
 #agws-verdict .agws-verdict-text{font-size:26px;font-weight:bold;display:block}
 .agws-v-ok{background:#2e7d32}.agws-v-warn{background:#b26a00}.agws-v-fail{background:#c62828}
-.agws-v-incomplete{background:#6a1b9a}.agws-setup{font-weight:bold;margin:4px 0}.agws-mock{font-weight:bold}
+.agws-v-incomplete{background:#6a1b9a}.agws-v-usage{background:#37474f}
+.agws-v-mock{background:repeating-linear-gradient(135deg,#455a64 0 18px,#546e7a 18px 36px);border:4px dashed #ffca28}
+.agws-v-mock .agws-mock{font-size:16px;display:block;margin:4px 0}.agws-v-mock b{padding:1px 6px;border-radius:3px}.agws-tl{display:block}.agws-setup{font-weight:bold;margin:4px 0}.agws-mock{font-weight:bold}
+a.agws-c,a.agws-c-fail{display:inline-block;padding:0 4px;border-radius:3px;font:11px monospace;color:#fff;
+background:#37474f;white-space:nowrap;margin:1px;text-decoration:none}a.agws-c-fail{background:#c62828}
 .agws-chip{display:inline-block;padding:0 5px;border-radius:3px;font:11px monospace;color:#fff;
 background:#777;white-space:nowrap;margin:1px}
 .agws-pass{background:#2e7d32}.agws-fail{background:#c62828}.agws-warn{background:#b26a00}
@@ -111,6 +118,8 @@ background:#777;white-space:nowrap;margin:1px}
 .agws-note{color:#555;font-size:12px;max-width:520px}.agws-area td{background:#eceff1;font-weight:bold}
 .agws-x{border-left:3px solid #90a4ae;margin:6px 0;padding:2px 8px}
 .agws-x pre{white-space:pre-wrap;word-break:break-all;background:#f7f7f7;margin:3px 0;padding:4px;color:#222}
+.agws-mm-pass{background:#c8e6c9}.agws-mm-fail{background:#ef9a9a}.agws-mm-warn{background:#ffe0b2}
+.agws-mm-na{color:#999}.agws-mm-not-judged{background:#eee}.agws-mm-error,.agws-mm-skipped{background:#e1bee7}
 .agws-test{color:#222}.agws-test li{margin:2px 0}
 </style>"""
 
@@ -132,14 +141,27 @@ def verdict_banner(verdict: str, level_counts: Mapping[Any, Mapping[str, int]], 
     problems = "".join(f'<div class="agws-setup">{esc(line)}</div>' for line in setup)
     which = "the embedded mock" if mock is True else mock
     meaning = VERDICT_MEANING[verdict] + (f"; scope: {scope}" if scope else "")
-    return (f'<div id="agws-verdict" class="agws-v-{VERDICT_CLASS[verdict]}">'
-            f'<span class="agws-verdict-text">{esc(verdict)}</span>'
-            + (f' <span class="agws-scope">({esc(scope)})</span>' if scope else "")
-            + (f'<span class="agws-mock">({esc(which)}: a run against the bundled mock gateway, not a gateway '
-               "under test)</span><br>" if which else "")
+    # A mock's run must never pass for a gateway's at a glance: its own colour and words first, the
+    # verdict (what the suite concluded about the mock) second.
+    head = (f'<span class="agws-verdict-text">{esc(DEMO_WORDS)}</span><span class="agws-mock">Ran against '
+            f'{esc(which)}. The suite\'s verdict on the mock: <b class="agws-v-{VERDICT_CLASS[verdict]}">{esc(verdict)}</b>'
+            + (f' <span class="agws-scope">({esc(scope)})</span>' if scope else "") + "</span><br>"
+            if which else f'<span class="agws-verdict-text">{esc(verdict)}</span>'
+            + (f'<span class="agws-scope">({esc(scope)})</span><br>' if scope else ""))
+    colour = "mock" if which else VERDICT_CLASS[verdict]
+    return (f'<div id="agws-verdict" class="agws-v-{colour}" data-verdict="{esc(verdict)}">{head}'
             + f'<span id="agws-side" data-side="{esc(side)}">{esc(SIDES.get(side, side))}</span><br>'
             + f'<span>{esc(meaning)}</span><br>{problems}'
             f'<span id="agws-level-counts">{esc(" · ".join(parts))}</span></div>')
+
+
+def usage_banner(error: str, fix: str) -> str:
+    """The banner of a run that stopped before any test: the mistake and its fix, nothing else
+    (no matrix of "not run" rows that would read like a verdict)."""
+    return (f'{STYLE}<div class="agws" id="agws-summary"><div id="agws-verdict" class="agws-v-usage" '
+            f'data-verdict="USAGE ERROR"><span class="agws-verdict-text">USAGE ERROR: no test ran</span>'
+            f'<span>{esc(error)}</span><br><span>Fix: {esc(fix)}</span><br>'
+            '<span>This is not a conformance verdict: correct the run and start it again.</span></div></div>')
 
 
 def identity_tables(identity: RunIdentity, test_counts: Mapping[str, int]) -> str:
@@ -176,6 +198,8 @@ def identity_tables(identity: RunIdentity, test_counts: Mapping[str, int]) -> st
         ]
         if any(t.scope_neighbour for t in identity.targets):
             fields.append(("Scope neighbour (INFO)", lambda t: t.scope_neighbour or "declared: scope judged against it"))
+        if any(t.mock_pace for t in identity.targets):
+            fields.append(("Mock's callback pace", lambda t: t.mock_pace or "as [callbacks] time_scale"))
         if any(t.mock_faults for t in identity.targets):
             fields.append(("Mock faults injected", lambda t: ", ".join(t.mock_faults) or "none"))
         out.append('<h2>Targets</h2><table id="agws-targets"><tr><th></th>')
@@ -189,40 +213,191 @@ def identity_tables(identity: RunIdentity, test_counts: Mapping[str, int]) -> st
     return "".join(out)
 
 
+STATUS_KIND = {**{c: "final" for c in FINAL_STATUSES - FAILED_STATUSES - {"3"}},
+               **{c: "failed" for c in FAILED_STATUSES | {"3"}}}
+"""How a payment status is coloured on a timeline: final (green), failed (red: failed, finished with
+an error, cancelled), anything else intermediate (amber)."""
+COLOURS = {"final": "#2e7d32", "failed": "#c62828", "intermediate": "#ef8f00", "answer": "#546e7a",
+           "refused": "#8d6e63", "callback": "#1565c0", "callback-refused": "#c62828", "deadline": "#6a1b9a"}
+SVG_WIDTH, SVG_HEIGHT, SVG_PAD = 380, 56, 12
+LABEL_GAP = 44
+"""Pixels between two callback labels on one line; closer ones take the second line."""
+
+
+def status_words(status: object) -> str:
+    """A status code with its documented name: ``7 (Transaction is in progress)``."""
+    name = TRANSACTION_STATUSES.get(status) if isinstance(status, str) else None
+    return f"{status} ({name})" if name else str(status)
+
+
+def _event_colour(detail: Mapping[str, Any]) -> str:
+    kind = detail.get("kind")
+    if kind == "status":
+        return COLOURS[STATUS_KIND.get(str(detail.get("status")), "intermediate")]
+    if kind == "callback":
+        answered = detail.get("answered")
+        return COLOURS["callback" if isinstance(answered, int) and 200 <= answered < 300 else "callback-refused"]
+    return COLOURS["answer" if detail.get("success") else "refused"]
+
+
+def timeline_svg(p: Mapping[str, Any]) -> str:
+    """A request's life as an inline SVG (no script): its answer (square), each status the status
+    method reported (circle, coloured final / intermediate / failed, labelled with its code), each
+    callback delivery (triangle, labelled with the receiver's answer and the interval since the
+    previous one) and the final_within / callback within deadlines as dashed marks. Every shape
+    has a tooltip with the event in words; the same events are listed in words below the picture."""
+    events = [e for e in p.get("timeline") or () if isinstance(e, (list, tuple)) and len(e) >= 2]
+    if not events:
+        return ""
+    last = max(float(e[0]) for e in events)
+    deadlines = [(float(p["final_within"]), "final_within")] if p.get("final_within") else []
+    final_at = next((float(e[0]) for e in events if len(e) > 2 and isinstance(e[2], Mapping)
+                     and e[2].get("kind") == "status" and e[2].get("status") in FINAL_STATUSES), None)
+    if p.get("callback_within") and final_at is not None:
+        deadlines.append((final_at + float(p["callback_within"]), "callback within"))
+    # The scale shows the events; a deadline far beyond them is named at the right edge instead.
+    span = max(last * 1.15, 0.05)
+    near = [d for d in deadlines if d[0] <= span * 4]
+    if near:
+        span = max(span, max(d[0] for d in near) * 1.02)
+    width = SVG_WIDTH - 2 * SVG_PAD
+
+    def x(t: float) -> float:
+        return round(SVG_PAD + width * min(t, span) / span, 1)
+
+    summary = f"timeline of {request_name(p)}: {len(events)} events over {last:g} s"
+    out = [f'<svg class="agws-tl" width="{SVG_WIDTH}" height="{SVG_HEIGHT}" viewBox="0 0 {SVG_WIDTH} {SVG_HEIGHT}" '
+           f'role="img"><title>{text(summary)}</title>'
+           f'<line x1="{SVG_PAD}" y1="20" x2="{SVG_WIDTH - SVG_PAD}" y2="20" stroke="#bbb"/>'
+           f'<text x="{SVG_PAD}" y="54" font-size="9" fill="#777">0 s</text>'
+           f'<text x="{SVG_WIDTH - SVG_PAD}" y="54" font-size="9" fill="#777" text-anchor="end">{span:.3g} s</text>']
+    named = [f"┆ {label} {at:g} s" for at, label in near] + \
+        [f"{label} {at:g} s →" for at, label in deadlines if (at, label) not in near]
+    for at, label in near:
+        out.append(f'<line x1="{x(at)}" y1="2" x2="{x(at)}" y2="46" stroke="{COLOURS["deadline"]}" '
+                   f'stroke-dasharray="3,2"><title>{text(f"{label} deadline: {at:g} s")}</title></line>')
+    if named:
+        out.append(f'<text x="{SVG_WIDTH // 2}" y="54" font-size="9" fill="{COLOURS["deadline"]}" '
+                   f'text-anchor="middle">{text("  ".join(named))}</text>')
+    label_x = {35: -1e9, 45: -1e9}  # the last callback label's x on each of the two label lines
+    for event in events:
+        at, words = float(event[0]), str(event[1])
+        detail = event[2] if len(event) > 2 and isinstance(event[2], Mapping) else {"kind": "answer"}
+        cx, colour, tip = x(at), _event_colour(detail), f"<title>{text(f'+{at:g} s {words}')}</title>"
+        kind = detail.get("kind")
+        if kind == "status":
+            out.append(f'<circle cx="{cx}" cy="20" r="5" fill="{colour}">{tip}</circle>'
+                       f'<text x="{cx}" y="11" font-size="9" text-anchor="middle">{text(detail.get("status") or "?")}</text>')
+        elif kind == "callback":
+            gap = detail.get("gap")
+            label = f"{detail.get('answered')}" + (f" +{gap:.2g}s" if isinstance(gap, (int, float)) else "")
+            line = 35 if cx - label_x[35] >= LABEL_GAP or cx - label_x[45] < LABEL_GAP and label_x[35] <= label_x[45] \
+                else 45
+            label_x[line] = cx
+            out.append(f'<path d="M{cx - 5},26 L{cx + 5},26 L{cx},17 Z" fill="{colour}">{tip}</path>'
+                       f'<text x="{cx}" y="{line}" font-size="9" text-anchor="middle" fill="{colour}">{text(label)}</text>')
+        else:
+            out.append(f'<rect x="{cx - 4}" y="16" width="8" height="8" fill="{colour}">{tip}</rect>')
+    out.append("</svg>")
+    listed = "".join(f"<li>+{float(e[0]):g} s {text(e[1])}</li>" for e in events)
+    return "".join(out) + f"<details class=agws-note><summary>{len(events)} events in words</summary><ul>{listed}</ul></details>"
+
+
+def request_name(p: Mapping[str, Any]) -> str:
+    """What a request really was: its external_id, or for a request without one (a payment link)
+    its method and its own request number."""
+    external_id = str(p.get("external_id", ""))
+    if external_id and external_id != "(none)":
+        return external_id
+    return f"{p.get('method') or 'request'} #{p.get('request', '?')} (no external_id)"
+
+
 def payments_table(identity: RunIdentity) -> str:
-    """Every cash-in the run sent, per target: what QA needs to find and reconcile test payments."""
+    """Every cash-in, link and confirmation the run sent, per target, one row per request: what QA
+    needs to find and reconcile test payments, and each one's life as a picture."""
     rows = [(t.name, p) for t in identity.targets for p in t.payments]
     if not rows:
         return ""
     created = sum(1 for _, p in rows if p.get("created"))
-    out = [f'<h2>Payments sent by this run</h2><p>{len(rows)} cash-in requests, {created} accepted as payments '
-           '(the others were refused, as the tests intended or not). Reconcile the accepted ones by external_id.</p>'
-           '<table id="agws-payments"><tr><th>Target</th><th>external_id</th><th>Amount</th><th>Username</th>'
-           '<th>Why</th><th>Answer</th><th>Last status</th><th>Timeline (s after the cash-in)</th>'
-           '<th>Test</th></tr>']
-    for name, p in rows:
-        amount = p.get("amount")
-        out.append("<tr>" + "".join(f"<td>{esc(v)}</td>" for v in (
-            name, p.get("external_id", ""), f"{amount:g}" if isinstance(amount, (int, float)) else
-            p.get("amount_json") or "-",
-            p.get("username", ""), p.get("why", ""), p.get("answer", ""),
-            p.get("status") or p.get("status_json") or ("-" if not p.get("created") else "unknown"),
-            "; ".join(f"+{t:g} s {what}" for t, what in p.get("timeline", ())) or "-", p.get("test", ""))) + "</tr>")
-    out.append("</table>")
+    multi = len(identity.targets) > 1
+    users = sorted({str(p.get("username")) for _, p in rows if p.get("username")})
+    accounts = (f" (account{'s' if len(users) > 1 else ''} {', '.join(users[:5])}"
+                + (f" and {len(users) - 5} more" if len(users) > 5 else "") + ")") if users else ""
+    accounts = text(accounts)
+    legend = ('<p class="agws-note">Timeline: ■ the answer (grey: accepted, brown: refused); ● a status the status '
+              'method reported (green final, amber intermediate, red failed); ▲ a callback delivery with the '
+              'receiver\'s answer and the interval since the previous one; dashed: the final_within and callback '
+              'within deadlines. Hover a mark for its words.</p>')
+    out = [f'<h2>Payments sent by this run</h2><p>{len(rows)} requests that may move money, {created} accepted as '
+           'payments (the others were refused, as the tests intended or not). Reconcile the accepted ones by '
+           f'external_id{accounts}.</p>{legend}']
+    lived = [(n, p) for n, p in rows if p.get("created") or len(p.get("timeline") or ()) > 1]
+    refused = [(n, p) for n, p in rows if (n, p) not in lived]
+    head = ("<tr>" + ("<th>Target</th>" if multi else "") + "<th>Request</th><th>Amount</th><th>Why (test)</th>"
+            "<th>Answer</th><th>Last status</th>{}</tr>")
+    out.append('<table id="agws-payments">' + head.format("<th>Timeline</th>")
+               + "".join(_payment_row(n, p, multi, picture=True) for n, p in lived) + "</table>")
+    if refused:
+        out.append(f"<details id=agws-refused><summary>{len(refused)} requests refused at once (no payment made: "
+                   "their answer is their whole story)</summary><table>" + head.format("")
+                   + "".join(_payment_row(n, p, multi, picture=False) for n, p in refused) + "</table></details>")
     return "".join(out)
 
 
+def _payment_row(target: str, p: Mapping[str, Any], multi: bool, *, picture: bool) -> str:
+    amount = p.get("amount")
+    amount_text = f"{amount:g}" if isinstance(amount, (int, float)) else p.get("amount_json") or "-"
+    status = p.get("status") or p.get("status_json") or ("-" if not p.get("created") else "unknown")
+    name, method = request_name(p), p.get("method") or ""
+    who = f"<code>{text(name)}</code>" + (f"<br><span class=agws-note>{text(method)}</span>"
+                                           if method and name == p.get("external_id") else "")
+    return ("<tr>" + (f"<td>{text(target)}</td>" if multi else "") + f"<td>{who}</td><td>{text(amount_text)}</td>"
+            f"<td>{text(p.get('why', ''))}<br><code class=agws-note>{breakable(p.get('test', ''))}</code></td>"
+            f"<td><code>{breakable(p.get('answer', ''))}</code></td><td>{text(status_words(status))}</td>"
+            + (f"<td>{timeline_svg(p) or '-'}</td>" if picture else "") + "</tr>")
+
+
+def breakable(words: object) -> str:
+    """Escaped text that a narrow column may wrap after a JSON comma or a path separator (never
+    inside a word)."""
+    return text(words).replace(",", ",<wbr>").replace("::", "::<wbr>").replace("/", "/<wbr>")
+
+
 def _cell(status: str, tests: list[str], messages: list[str]) -> str:
+    """One requirement's result on one target: a pass is its chip and how many tests proved it (the
+    tests are in the rows below and the JSON); anything else says why and which tests."""
     out = [chip(status, status)]
+    if status in ("pass", "n/a"):
+        if tests:
+            out.append(f" <span class=agws-note>{len(tests)} test{'s' if len(tests) != 1 else ''}</span>")
+        return "".join(out)
     for m in list(dict.fromkeys(messages))[:2]:
         text, cut = clip(m, 200)
-        out.append(f'<div class="agws-note">{esc(text)}{"…" if cut else ""}</div>')
+        out.append(f"<div class=agws-note>{esc(text)}{'…' if cut else ''}</div>")
     if tests:
         listed = "".join(f"<li><code>{esc(t)}</code></li>" for t in sorted(tests)[:TESTS_LISTED])
         more = f"<li>and {len(tests) - TESTS_LISTED} more</li>" if len(tests) > TESTS_LISTED else ""
         out.append(f"<details><summary>{len(tests)} test{'s' if len(tests) != 1 else ''}</summary>"
                    f"<ul>{listed}{more}</ul></details>")
     return "".join(out)
+
+
+def row_chips(declared: Iterable[str], failed: Iterable[str], shown: int = 3) -> str:
+    """A results-table row's requirements: the failed ones first (red), then the first few others
+    (coloured by result of the row, linked to their matrix rows); the rest counted. Compact markup:
+    every row travels JSON-escaped in one attribute of the page."""
+    failed = list(dict.fromkeys(failed))
+    others = [r for r in dict.fromkeys(declared) if r not in failed]
+    out = [f"<a href=#req-{esc(r)} class=agws-c-fail>{esc(r)}</a>" for r in failed]
+    out += [f"<a href=#req-{esc(r)} class=agws-c>{esc(r)}</a>" for r in others[:shown]]
+    if len(others) > shown:
+        out.append(f"+{len(others) - shown}")
+    return " ".join(out)
+
+
+def compact_cell(cell: str) -> str:
+    """pytest-html's own cells (``<td class="col-result">``) with the quotes dropped."""
+    return re.sub(r'class="([\w-]+)"', r"class=\1", cell)
 
 
 def requirement_matrix(results: Results, catalogue: Catalogue, targets: list[str]) -> str:
@@ -269,11 +444,48 @@ def method_matrix(matrix: Mapping[str, Any]) -> str:
                    f'of this run judged it there.</p><table class="agws-method-matrix"><tr><th>Requirement</th>'
                    + "".join(f"<th><code>{esc(m)}</code></th>" for m in methods) + "</tr>")
         for row in rows:
-            cells = "".join(f'<td data-status="{esc(c["status"])}">{chip(c["status"], c["status"], c["note"])}</td>'
-                            for c in (row["cells"][m] for m in methods))
+            cells = "".join(f"<td class=agws-mm-{esc(c['status'].replace(' ', '-').replace('/', ''))}"
+                            + (f' title="{esc(c["note"])}"' if c.get("note") and c["status"] != "pass" else "")
+                            + f">{text(c['status'])}</td>" for c in (row["cells"][m] for m in methods))
             out.append(f'<tr><td><a href="#req-{esc(row["id"])}"><code>{esc(row["id"])}</code></a></td>{cells}</tr>')
         out.append("</table>")
     return "".join(out)
+
+
+def listed_tests(results: Results) -> str:
+    """The passed tests by suite file and the skipped ones by reason, folded: the results table
+    below holds only what needs a look (failures, warnings, errors). A passed test's findings and
+    exchanges are in the JSON summary (--agws-json); --agws-transcripts=all puts every row back."""
+    by_file: dict[str, list[str]] = {}
+    by_reason: dict[str, list[str]] = {}
+    for t in results.tests.values():
+        if t.outcome == "passed":
+            path, _, name = t.nodeid.partition("::")
+            by_file.setdefault(path, []).append(name)
+        elif t.outcome == "skipped":
+            by_reason.setdefault(t.message.removeprefix("Skipped: ") or "no reason given", []).append(t.nodeid)
+    out = []
+    if by_file:
+        total = sum(len(v) for v in by_file.values())
+        out.append(f'<h2 id="agws-passed">Tests passed ({total})</h2><p class=agws-note>Listed here; a row of the '
+                   "results table only when it reports an INFO observation (the table holds what needs a look). "
+                   "Each passed test's outcome is in the JSON summary, and --agws-transcripts=all makes every test "
+                   "a row with its findings and transcript.</p>")
+        out += [f"<details><summary><code>{text(path)}</code>: {len(names)}</summary><p class=agws-note>"
+                + " · ".join(text(n) for n in names) + "</p></details>" for path, names in sorted(by_file.items())]
+    if by_reason:
+        total = sum(len(v) for v in by_reason.values())
+        out.append(f'<h2 id="agws-skipped">Tests skipped ({total}), by reason</h2>')
+        out += [f"<details><summary>{len(ids)}: {text(reason)}</summary><p class=agws-note>"
+                + " · ".join(text(i) for i in ids) + "</p></details>"
+                for reason, ids in sorted(by_reason.items(), key=lambda kv: -len(kv[1]))]
+    return "".join(out)
+
+
+def rerun_pattern(options: list[str] | None) -> str:
+    """How to run any one test of the report again, once (the rows of failures repeat it per test)."""
+    return (f'<p class=agws-note id="agws-rerun">Re-run one test: <code>{text(rerun_command("NODE_ID", options))}'
+            "</code> (NODE_ID: the test's name in the results table).</p>") if options is not None else ""
 
 
 def errata_section(catalogue: Catalogue) -> str:
@@ -282,13 +494,13 @@ def errata_section(catalogue: Catalogue) -> str:
            '<table id="agws-errata"><tr><th>Erratum</th><th>Decision</th><th>Affects</th></tr>']
     for e in catalogue.errata.values():
         out.append(f'<tr><td><code>{esc(e.id)}</code><br>{esc(e.title)}</td><td>{esc(e.decision)}</td>'
-                   f'<td>{requirement_chips(e.requirements, catalogue, tooltips=True)}</td></tr>')
+                   f'<td>{requirement_chips(e.requirements, catalogue)}</td></tr>')
     out.append("</table>")
     return "".join(out)
 
 
 REASON_HEADINGS = {"interrupted": "Interrupted", "failed": "Failed", "harness": "Harness error", "skipped": "Skipped", "not run": "Not run",
-                   "deselected": "Deselected"}
+                   "deselected": "Deselected", "usage": "Usage error"}
 
 
 def _first_message(messages: list[str]) -> str:
@@ -330,7 +542,7 @@ def reasons_section(reasons: list[dict[str, Any]], catalogue: Catalogue, *, titl
 
 
 def summary_block(results: Results, identity: RunIdentity, catalogue: Catalogue,
-                  document: Mapping[str, Any] | None = None) -> str:
+                  document: Mapping[str, Any] | None = None, rerun: list[str] | None = None) -> str:
     """The report, top-down: the verdict banner (with its scope and any setup problem), what failed
     and why the run is incomplete, the run and target identity (with the signing variant detected),
     the requirement matrix (targets side by side), the errata. ``document``: the run's checked JSON
@@ -360,9 +572,10 @@ def summary_block(results: Results, identity: RunIdentity, catalogue: Catalogue,
             + reasons_section(document["reasons"], catalogue, other_title="Why incomplete" if verdict == "INCOMPLETE"
                               else "Not judged as well")
             + reasons_section(warned, catalogue, title="What warned (SHOULD, not failing)", table_id="agws-warned")
+            + rerun_pattern(rerun)
             + identity_tables(identity, results.counts() | {"total": len(results.tests)})
             + requirement_matrix(results, catalogue, targets) + method_matrix(document["method_matrix"])
-            + errata_section(catalogue) + "</div>")
+            + listed_tests(results) + errata_section(catalogue) + "</div>")
 
 
 # -- per test --------------------------------------------------------------------------------------
@@ -377,7 +590,7 @@ def expected_observed(payload: Mapping[str, Any], outcome: str, fallback: str = 
             if f.get("outcome") == wanted:
                 return f"[{f['requirement']}] {f['message']}"
     if outcome == "skipped" and fallback:
-        return f"skipped: {fallback}"
+        return f"skipped: {fallback.removeprefix('Skipped: ')}"
     if outcome in ("failed", "error") and fallback:
         return fallback
     passes = [f for f in findings if f.get("outcome") == "pass"]
@@ -460,13 +673,18 @@ def details_html(payload: Mapping[str, Any], *, outcome: str, catalogue: Catalog
     if findings:
         judged = [f for f in findings if f.get("outcome") != "pass"] + [f for f in findings if f.get("outcome") == "pass"]
         limit = FINDINGS_SHOWN if outcome in ("failed", "error", "warn") else FINDINGS_SHOWN // 2
+        if outcome == "passed" and not show_transcript:  # its row is for its INFO observations (not --agws-transcripts=all)
+            limit = min(limit, sum(1 for f in findings if f.get("outcome") != "pass"))
         out.append("<ul>")
         for f in judged[:limit]:
             message, cut = clip(str(f.get("message", "")), 1000)
             out.append(f"<li>{chip(f.get('outcome', ''), f.get('outcome', ''))} <code>{text(f.get('requirement'))}</code> "
                        f"{text(message)}{'…' if cut else ''}</li>")
         if len(judged) > limit:
-            out.append(f"<li>and {len(judged) - limit} more findings</li>")
+            out.append(f"<li>and {len(judged) - limit} more findings"
+                       + (" (passed checks; in the JSON summary's tests[].judged)" if outcome == "passed"
+                          and not show_transcript else "")
+                       + "</li>")
         out.append("</ul>")
     if payload.get("harness"):
         out.append(f'<p><b>Harness error (not a conformance verdict):</b> {esc(payload["harness"])}</p>')
@@ -496,4 +714,5 @@ def details_html(payload: Mapping[str, Any], *, outcome: str, catalogue: Catalog
 
 def rerun_command(nodeid: str, options: list[str]) -> str:
     """The command that runs one test again with the same target options (never a secret)."""
-    return " ".join(["python -m pytest", shlex.quote(nodeid), *map(shlex.quote, options)])
+    return " ".join(["python -m pytest", nodeid if nodeid == "NODE_ID" else shlex.quote(nodeid),
+                     *map(shlex.quote, options)])

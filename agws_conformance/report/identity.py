@@ -54,6 +54,8 @@ class TargetIdentity:
     scope: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Method group -> judged, and why not (``agws_conformance.scope``)."""
     mock: str | None = None
+    mock_pace: str | None = None
+    """The mock's own callback pace disagreeing with [callbacks] time_scale, in one line (else None)."""
     """What the target's answers say it is when it is the bundled mock (the ``X-AGWS-Mock`` header),
     served standalone or embedded; None for a gateway."""
 
@@ -198,6 +200,7 @@ def _target_identities(run: "Run") -> tuple[TargetIdentity, ...]:
             scope_neighbour=redact(observations["scope_neighbour"]) if "scope_neighbour" in observations else None,
             scope=target_scope(t),
             mock=redact(observations["mock"]) if observations.get("mock") else None,
+            mock_pace=observations.get("mock_pace"),
         ))
     return tuple(out)
 

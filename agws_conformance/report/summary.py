@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
@@ -208,7 +209,8 @@ def reasons(document: dict[str, Any]) -> list[dict[str, Any]]:
 def reason_line(reason: dict[str, Any]) -> str:
     """One reason as the terminal and the gate show it."""
     head = {"interrupted": "interrupted", "setup": "setup problem", "failed": "failed", "harness": "harness error",
-            "skipped": "skipped MUST", "not run": "not run MUST", "deselected": "partial run"}[reason["kind"]]
+            "skipped": "skipped MUST", "not run": "not run MUST", "deselected": "partial run",
+            "usage": "usage error (no test ran)"}[reason["kind"]]
     where = f" on {reason['target']!r}" if reason.get("target") else ""
     subject = f" {reason['requirement']}" if reason.get("requirement") else ""
     count = f" ({reason['tests']} tests)" if reason["kind"] == "harness" and reason["tests"] > 1 else ""
@@ -363,6 +365,30 @@ def final_summary(results: Results, identity: RunIdentity, catalogue: Catalogue)
 
 # -- words -----------------------------------------------------------------------------------------
 
+EXIT_USAGE = 4
+"""pytest's own exit status for a usage error; the gate answers a usage-error summary with it."""
+DEFAULT_FIX = ("correct the option, environment variable or target-file key the error names, then run again "
+               "(pytest --help lists the options and their environment variables)")
+
+
+def usage_fix(error: str) -> str:
+    """The fix a usage error states (after its "; " or in its "did you mean"), else the general one."""
+    head, sep, tail = error.partition("; ")
+    if sep and tail:
+        return tail
+    match = re.search(r"did you mean [^?]+\?", error)
+    return match.group(0) if match else DEFAULT_FIX
+
+
+def usage_summary(document: dict[str, Any], error: str) -> dict[str, Any]:
+    """The summary of a run that stopped before any test: the error and its fix are the whole story
+    (no "not run" reason per requirement, which would read like a verdict), INCOMPLETE."""
+    fix = usage_fix(error)
+    document["usage_error"] = {"error": error, "fix": fix}
+    document["reasons"] = [{"kind": "usage", "requirement": None, "target": None, "text": error, "fix": fix, "tests": 0}]
+    return document
+
+
 def mock_words(document: Mapping[str, Any]) -> str | None:
     """What mock the run was against, in words, or None for a gateway (embedded, or served
     standalone and recognised by the header every answer of the mock carries)."""
@@ -413,6 +439,9 @@ def gate(path: str | Path, *, allow_mock: bool = False, allow_partial: bool = Fa
         raise ValueError(f"unknown method group {unknown[0]!r} (choose from {', '.join(GROUPS)})")
     try:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
+        if isinstance(document, dict) and isinstance(document.get("usage_error"), dict) and not summary_errors(document):
+            usage = document["usage_error"]
+            return EXIT_USAGE, f"USAGE ERROR: the run stopped before any test: {usage['error']} (fix: {usage['fix']})"
     except OSError as exc:
         return EXIT_INCOMPLETE, f"INCOMPLETE: cannot read {path}: {exc.strerror}"
     except json.JSONDecodeError as exc:
