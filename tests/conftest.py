@@ -51,9 +51,10 @@ _SLOW_DESELECTED = pytest.StashKey[int]()
 def expected_seconds(item: pytest.Item) -> float:
     """``@pytest.mark.slow(seconds=N)``: roughly how long the test takes; 0 when unmarked.
 
-    The longest go first, so under pytest-xdist (whose load scheduling hands the first items out
-    one per worker) the matrices start at once on different workers and the short tests fill in
-    around them, instead of one matrix starting last and running alone."""
+    The longest go first, so under pytest-xdist with ``--dist loadgroup`` (every test its own work
+    unit, handed out in this order as workers free up) the matrices start at once on different
+    workers and the short tests fill in around them. Plain ``--dist load`` hands out chunks: both
+    matrices landed on one worker, and its queue could not be shared at the end."""
     mark = item.get_closest_marker("slow")
     return float(mark.kwargs.get("seconds", 1)) if mark is not None else 0.0
 
