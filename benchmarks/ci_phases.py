@@ -69,8 +69,10 @@ def run_ci(workdir: Path) -> CiRun:
     done = subprocess.run(["bash", ".ci/run"], cwd=clone, env=env, stdin=subprocess.DEVNULL,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     seconds = time.monotonic() - start
+    lines = done.stdout.splitlines()
+    failures = [line for line in lines if line.startswith(("FAILED ", "ERROR "))]
     return CiRun(done.returncode, seconds, parse_phases(done.stdout),
-                 durations_by_file(clone / "build" / "ci-tests.xml"), "\n".join(done.stdout.splitlines()[-5:]))
+                 durations_by_file(clone / "build" / "ci-tests.xml"), "\n".join([*failures[:20], *lines[-3:]]))
 
 
 def table(runs: Sequence[CiRun], top: int) -> str:
