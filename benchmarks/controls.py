@@ -136,10 +136,16 @@ class ControlResult:
 
     @property
     def failed_broadly(self) -> bool:
-        """Not conformant, with most tests and at least a dozen requirements failing."""
+        """Not conformant, with nearly every test that ran and at least ten requirements failing.
+
+        Skipped tests (not applicable: no [write] table, a receiver's rules) are not counted. Since
+        the rule families rest every refusal on its method's good request being served, a control
+        that serves nothing fails those preconditions (SIG-ACCEPT-GO-BODY, CHK-ACCOUNT-FOUND, ...)
+        rather than each rule: fewer distinct requirements, the same tests."""
         failed = self.tests.get("failed", 0)
-        return self.exit_code == 1 and self.verdict == "NOT CONFORMANT" and len(self.failing) >= 12 \
-            and failed >= 0.9 * max(1, self.tests.get("total", 0))
+        ran = self.tests.get("total", 0) - self.tests.get("skipped", 0)
+        return self.exit_code == 1 and self.verdict == "NOT CONFORMANT" and len(self.failing) >= 10 \
+            and failed >= 0.9 * max(1, ran)
 
     @property
     def ok(self) -> bool:
