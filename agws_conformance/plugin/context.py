@@ -255,7 +255,7 @@ class Agws:
         if isinstance(data, dict):
             record.update(typed_value("status", data.get("status_code")))
             record["created"] = True
-        elif endpoint == "action/cash-in" and not judge.is_success(resp):
+        elif METHODS[endpoint].effect == "payment" and not judge.is_success(resp):
             bound.refused.add(record["external_id"])  # a refusal: no callback may name it
         return resp
 
