@@ -9,7 +9,13 @@ environment variable, the accounts and the payments. No signing variant and no e
 declared: the preflight has to find them out. Every run must end CONFORMANT or CONFORMANT WITH
 WARNINGS (exit 0), on every Hypothesis seed.
 
-    python benchmarks/false_failures.py [--seeds 0,1,2,3,4] [--jobs 2] [--config NAME ...] [--out build/false-failures]
+The Hypothesis seed reaches a run only through the tests that generate requests
+(``agws_conformance.plugin.generated.explore``; ``tests/test_false_failures.py`` keeps that true):
+``--seeded-only`` runs the whole suite on the first seed of each configuration and only the
+generated tests (``-k test_generated``) on the others, judged by the tests that ran
+(:func:`seeded_verdict`). Every other test would send the same requests again on each seed.
+
+    python benchmarks/false_failures.py [--seeds 0,1,2,3,4] [--seeded-only] [--jobs 2] [--config NAME ...] [--out build/false-failures]
 
 Exit status 0 when every run passes, else 1.
 """
@@ -39,6 +45,9 @@ from agws_conformance.target import Secret, Target  # noqa: E402
 SECRET_ENV = "AGWS_QA_SECRET"
 SEEDS = ("0", "1", "2", "3", "4")
 PASSING = ("CONFORMANT", "CONFORMANT WITH WARNINGS")
+SEEDED = ("-k", "test_generated")
+"""The tests a Hypothesis seed changes: every suite test that calls ``explore`` is named
+``test_generated_*`` (``tests/test_false_failures.py::test_every_seeded_test_is_selected_by_the_seeded_expression``)."""
 
 
 @dataclass(frozen=True)
@@ -106,10 +115,13 @@ class Result:
     warned: list[str] = field(default_factory=list)  # requirements warned (allowed)
     signing: str = ""
     problem: str | None = None
+    seeded_only: bool = False  # only the generated tests ran (judged by them: seeded_verdict)
+    tests: int = 0
 
     @property
     def ok(self) -> bool:
-        return self.exit_code == 0 and self.verdict in PASSING
+        # A seeded-only run is INCOMPLETE (exit 10) as a selection; its verdict is the partial one.
+        return self.exit_code in ((0, 10) if self.seeded_only else (0,)) and self.verdict in PASSING
 
 
 def _last_line(message: str) -> str:
@@ -118,16 +130,33 @@ def _last_line(message: str) -> str:
     return lines[-1] if lines else ""
 
 
-def _result(config: Config, seed: str, run: SuiteRun) -> Result:
+def seeded_verdict(summary: dict[str, Any]) -> str:
+    """The verdict of a seeded-only run, by the tests that ran: each must run to a verdict (none
+    skipped), none fail or error, no requirement fail. (The run's own verdict is INCOMPLETE, a
+    selection; and a MUST requirement its tests declare but only unselected tests judge reads
+    "skipped" there, which is no finding of these tests.)"""
+    tests = summary["counts"]["tests"]
+    cells = {c["status"] for r in summary["requirements"] for c in r["results"].values()}
+    if tests["failed"] or "fail" in cells:
+        return "NOT CONFORMANT"
+    run = summary["run"]
+    if tests["error"] or tests["skipped"] or "error" in cells or run.get("partial") or run.get("summary_problems"):
+        return "INCOMPLETE"
+    return "CONFORMANT WITH WARNINGS" if tests["warn"] or "warn" in cells else "CONFORMANT"
+
+
+def _result(config: Config, seed: str, run: SuiteRun, seeded_only: bool = False) -> Result:
     if run.summary is None:
-        return Result(config.name, seed, run.exit_code, "NO SUMMARY", run.seconds, problem=run.problem)
+        return Result(config.name, seed, run.exit_code, "NO SUMMARY", run.seconds, problem=run.problem,
+                      seeded_only=seeded_only)
     summary = run.summary
+    verdict = seeded_verdict(summary) if seeded_only else summary["verdict"]
     failing = [f"{t['nodeid'].split('::', 1)[-1]}: {', '.join(t.get('failed_requirements') or [])} "
                f"{_last_line(t['message'])[:160]}" for t in summary["tests"] if t["outcome"] in ("failed", "error")]
     warned = sorted({r["id"] for r in summary["requirements"] for c in r["results"].values() if c["status"] == "warn"})
     preflight = (summary["targets"][0].get("preflight") or {}) if summary["targets"] else {}
-    return Result(config.name, seed, run.exit_code, summary["verdict"], run.seconds, failing, warned,
-                  preflight.get("variant", ""))
+    return Result(config.name, seed, run.exit_code, verdict, run.seconds, failing, warned,
+                  preflight.get("variant", ""), seeded_only=seeded_only, tests=summary["counts"]["tests"]["total"])
 
 
 @dataclass
@@ -148,10 +177,13 @@ class Matrix:
         seeds = sorted({r.seed for r in self.results}, key=int)
         configs = list(dict.fromkeys(r.config for r in self.results))
         cell = {(r.config, r.seed): r for r in self.results}
+        seeded = sum(r.seeded_only for r in self.results)
         lines = ["# False-failure matrix", "",
                  f"Runs passing (CONFORMANT or CONFORMANT WITH WARNINGS, exit 0): "
                  f"**{sum(r.ok for r in self.results)}/{len(self.results)}** "
-                 f"({len(configs)} configurations x {len(seeds)} seeds); {self.seconds:.0f} s.", "",
+                 f"({len(configs)} configurations x {len(seeds)} seeds"
+                 + (f"; {seeded} of them the generated tests only, judged by the tests that ran" if seeded else "")
+                 + f"); {self.seconds:.0f} s.", "",
                  "| configuration | signing detected | " + " | ".join(f"seed {s}" for s in seeds) + " | warned |",
                  "|---|---|" + "---|" * len(seeds) + "---|"]
         for name in configs:
@@ -170,8 +202,10 @@ class Matrix:
 
 
 def false_failure_matrix(configs: Sequence[Config] = CONFIGS, seeds: Sequence[str] = SEEDS, *,
-                         jobs: int = 2) -> Matrix:
-    """Serve every configuration, run the suite against each on every seed, ``jobs`` runs at a time."""
+                         jobs: int = 2, seeded_only: bool = False) -> Matrix:
+    """Serve every configuration, run the suite against each on every seed, ``jobs`` runs at a time.
+
+    ``seeded_only``: after each configuration's first seed, run only the tests a seed changes (:data:`SEEDED`)."""
     os.environ.setdefault(SECRET_ENV, secrets.token_urlsafe(24))  # before the workers start: they inherit it
     mock = dataclasses.replace(embedded_target(), secret=Secret(os.environ[SECRET_ENV]))
     start = time.monotonic()
@@ -190,9 +224,16 @@ def false_failure_matrix(configs: Sequence[Config] = CONFIGS, seeds: Sequence[st
                     path = Path(tmp) / f"{config.name}-{seed}.toml"
                     path.write_text(qa_target_file(server.start(), mock), encoding="utf-8")
                     files[config.name, seed] = path
-            jobs_list = [(c, s) for c in configs for s in seeds]
-            results = pool.map(lambda job: _result(job[0], job[1], pool.run(
-                ["--agws-target", str(files[job[0].name, job[1]])], seed=job[1])), jobs_list)
+            def run(config: Config, seed: str) -> Result:
+                partial = seeded_only and seed != seeds[0]
+                args = ["--agws-target", str(files[config.name, seed]), *(SEEDED if partial else ())]
+                return _result(config, seed, pool.run(args, seed=seed), partial)
+
+            # The whole runs first: they take longest, the short seeded-only runs fill in behind them.
+            jobs_list = sorted(((c, s) for c in configs for s in seeds),
+                               key=lambda job: seeded_only and job[1] != seeds[0])
+            done = {(r.config, r.seed): r for r in pool.map(lambda job: run(*job), jobs_list)}
+            results = [done[c.name, s] for c in configs for s in seeds]
     finally:
         pool.close()
         for server in servers:
@@ -203,6 +244,8 @@ def false_failure_matrix(configs: Sequence[Config] = CONFIGS, seeds: Sequence[st
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", default=",".join(SEEDS), help="Hypothesis seeds, comma-separated")
+    parser.add_argument("--seeded-only", action="store_true",
+                        help="after each configuration's first seed, run only the generated tests (what a seed changes)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="suite runs in parallel")
     parser.add_argument("--config", action="append", help="only this configuration (repeatable)")
     parser.add_argument("--out", default=str(REPO / "build" / "false-failures"), help="folder for the .md/.json")
@@ -210,7 +253,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     configs = [c for c in CONFIGS if not args.config or c.name in args.config]
     if args.config and len(configs) != len(args.config):
         raise SystemExit(f"unknown configuration; choose from {', '.join(c.name for c in CONFIGS)}")
-    matrix = false_failure_matrix(configs, [s.strip() for s in args.seeds.split(",") if s.strip()], jobs=args.jobs)
+    matrix = false_failure_matrix(configs, [s.strip() for s in args.seeds.split(",") if s.strip()], jobs=args.jobs,
+                                  seeded_only=args.seeded_only)
     return publish(matrix, Path(args.out), "false-failures")
 
 

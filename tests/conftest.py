@@ -34,6 +34,18 @@ def _runs_slow(config: pytest.Config) -> bool:
     return run_slow(config.getoption("--run-slow"), config.getoption("markexpr", "") or "")
 
 
+def auto_workers(cores: int) -> int:
+    """``-n auto`` for the project's tests: twice the cores. Much of their time is spent waiting
+    (whole-suite subprocess runs on the mock's clock, payments settling, callbacks' backoff,
+    timeouts): on two cores, 4 workers ran the default selection in 110 s where 2 took 150 s,
+    and the CI selection (slow tests included) in 470 s."""
+    return 2 * cores
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    return auto_workers(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if _runs_slow(config):
         items.sort(key=expected_seconds, reverse=True)  # stable: the rest keeps its order

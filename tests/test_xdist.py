@@ -64,12 +64,22 @@ def parallel(tmp_path_factory: pytest.TempPathFactory) -> Outcome:
 @pytest.fixture(scope="module")
 def parallel_fault(tmp_path_factory: pytest.TempPathFactory) -> Outcome:
     out = tmp_path_factory.mktemp("parallel-fault")
-    return Outcome(**vars(run_suites(out, "-n", "2", SEED, f"--agws-mock-fault={FAULT}")))
+    # Only the tests judging what the fault breaks: the failures and their details are the point here.
+    selection = [f"--agws-requirement={r}" for r in FAULTS[FAULT].breaks]
+    return Outcome(**vars(run_suites(out, "-n", "2", SEED, f"--agws-mock-fault={FAULT}", *selection)))
 
 
+# One test reads the serial and the parallel run: a module fixture shared by several tests is run
+# again on each pytest-xdist worker that runs one of them (~20 CPU-seconds for this pair).
 @needs_xdist
 @pytest.mark.slow
-def test_clean_parallel_run_is_conformant_with_the_serial_results(serial: Outcome, parallel: Outcome) -> None:
+def test_parallel_run_matches_the_serial_run(serial: Outcome, parallel: Outcome) -> None:
+    clean_parallel_run_is_conformant_with_the_serial_results(serial, parallel)
+    parallel_report_carries_the_targets_identity(serial, parallel)
+    parallel_junit_and_html_details_match_the_serial_run(serial, parallel)
+
+
+def clean_parallel_run_is_conformant_with_the_serial_results(serial: Outcome, parallel: Outcome) -> None:
     assert serial.done.returncode == 0, serial.output[-3000:]
     assert parallel.done.returncode == 0, parallel.output[-3000:]
     assert summary_errors(parallel.summary) == []
@@ -80,9 +90,7 @@ def test_clean_parallel_run_is_conformant_with_the_serial_results(serial: Outcom
     assert "verdict: CONFORMANT" in parallel.output
 
 
-@needs_xdist
-@pytest.mark.slow
-def test_parallel_report_carries_the_targets_identity(serial: Outcome, parallel: Outcome) -> None:
+def parallel_report_carries_the_targets_identity(serial: Outcome, parallel: Outcome) -> None:
     """What only the workers saw (their mocks' URLs, the formats, the fingerprint, the requests)."""
     target = parallel.summary["targets"][0]
     reference = serial.summary["targets"][0]
@@ -104,9 +112,7 @@ def test_parallel_report_carries_the_targets_identity(serial: Outcome, parallel:
     assert f"<th>Requests sent</th><td>{requests}</td>" in parallel.html
 
 
-@needs_xdist
-@pytest.mark.slow
-def test_parallel_junit_and_html_details_match_the_serial_run(serial: Outcome, parallel: Outcome) -> None:
+def parallel_junit_and_html_details_match_the_serial_run(serial: Outcome, parallel: Outcome) -> None:
     """Requirement IDs, target and result as JUnit properties, once each; one details block per test
     (a worker must not attach its own, or the controller's would be a second copy)."""
     assert parallel.properties() == serial.properties()
