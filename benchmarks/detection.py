@@ -481,7 +481,12 @@ def detection_matrix(faults: Iterable[str] | None = None, *, pairs: bool = True,
         singles = [by_name[n] for n in names]
         formats_of = {s.faults[0]: s.error_format for s in singles}
         chosen = choose_pairs(singles) if pairs else []
-        pair_runs = pool.map(lambda p: fault_run(pool, p, formats_of[p[0]], clean), chosen)
+        # The pairs whose faults' runs took longest first (one waits a minute on payments that never
+        # settle): started last, it alone would hold the matrix open after every other pair is done.
+        took = {s.faults[0]: s.seconds for s in singles}
+        longest_first = sorted(chosen, key=lambda p: -(took[p[0]] + took[p[1]]))
+        done = dict(zip(longest_first, pool.map(lambda p: fault_run(pool, p, formats_of[p[0]], clean), longest_first)))
+        pair_runs = [done[p] for p in chosen]
     finally:
         pool.close()
     return Matrix(list(clean.values()), singles, pair_runs, time.monotonic() - start)
