@@ -90,7 +90,7 @@ def test_a_time_scale_that_disagrees_with_the_mock_is_pointed_out(standalone_moc
     assert done.output.count(f"NOTE 'qa': {pace}") == 1, done.output[-3000:]
 
 
-@pytest.mark.slow(seconds=40)
+@pytest.mark.slow
 def test_an_unreachable_callback_url_is_a_setup_problem(standalone_mock: str, tmp_path: Path) -> None:
     """A declared URL nothing listens on: the receiver gets nothing, which is INCOMPLETE with the
     fix, never NOT CONFORMANT."""

@@ -40,7 +40,7 @@ def test_target_file_carries_the_mock_data_but_no_secret(tmp_path: Path) -> None
 
 # One test per control, both judgments on its one run: a module fixture shared by several tests is
 # computed again on each pytest-xdist worker that runs one of them (~9 CPU-seconds a run).
-@pytest.mark.slow(seconds=40)
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(controls.CONTROLS))
 def test_control_fails_the_suite_broadly_and_passes_no_positive_evidence_check(name: str) -> None:
     r = controls.run_control(name)

@@ -238,7 +238,7 @@ def _target_file(folder: Path, name: str, url: str) -> Path:
     return path
 
 
-@pytest.mark.slow(seconds=50)
+@pytest.mark.slow
 def test_canary_secret_never_reaches_an_artifact(tmp_path: Path) -> None:
     """One multi-target run (passing mock, faulty mock, leaky gateway) with a canary secret:
     the canary appears in no artifact (stdout, HTML, JUnit, JSON, Hypothesis files), and the

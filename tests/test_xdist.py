@@ -72,7 +72,7 @@ def parallel_fault(tmp_path_factory: pytest.TempPathFactory) -> Outcome:
 # One test reads the serial and the parallel run: a module fixture shared by several tests is run
 # again on each pytest-xdist worker that runs one of them (~20 CPU-seconds for this pair).
 @needs_xdist
-@pytest.mark.slow(seconds=100)
+@pytest.mark.slow
 def test_parallel_run_matches_the_serial_run(serial: Outcome, parallel: Outcome) -> None:
     clean_parallel_run_is_conformant_with_the_serial_results(serial, parallel)
     parallel_report_carries_the_targets_identity(serial, parallel)
@@ -124,7 +124,7 @@ def parallel_junit_and_html_details_match_the_serial_run(serial: Outcome, parall
 
 
 @needs_xdist
-@pytest.mark.slow(seconds=40)
+@pytest.mark.slow
 def test_parallel_run_with_a_fault_is_not_conformant(parallel_fault: Outcome) -> None:
     run = parallel_fault
     assert run.done.returncode == 1, run.output[-3000:]
@@ -144,7 +144,7 @@ def test_parallel_run_with_a_fault_is_not_conformant(parallel_fault: Outcome) ->
 
 
 @needs_xdist
-@pytest.mark.slow(seconds=25)
+@pytest.mark.slow
 def test_parallel_run_missing_must_requirements_is_incomplete_exit_10(tmp_path: Path) -> None:
     done = run_suites(tmp_path, "-n", "2", "--agws-requirement=SIG-REJECT-*")
     assert done.returncode == 10, done.output[-6000:]
