@@ -209,25 +209,23 @@ def false_failure_matrix(configs: Sequence[Config] = CONFIGS, seeds: Sequence[st
     os.environ.setdefault(SECRET_ENV, secrets.token_urlsafe(24))  # before the workers start: they inherit it
     mock = dataclasses.replace(embedded_target(), secret=Secret(os.environ[SECRET_ENV]))
     start = time.monotonic()
-    servers: list[MockServer] = []
     pool = Pool(jobs)
     try:
         with tempfile.TemporaryDirectory(prefix="agws-ff-") as tmp:
-            # One mock per run: the payment suites hold the showcase balance to the cent
-            # (balance_exclusive), which two runs sharing one mock would make untrue.
-            files: dict[tuple[str, str], Path] = {}
-            for config in configs:
-                for seed in seeds:
-                    server = MockServer(dataclasses.replace(mock, error_format=config.error_format),
-                                        variations=config.variations, prefix=config.prefix)
-                    servers.append(server)
+            def run(config: Config, seed: str) -> Result:
+                # One mock per run, serving only while its run lasts: the payment suites hold the
+                # showcase balance to the cent (balance_exclusive), which two runs sharing one mock
+                # would make untrue; sixty idle servers would cost CPU the runs need.
+                server = MockServer(dataclasses.replace(mock, error_format=config.error_format),
+                                    variations=config.variations, prefix=config.prefix)
+                try:
                     path = Path(tmp) / f"{config.name}-{seed}.toml"
                     path.write_text(qa_target_file(server.start(), mock), encoding="utf-8")
-                    files[config.name, seed] = path
-            def run(config: Config, seed: str) -> Result:
-                partial = seeded_only and seed != seeds[0]
-                args = ["--agws-target", str(files[config.name, seed]), *(SEEDED if partial else ())]
-                return _result(config, seed, pool.run(args, seed=seed), partial)
+                    partial = seeded_only and seed != seeds[0]
+                    args = ["--agws-target", str(path), *(SEEDED if partial else ())]
+                    return _result(config, seed, pool.run(args, seed=seed), partial)
+                finally:
+                    server.stop()
 
             # The whole runs first: they take longest, the short seeded-only runs fill in behind them.
             jobs_list = sorted(((c, s) for c in configs for s in seeds),
@@ -236,8 +234,6 @@ def false_failure_matrix(configs: Sequence[Config] = CONFIGS, seeds: Sequence[st
             results = [done[c.name, s] for c in configs for s in seeds]
     finally:
         pool.close()
-        for server in servers:
-            server.stop()
     return Matrix(results, time.monotonic() - start)
 
 

@@ -31,13 +31,16 @@ class SuiteSelection:
         self.config = config
         self.selection = selection
         self.covered: set[Path] = set()  # files the run collected a test from (or that skipped themselves)
+        self._seen: set[Path] = set()  # item.path as given: resolved once per file, not once per test
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         self.selection.note_deselected([i.nodeid for i in items if "agws" in getattr(i, "fixturenames", ())])
 
     def pytest_itemcollected(self, item: pytest.Item) -> None:
         # Before any selection: a test deselected later still says its file was collected.
-        self.covered.add(Path(item.path).resolve())
+        if item.path not in self._seen:
+            self._seen.add(item.path)
+            self.covered.add(Path(item.path).resolve())
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         # A file that skips itself as a whole (pytest.skip at module level) ran as far as it could.
