@@ -6,7 +6,12 @@ background, the two pip installs, the quick start, the project tests, mypy, the 
 project tests by file (the sum of their tests' durations from the JUnit file: under pytest-xdist
 those overlap, so the column adds up to more than the phase's wall time).
 
-    python benchmarks/ci_phases.py [--runs 3] [--top 15] [--json build/ci-phases.json]
+    python benchmarks/ci_phases.py [--runs 3] [--commit REV ...] [--top 15] [--json build/ci-phases.json]
+
+Each run also reports the CPU-seconds its whole ``.ci/run`` used (every process it waited for):
+on a shared machine the wall time of one tree varies by a minute or more between runs, its CPU
+much less, so a change is judged by CPU and by runs side by side. ``--commit`` (repeatable) runs
+each given commit in turn, ``--runs`` rounds, instead of HEAD alone.
 
 Exit status: 0 when every run of ``.ci/run`` exited 0. Apt shows 0 s on a machine that already has
 Go and Chromium: ``.ci/run`` installs only what is missing.
@@ -18,6 +23,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -40,6 +46,8 @@ LIMIT_SECONDS = 8 * 60
 class CiRun:
     exit_code: int
     seconds: float
+    cpu_seconds: float = 0.0  # user + system of every process .ci/run waited for
+    commit: str = "HEAD"
     phases: dict[str, int] = field(default_factory=dict)
     files: dict[str, float] = field(default_factory=dict)  # test file -> summed test durations
     tail: str = ""
@@ -62,36 +70,46 @@ def durations_by_file(junit: Path) -> dict[str, float]:
     return dict(sorted(totals.items(), key=lambda kv: -kv[1]))
 
 
-def run_ci(workdir: Path) -> CiRun:
-    """One ``.ci/run`` in a fresh clone of HEAD under ``workdir``."""
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_ci(workdir: Path, commit: str = "HEAD") -> CiRun:
+    """One ``.ci/run`` in a fresh clone of ``commit`` under ``workdir``."""
     clone = workdir / "agws-conformance"
     subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
+    subprocess.run(["git", "-C", str(clone), "checkout", "-q", commit], check=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGWS_")} | {"CI": "true"}
+    cpu = _children_cpu()
     start = time.monotonic()
     done = subprocess.run(["bash", ".ci/run"], cwd=clone, env=env, stdin=subprocess.DEVNULL,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     seconds = time.monotonic() - start
+    cpu = _children_cpu() - cpu
     lines = done.stdout.splitlines()
     failures = [line for line in lines if line.startswith(("FAILED ", "ERROR "))]
-    return CiRun(done.returncode, seconds, parse_phases(done.stdout),
+    return CiRun(done.returncode, seconds, cpu, commit, parse_phases(done.stdout),
                  durations_by_file(clone / "build" / "ci-tests.xml"), "\n".join([*failures[:20], *lines[-3:]]))
 
 
 def table(runs: Sequence[CiRun], top: int) -> str:
     seen = list(dict.fromkeys(name for r in runs for name in r.phases))
     names = sorted(seen, key=lambda n: PHASE_ORDER.index(n) if n in PHASE_ORDER else len(PHASE_ORDER))
-    lines = ["| phase | " + " | ".join(f"run {i + 1}" for i in range(len(runs))) + " |",
+    heads = [f"run {i + 1}" + (f" ({r.commit})" if r.commit != "HEAD" else "") for i, r in enumerate(runs)]
+    lines = ["| phase | " + " | ".join(heads) + " |",
              "|---|" + "---|" * len(runs)]
     for name in names:
         lines.append(f"| {name} | " + " | ".join(f"{r.phases[name]} s" if name in r.phases else "-" for r in runs) + " |")
     lines.append("| .ci/run wall (measured here) | " + " | ".join(
         f"{r.seconds:.0f} s ({r.seconds / 60:.1f} min){'' if r.seconds <= LIMIT_SECONDS else ' OVER 8 min'}"
         for r in runs) + " |")
+    lines.append("| CPU-seconds of .ci/run | " + " | ".join(f"{r.cpu_seconds:.0f}" for r in runs) + " |")
     lines.append("| exit | " + " | ".join(str(r.exit_code) for r in runs) + " |")
     files = list(runs[0].files)[:top] if runs and runs[0].files else []
     if files:
         lines += ["", "Project tests by file (summed test durations; overlapping under -n):", "",
-                  "| file | " + " | ".join(f"run {i + 1}" for i in range(len(runs))) + " |",
+                  "| file | " + " | ".join(heads) + " |",
                   "|---|" + "---|" * len(runs)]
         for name in files:
             lines.append(f"| {name} | " + " | ".join(f"{r.files.get(name, 0):.0f} s" for r in runs) + " |")
@@ -102,13 +120,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=1, help="fresh-clone runs, one after the other")
     parser.add_argument("--top", type=int, default=15, help="test files shown, slowest first")
+    parser.add_argument("--commit", action="append", help="run this commit (repeatable: in turn, --runs rounds)")
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args(argv)
     runs = []
-    for n in range(args.runs):
+    for n, commit in enumerate([c for _ in range(args.runs) for c in args.commit or ["HEAD"]]):
         with tempfile.TemporaryDirectory(prefix="agws-ci-") as tmp:
-            run = run_ci(Path(tmp))
-        print(f"run {n + 1}: exit {run.exit_code} in {run.seconds:.0f} s", flush=True)
+            run = run_ci(Path(tmp), commit)
+        print(f"run {n + 1} ({commit}): exit {run.exit_code} in {run.seconds:.0f} s, "
+              f"{run.cpu_seconds:.0f} CPU-seconds", flush=True)
         if run.exit_code != 0:
             print(run.tail)
         runs.append(run)
