@@ -48,7 +48,7 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if _runs_slow(config):
-        items[:] = ci_order(items)
+        items.sort(key=expected_seconds, reverse=True)  # stable: the rest keeps its order
         return
     slow = [item for item in items if item.get_closest_marker("slow")]
     if slow:
@@ -60,39 +60,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 _SLOW_DESELECTED = pytest.StashKey[int]()
 
 
-LONG_SECONDS = 60.0
-"""A test declaring at least this long (the matrices) holds its worker for most of the run."""
-
-FILLERS = 16
-"""Quick tests put right behind the long ones: pytest-xdist (``--dist loadgroup``) hands each worker
-a second test before its first is done, and the one behind a matrix waits for the matrix's end. A
-quick one there costs nothing; a slow one waited 300 s to start and then held the run's end (with
-4 workers, the tests at positions 5 and 6 land there; 16 covers up to 16 workers)."""
-
-
-def ci_order(items: list[pytest.Item]) -> list[pytest.Item]:
-    """The order of a run with the slow tests: the long ones, quick fillers, the other slow tests
-    (the longest declared first, the rest in file order), then the other quick tests.
-
-    The fillers are the last quick tests in collection order (today the vectors' and the xdist
-    controller's unit tests, each a few milliseconds): an unmarked test at the top of the
-    collection may still start a subprocess."""
-    slow = sorted((i for i in items if i.get_closest_marker("slow")), key=expected_seconds, reverse=True)
-    quick = [i for i in items if not i.get_closest_marker("slow")]
-    long = [i for i in slow if expected_seconds(i) >= LONG_SECONDS]
-    rest = [i for i in slow if expected_seconds(i) < LONG_SECONDS]
-    fillers = quick[-FILLERS:] if len(quick) > FILLERS else []
-    return long + fillers + rest + quick[:len(quick) - len(fillers)]
-
-
 def expected_seconds(item: pytest.Item) -> float:
     """``@pytest.mark.slow(seconds=N)``: roughly how long the test takes; 0 when unmarked.
 
     The longest go first, so under pytest-xdist with ``--dist loadgroup`` (every test its own work
     unit, handed out in this order as workers free up) the matrices start at once on different
-    workers and the short tests fill in around them. A test that mostly waits on a clock declares
-    its seconds too, so it starts beside the matrices instead of at the end, where its waiting
-    would hold the run open with the cores idle. Plain ``--dist load`` hands out chunks: both
+    workers and the short tests fill in around them. Plain ``--dist load`` hands out chunks: both
     matrices landed on one worker, and its queue could not be shared at the end."""
     mark = item.get_closest_marker("slow")
     return float(mark.kwargs.get("seconds", 1)) if mark is not None else 0.0

@@ -49,7 +49,7 @@ def standalone_mock():
         process.wait(10)
 
 
-@pytest.mark.slow(seconds=20)  # mostly waiting on the mock's clock
+@pytest.mark.slow
 def test_callbacks_pass_over_real_sockets_with_a_declared_url(standalone_mock: str, tmp_path: Path) -> None:
     mock = embedded_target()
     port = free_port()
@@ -72,7 +72,7 @@ def test_callbacks_pass_over_real_sockets_with_a_declared_url(standalone_mock: s
     assert done.summary["targets"][0]["mock_pace"] is None and "NOTE 'qa'" not in done.output
 
 
-@pytest.mark.slow(seconds=10)  # mostly waiting on the mock's clock
+@pytest.mark.slow
 def test_a_time_scale_that_disagrees_with_the_mock_is_pointed_out(standalone_mock: str, tmp_path: Path) -> None:
     """The README's callbacks example (time_scale = 1) against the mock at its bundled pace (0.1):
     one line naming both paces and the two fixes (issue 26), in the terminal and the summary."""
@@ -90,7 +90,7 @@ def test_a_time_scale_that_disagrees_with_the_mock_is_pointed_out(standalone_moc
     assert done.output.count(f"NOTE 'qa': {pace}") == 1, done.output[-3000:]
 
 
-@pytest.mark.slow(seconds=40)  # mostly waiting on the mock's clock
+@pytest.mark.slow
 def test_an_unreachable_callback_url_is_a_setup_problem(standalone_mock: str, tmp_path: Path) -> None:
     """A declared URL nothing listens on: the receiver gets nothing, which is INCOMPLETE with the
     fix, never NOT CONFORMANT."""

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from conftest import FILLERS, KEPT, ci_order, run_slow
+from conftest import KEPT, run_slow
 from suite_runs import child_environment, run_pytest
 
 
@@ -33,23 +33,3 @@ def test_agws_strict_in_the_shell_does_not_change_a_plugin_test(tmp_path) -> Non
     """The case the hygiene exists for: ``AGWS_STRICT=1 pytest tests/test_plugin.py`` used to fail."""
     done = run_pytest("tests/test_plugin.py", "-q", "-k", "should_violation", env={"AGWS_STRICT": "1"})
     assert done.returncode == 0, done.stdout[-3000:]
-
-
-def test_ci_order_puts_quick_tests_behind_the_matrices_and_waiting_tests_early() -> None:
-    class Item:
-        def __init__(self, name: str, seconds: float | None) -> None:
-            self.name, self.seconds = name, seconds
-
-        def get_closest_marker(self, name: str) -> pytest.Mark | None:
-            if self.seconds is None:
-                return None
-            return pytest.mark.slow(seconds=self.seconds).mark if self.seconds else pytest.mark.slow.mark
-
-    items = [Item(f"q{i}", None) for i in range(20)] + [Item("slow", 0), Item("waits", 40),
-                                                           Item("matrix-a", 120), Item("matrix-b", 120)]
-    order = [i.name for i in ci_order(items)]  # type: ignore[arg-type]
-    assert order[:2] == ["matrix-a", "matrix-b"]
-    assert order[2:2 + FILLERS] == [f"q{i}" for i in range(20 - FILLERS, 20)]  # the last quick tests
-    assert order[2 + FILLERS:4 + FILLERS] == ["waits", "slow"]
-    assert order[4 + FILLERS:] == [f"q{i}" for i in range(20 - FILLERS)]
-    assert sorted(order) == sorted(i.name for i in items)
