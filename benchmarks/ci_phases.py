@@ -9,9 +9,11 @@ those overlap, so the column adds up to more than the phase's wall time).
     python benchmarks/ci_phases.py [--runs 3] [--commit REV ...] [--top 15] [--json build/ci-phases.json]
 
 Each run also reports the CPU-seconds its whole ``.ci/run`` used (every process it waited for):
-on a shared machine the wall time of one tree varies by a minute or more between runs, its CPU
-much less, so a change is judged by CPU and by runs side by side. ``--commit`` (repeatable) runs
-each given commit in turn, ``--runs`` rounds, instead of HEAD alone.
+divided by the wall time and the cores, how CPU-bound CI is. It is no steadier than the wall time
+on a virtual machine whose host preempts it (the preempted time is counted as the guest's CPU:
+one tree here took 421 s / 782 CPU-s and 540 s / 1,010 CPU-s within an hour), so a change is judged
+by runs side by side: ``--commit`` (repeatable) runs each given commit in turn, ``--runs`` rounds,
+instead of HEAD alone, and by CPU measured per part where it can be isolated.
 
 Exit status: 0 when every run of ``.ci/run`` exited 0. Apt shows 0 s on a machine that already has
 Go and Chromium: ``.ci/run`` installs only what is missing.
