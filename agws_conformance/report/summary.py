@@ -284,9 +284,7 @@ SUMMARY_PROBLEMS = 10
 
 
 @functools.lru_cache(maxsize=1)
-@functools.lru_cache(maxsize=1)
 def _validator() -> Any:
-    # One per process: a worker of the matrices builds hundreds of summaries.
     from jsonschema.validators import Draft202012Validator
 
     from agws_conformance.resources import data_dir
