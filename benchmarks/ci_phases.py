@@ -15,6 +15,10 @@ one tree here took 421 s / 782 CPU-s and 540 s / 1,010 CPU-s within an hour), so
 by runs side by side: ``--commit`` (repeatable) runs each given commit in turn, ``--runs`` rounds,
 instead of HEAD alone, and by CPU measured per part where it can be isolated.
 
+Before and after each run, a fixed pure-Python workload (:data:`PROBE`) is timed on one core:
+its seconds show how fast the host was then (the same workload took ~4 s on a quiet host), so a
+slow run on a slow host is told apart from a slower tree.
+
 Exit status: 0 when every run of ``.ci/run`` exited 0. Apt shows 0 s on a machine that already has
 Go and Chromium: ``.ci/run`` installs only what is missing.
 """
@@ -44,12 +48,24 @@ LIMIT_SECONDS = 8 * 60
 """The aim for a whole .ci/run (issue 24); CI's hard limit is 20 minutes."""
 
 
+PROBE = "x = 0\nfor i in range(30_000_000):\n    x += i * i % 7\n"
+"""The host-speed probe: a fixed amount of interpreter work, no I/O, no allocation to speak of."""
+
+
+def probe_seconds() -> float:
+    """CPU-seconds of :data:`PROBE` in a fresh interpreter (wall time would count other loads too)."""
+    before = _children_cpu()
+    subprocess.run([sys.executable, "-c", PROBE], check=True)
+    return _children_cpu() - before
+
+
 @dataclass
 class CiRun:
     exit_code: int
     seconds: float
     cpu_seconds: float = 0.0  # user + system of every process .ci/run waited for
     commit: str = "HEAD"
+    probe: tuple[float, float] = (0.0, 0.0)  # PROBE's seconds before and after the run
     phases: dict[str, int] = field(default_factory=dict)
     files: dict[str, float] = field(default_factory=dict)  # test file -> summed test durations
     tail: str = ""
@@ -107,6 +123,7 @@ def table(runs: Sequence[CiRun], top: int) -> str:
         f"{r.seconds:.0f} s ({r.seconds / 60:.1f} min){'' if r.seconds <= LIMIT_SECONDS else ' OVER 8 min'}"
         for r in runs) + " |")
     lines.append("| CPU-seconds of .ci/run | " + " | ".join(f"{r.cpu_seconds:.0f}" for r in runs) + " |")
+    lines.append("| host probe before / after (s) | " + " | ".join(f"{r.probe[0]:.1f} / {r.probe[1]:.1f}" for r in runs) + " |")
     lines.append("| exit | " + " | ".join(str(r.exit_code) for r in runs) + " |")
     files = list(runs[0].files)[:top] if runs and runs[0].files else []
     if files:
@@ -127,10 +144,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     runs = []
     for n, commit in enumerate([c for _ in range(args.runs) for c in args.commit or ["HEAD"]]):
+        before = probe_seconds()
         with tempfile.TemporaryDirectory(prefix="agws-ci-") as tmp:
             run = run_ci(Path(tmp), commit)
+        run.probe = (before, probe_seconds())
         print(f"run {n + 1} ({commit}): exit {run.exit_code} in {run.seconds:.0f} s, "
-              f"{run.cpu_seconds:.0f} CPU-seconds", flush=True)
+              f"{run.cpu_seconds:.0f} CPU-seconds; host probe {run.probe[0]:.1f} s before, {run.probe[1]:.1f} s after",
+              flush=True)
         if run.exit_code != 0:
             print(run.tail)
         runs.append(run)

@@ -30,3 +30,12 @@ def test_junit_durations_add_up_by_file(tmp_path: Path) -> None:
                      '<testcase classname="tests.test_b" name="z" time="0.25"/></testsuite></testsuites>')
     assert ci_phases.durations_by_file(junit) == {"tests/test_a.py": 3.5, "tests/test_b.py": 0.25}
     assert ci_phases.durations_by_file(tmp_path / "missing.xml") == {}
+
+
+def test_the_table_shows_each_runs_host_probe_beside_its_wall_time() -> None:
+    runs = [ci_phases.CiRun(0, 400.0, 700.0, phases={"total": 400}, probe=(4.0, 4.2)),
+            ci_phases.CiRun(0, 530.0, 980.0, phases={"total": 530}, probe=(5.6, 5.9))]
+    table = ci_phases.table(runs, top=5)
+    assert "| host probe before / after (s) | 4.0 / 4.2 | 5.6 / 5.9 |" in table
+    assert "530 s (8.8 min) OVER 8 min" in table and "| CPU-seconds of .ci/run | 700 | 980 |" in table
+    compile(ci_phases.PROBE, "<probe>", "exec")  # the probe is a program, run as python -c
