@@ -65,10 +65,10 @@ class CiRun:
     seconds: float
     cpu_seconds: float = 0.0  # user + system of every process .ci/run waited for
     commit: str = "HEAD"
-    probe: tuple[float, float] = (0.0, 0.0)  # PROBE's seconds before and after the run
     phases: dict[str, int] = field(default_factory=dict)
     files: dict[str, float] = field(default_factory=dict)  # test file -> summed test durations
     tail: str = ""
+    probe: tuple[float, float] = (0.0, 0.0)  # PROBE's seconds before and after the run
 
 
 def parse_phases(output: str) -> dict[str, int]:
@@ -107,8 +107,9 @@ def run_ci(workdir: Path, commit: str = "HEAD") -> CiRun:
     cpu = _children_cpu() - cpu
     lines = done.stdout.splitlines()
     failures = [line for line in lines if line.startswith(("FAILED ", "ERROR "))]
-    return CiRun(done.returncode, seconds, cpu, commit, parse_phases(done.stdout),
-                 durations_by_file(clone / "build" / "ci-tests.xml"), "\n".join([*failures[:20], *lines[-3:]]))
+    return CiRun(done.returncode, seconds, cpu, commit, phases=parse_phases(done.stdout),
+                 files=durations_by_file(clone / "build" / "ci-tests.xml"),
+                 tail="\n".join([*failures[:20], *lines[-3:]]))
 
 
 def table(runs: Sequence[CiRun], top: int) -> str:

@@ -39,3 +39,23 @@ def test_the_table_shows_each_runs_host_probe_beside_its_wall_time() -> None:
     assert "| host probe before / after (s) | 4.0 / 4.2 | 5.6 / 5.9 |" in table
     assert "530 s (8.8 min) OVER 8 min" in table and "| CPU-seconds of .ci/run | 700 | 980 |" in table
     compile(ci_phases.PROBE, "<probe>", "exec")  # the probe is a program, run as python -c
+
+
+def test_a_run_of_a_fresh_clone_reads_its_phases_and_junit_file(tmp_path: Path, monkeypatch) -> None:
+    """run_ci end to end on a stand-in repository whose .ci/run prints two phases and writes a JUnit file."""
+    import subprocess
+
+    repo = tmp_path / "repo"
+    (repo / ".ci").mkdir(parents=True)
+    (repo / ".ci" / "run").write_text(
+        "mkdir -p build\n"
+        "echo '<testsuites><testcase classname=\"tests.test_a\" name=\"x\" time=\"2\"/></testsuites>' > build/ci-tests.xml\n"
+        "echo 'phase project-tests: 2 s'\necho 'phase total: 3 s'\n", encoding="utf-8")
+    for command in (["init", "-q"], ["add", "-A"],
+                    ["-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qm", "stand-in"]):
+        subprocess.run(["git", "-C", str(repo), *command], check=True)
+    monkeypatch.setattr(ci_phases, "REPO", repo)
+    run = ci_phases.run_ci(tmp_path / "work")
+    assert run.exit_code == 0 and run.phases == {"project-tests": 2, "total": 3}
+    assert run.files == {"tests/test_a.py": 2.0} and "phase total: 3 s" in run.tail
+    assert "| project-tests | 2 s |" in ci_phases.table([run], top=5)
